@@ -1,0 +1,1 @@
+pub fn ping() -> u32 { 1 }

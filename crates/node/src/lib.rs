@@ -1,0 +1,3 @@
+use napi_derive::napi;
+#[napi(catch_unwind)]
+pub fn ping() -> u32 { ferrograd_kernels::ping() }

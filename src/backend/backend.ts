@@ -1,0 +1,204 @@
+// The narrow boundary between the tensor library and the loops that do the arithmetic.
+//
+// Everything here works on flat typed arrays owned by JavaScript. Kernels never allocate their
+// outputs: the caller passes `out` arrays of the right length, and kernels overwrite them (or add
+// into them where a method says so). Two implementations exist:
+//   - `native`    (src/backend/native.ts): the Rust addon, float32 only, SIMD + rayon;
+//   - `reference` (src/backend/reference.ts): plain TypeScript loops in float64, obviously right.
+// Tensors of dtype float64 always run on `reference` (the addon has no f64 kernels); float32
+// tensors run on whichever backend is selected (native by default when the addon loads).
+//
+// Shapes, strides and offsets are element counts (not bytes). A stride of 0 broadcasts.
+// The tensor layer validates every argument before calling a kernel and reports errors with
+// PyTorch-quality messages; kernels re-check lengths and throw on anything out of bounds.
+
+export type FloatArray = Float32Array | Float64Array;
+export type IndexArray = Int32Array;
+export type AnyArray = FloatArray | IndexArray;
+
+/** Elementwise unary operations. Numeric codes cross the native boundary unchanged. */
+export enum UnaryOp {
+  Neg = 0,
+  Exp = 1,
+  Log = 2,
+  Tanh = 3,
+  Relu = 4,
+  Sqrt = 5,
+  Abs = 6,
+  Sigmoid = 7,
+  Square = 8,
+  Sign = 9,
+}
+
+/** Elementwise binary operations. Comparisons produce 1.0 (true) or 0.0 (false). */
+export enum BinaryOp {
+  Add = 0,
+  Sub = 1,
+  Mul = 2,
+  Div = 3,
+  Pow = 4,
+  Max = 5,
+  Min = 6,
+  Eq = 7,
+  Ne = 8,
+  Lt = 9,
+  Le = 10,
+  Gt = 11,
+  Ge = 12,
+}
+
+/** Reductions over the middle axis of a [outer, n, inner] view. */
+export enum ReduceOp {
+  Sum = 0,
+  Max = 1,
+  Min = 2,
+}
+
+export interface Backend {
+  readonly name: 'native' | 'reference';
+
+  /** Strided copy: dst[dstOff + Σ i_k·dstStrides_k] = src[srcOff + Σ i_k·srcStrides_k] over `shape`.
+   *  Used by contiguous(), cat, stack, slicing assignment. src and dst are distinct arrays. */
+  copy(
+    src: AnyArray, srcOff: number, srcStrides: number[],
+    dst: AnyArray, dstOff: number, dstStrides: number[],
+    shape: number[],
+  ): void;
+
+  /** out[i] = op(x[i]) for i < out.length; x and out contiguous, same length. */
+  unary(op: UnaryOp, x: FloatArray, out: FloatArray): void;
+
+  /** The backward of a unary op: dx[i] = dy[i] · op'(x[i]) expressed with x (input) and y (output).
+   *  Neg: -dy; Exp: dy·y; Log: dy/x; Tanh: dy·(1-y²); Relu: x>0 ? dy : 0; Sqrt: dy·0.5/y;
+   *  Abs: dy·sign(x); Sigmoid: dy·y·(1-y); Square: 2·x·dy; Sign: 0. dx is overwritten. */
+  unaryBackward(op: UnaryOp, x: FloatArray, y: FloatArray, dy: FloatArray, dx: FloatArray): void;
+
+  /** Broadcasting binary op into a contiguous `out` of `shape`:
+   *  out[i] = a[aOff + Σ i_k·aStrides_k] op b[bOff + Σ i_k·bStrides_k]. Strides have shape's rank. */
+  binary(
+    op: BinaryOp,
+    a: FloatArray, aOff: number, aStrides: number[],
+    b: FloatArray, bOff: number, bStrides: number[],
+    out: FloatArray, shape: number[],
+  ): void;
+
+  /** out[i] = x[i] op s (or s op x[i] when `reversed`); x and out contiguous, same length. */
+  binaryScalar(op: BinaryOp, x: FloatArray, s: number, reversed: boolean, out: FloatArray): void;
+
+  /** In place, a[aOff + Σ i_k·aStrides_k] = a[...] op b[bOff + Σ i_k·bStrides_k] over `shape`
+   *  (b broadcast by 0 strides). a and b are distinct arrays. */
+  binaryInplace(
+    op: BinaryOp,
+    a: FloatArray, aOff: number, aStrides: number[],
+    b: FloatArray, bOff: number, bStrides: number[],
+    shape: number[],
+  ): void;
+
+  /** In place, a[i] = a[i] op s for contiguous a. */
+  scalarInplace(op: BinaryOp, a: FloatArray, s: number): void;
+
+  /** y[i] += alpha · x[i]; contiguous, same length. Gradient accumulation and SGD. */
+  axpy(alpha: number, x: FloatArray, y: FloatArray): void;
+
+  /** Reduce x viewed as [outer, n, inner] over the middle axis into out [outer, inner].
+   *  Sums are computed in fixed-size chunks combined in index order (same bits with any thread
+   *  count). With n = 0: Sum gives 0; Max/Min must not be called (the tensor layer refuses). */
+  reduce(op: ReduceOp, x: FloatArray, outer: number, n: number, inner: number, out: FloatArray): void;
+
+  /** Like reduce(Max|Min) but also writes the index (0..n-1) of the first extreme element. */
+  reduceArg(
+    op: ReduceOp.Max | ReduceOp.Min, x: FloatArray, outer: number, n: number, inner: number,
+    out: FloatArray, outIdx: IndexArray,
+  ): void;
+
+  /** Batched matrix product, row-major contiguous matrices:
+   *  out[b] = beta·out[b] + op(A[b]) @ op(B[b]), op(A) is m×k, op(B) is k×n, out[b] is m×n.
+   *  With transA, A[b] is stored k×m (row-major); with transB, B[b] is stored n×k.
+   *  A[b] starts at aOff + b·aBatchStride, B[b] at bOff + b·bBatchStride (0 broadcasts), out[b] at b·m·n.
+   *  beta is 0 (overwrite) or 1 (accumulate). */
+  matmul(
+    a: FloatArray, aOff: number, aBatchStride: number, transA: boolean,
+    b: FloatArray, bOff: number, bBatchStride: number, transB: boolean,
+    out: FloatArray, batch: number, m: number, k: number, n: number, beta: 0 | 1,
+  ): void;
+
+  /** Row gather (embedding lookup): out[i, :] = src[idx[i], :], rows of `rowSize` elements.
+   *  Every idx[i] must be in [0, numRows) where numRows = src.length / rowSize. */
+  indexSelect(src: FloatArray, rowSize: number, idx: IndexArray, out: FloatArray): void;
+
+  /** Row scatter-add (embedding backward): dst[idx[i], :] += src[i, :]. Deterministic order. */
+  indexAdd(src: FloatArray, rowSize: number, idx: IndexArray, dst: FloatArray): void;
+
+  /** Flat gather: out[i] = src[flatIdx[i]]. Every flatIdx[i] in [0, src.length). */
+  take(src: FloatArray, flatIdx: IndexArray, out: FloatArray): void;
+
+  /** Flat scatter-add: dst[flatIdx[i]] += src[i], in index order. */
+  putAdd(src: FloatArray, flatIdx: IndexArray, dst: FloatArray): void;
+
+  /** Softmax (or log-softmax when `log`) over the last axis of x viewed as [rows, cols]. Stable (max-shifted). */
+  softmax(x: FloatArray, rows: number, cols: number, log: boolean, out: FloatArray): void;
+
+  /** Backward of softmax from its output y: dx = y·(dy - Σ dy·y); log-softmax: dx = dy - exp(y)·Σ dy. */
+  softmaxBackward(y: FloatArray, dy: FloatArray, rows: number, cols: number, log: boolean, dx: FloatArray): void;
+
+  /** Fused softmax + negative log-likelihood over [rows, cols] logits and int targets.
+   *  Writes the softmax probabilities into `probs` (saved for backward) and returns Σ over the rows
+   *  whose target != ignoreIndex of -log softmax(logits)[row, target]. Targets other than
+   *  ignoreIndex must lie in [0, cols). */
+  crossEntropyForward(
+    logits: FloatArray, rows: number, cols: number, targets: IndexArray, ignoreIndex: number,
+    probs: FloatArray,
+  ): number;
+
+  /** dx[r, c] = scale · (probs[r, c] - [c == target[r]]), and 0 for rows whose target is ignoreIndex. */
+  crossEntropyBackward(
+    probs: FloatArray, rows: number, cols: number, targets: IndexArray, ignoreIndex: number,
+    scale: number, dx: FloatArray,
+  ): void;
+
+  /** Batch normalisation of x [n, c] over its rows, per column (channel).
+   *  training: mean/var from the batch (var with `correction`: 0 biased, 1 unbiased), written to
+   *    meanOut/varOut; the normalisation uses that var.
+   *  !training: uses meanOut/varOut as given (running statistics), and leaves them unchanged.
+   *  out = gamma · (x - mean) · invstd + beta with invstd = 1/sqrt(var + eps); invstdOut receives invstd.
+   *  gamma/beta may be null (identity affine). */
+  batchNormForward(
+    x: FloatArray, n: number, c: number, gamma: FloatArray | null, beta: FloatArray | null,
+    eps: number, correction: number, training: boolean,
+    out: FloatArray, meanOut: FloatArray, varOut: FloatArray, invstdOut: FloatArray,
+  ): void;
+
+  /** Closed-form backward of training-mode batchNormForward (the "backprop ninja" formula):
+   *  xhat = (x - mean)·invstd,
+   *  dx = gamma·invstd/n · (n·dy - Σ_rows dy - n/(n - correction) · xhat · Σ_rows dy·xhat),
+   *  dgamma = Σ_rows dy·xhat, dbeta = Σ_rows dy. Any of dx/dgamma/dbeta may be null (not needed);
+   *  all are overwritten. gamma null means 1. */
+  batchNormBackward(
+    x: FloatArray, dy: FloatArray, n: number, c: number, mean: FloatArray, invstd: FloatArray,
+    gamma: FloatArray | null, correction: number,
+    dx: FloatArray | null, dgamma: FloatArray | null, dbeta: FloatArray | null,
+  ): void;
+
+  /** 1-D convolution (cross-correlation, as torch.nn.functional.conv1d), stride 1:
+   *  x [batch, cin, tin], w [cout, cin, k], bias [cout] or null, out [batch, cout, tout] with
+   *  tout = tin + padLeft - dilation·(k-1) (positions before the start read as 0: causal padding
+   *  when padLeft = dilation·(k-1)).
+   *  out[b, o, t] = bias[o] + Σ_{i,j} w[o, i, j] · x[b, i, t - padLeft + j·dilation]. */
+  conv1dForward(
+    x: FloatArray, batch: number, cin: number, tin: number,
+    w: FloatArray, cout: number, k: number, dilation: number, padLeft: number,
+    bias: FloatArray | null, out: FloatArray, tout: number,
+  ): void;
+
+  /** Backward of conv1dForward: dx [batch, cin, tin] and dw [cout, cin, k] are overwritten (either
+   *  may be null). The bias gradient is Σ dy over batch and time, computed by the caller. */
+  conv1dBackward(
+    x: FloatArray, batch: number, cin: number, tin: number,
+    w: FloatArray, cout: number, k: number, dilation: number, padLeft: number,
+    dy: FloatArray, tout: number, dx: FloatArray | null, dw: FloatArray | null,
+  ): void;
+
+  /** Number of worker threads used by the parallel kernels (native: rayon pool; reference: 1). */
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+}
