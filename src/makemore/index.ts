@@ -1,0 +1,32 @@
+// makemore: vocabulary, data sets and splits, the counting bigram model, and the lectures' plots.
+export { Vocabulary, STOP_CHAR, STOP_TOKEN, describeChar, type VocabularyJSON } from './vocab.js';
+export {
+  readWords,
+  parseWords,
+  defaultWordsPath,
+  splitWords,
+  buildContexts,
+  bigramPairs,
+  type SplitOptions,
+  type WordSplit,
+  type ContextDataset,
+  type BigramPairs,
+} from './data.js';
+export {
+  countBigrams,
+  bigramProbabilities,
+  sampleWords,
+  averageNll,
+  type BigramCounts,
+  type SampleOptions,
+  type NllResult,
+} from './bigram-counts.js';
+export {
+  plotBigramCounts,
+  plotLossCurve,
+  plotLearningRateSweep,
+  plotEmbedding2d,
+  type WrittenChart,
+  type LossCurveOptions,
+  type EmbeddingPoint,
+} from './plots.js';
