@@ -2,7 +2,7 @@
 // normalise the rows into probabilities, sample names from them, and score a data set by its
 // average negative log-likelihood. Float32 throughout, matching the lecture's torch code.
 import type { Generator } from '../random/generator.js';
-import { bigramPairs } from './data.js';
+import { bigramPairsFor } from './data.js';
 import { STOP_TOKEN, type Vocabulary } from './vocab.js';
 
 export interface BigramCounts {
@@ -13,7 +13,7 @@ export interface BigramCounts {
 
 /** `N[ix1, ix2] += 1` over every bigram of `'.' + word + '.'`. */
 export function countBigrams(words: readonly string[], vocab: Vocabulary): BigramCounts {
-  const { xs, ys } = bigramPairs(words, vocab);
+  const { xs, ys } = bigramPairsFor('countBigrams', words, vocab);
   const V = vocab.size;
   const counts = new Int32Array(V * V);
   for (let k = 0; k < xs.length; k++) counts[xs[k]! * V + ys[k]!]! += 1;
@@ -159,7 +159,7 @@ export interface NllResult {
 export function averageNll(P: ArrayLike<number>, V: number, words: readonly string[], vocab: Vocabulary): NllResult {
   const op = 'averageNll';
   checkProbabilities(op, P, V, vocab);
-  const { xs, ys } = bigramPairs(words, vocab);
+  const { xs, ys } = bigramPairsFor(op, words, vocab);
   if (xs.length === 0) throw new RangeError(`${op}: no bigrams to score (the word list is empty)`);
   let ll = 0;
   for (let k = 0; k < xs.length; k++) {

@@ -178,7 +178,12 @@ export interface BigramPairs {
 
 /** All bigrams of `'.' + word + '.'` for every word, in order: the neural bigram's inputs and targets. */
 export function bigramPairs(words: readonly string[], vocab: Vocabulary): BigramPairs {
-  const encoded = encodeAll('bigramPairs', words, vocab);
+  return bigramPairsFor('bigramPairs', words, vocab);
+}
+
+/** `bigramPairs` with errors attributed to the calling op (`countBigrams`, `averageNll`, ...). */
+export function bigramPairsFor(op: string, words: readonly string[], vocab: Vocabulary): BigramPairs {
+  const encoded = encodeAll(op, words, vocab);
   let n = 0;
   for (const ids of encoded) n += ids.length + 1;
   const xs = new Int32Array(n);

@@ -1,0 +1,17 @@
+// ferrograd's public API: re-exports only.
+export { Tensor, isTensor, type TensorOrScalar, type NestedArray } from './src/tensor/tensor.js';
+export {
+  tensor, zeros, ones, full, zerosLike, onesLike, arange, linspace, rand, randn, randint, multinomial, oneHot, eye,
+  type CreateOptions, type RandomOptions,
+} from './src/tensor/creation.js';
+export { getDefaultDtype, setDefaultDtype, type DType, type FloatDType } from './src/tensor/dtype.js';
+export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from './src/autograd/grad-mode.js';
+export { gradcheck, type GradcheckOptions, type GradcheckResult } from './src/autograd/gradcheck.js';
+export { cat, stack } from './src/ops/join.js';
+export { matmul } from './src/ops/matmul.js';
+export { histogram, type Histogram, type HistogramOptions } from './src/ops/histogram.js';
+export * as F from './src/ops/functional.js';
+export { Generator, manualSeed, initialSeed, defaultGenerator } from './src/random/generator.js';
+export { PyRandom } from './src/random/pyrandom.js';
+export { getBackend, setBackend, backendFor, nativeAvailable } from './src/backend/index.js';
+export type { Backend } from './src/backend/backend.js';

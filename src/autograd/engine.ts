@@ -1,0 +1,94 @@
+// Reverse-mode differentiation: walk the graph recorded by the ops in reverse topological order,
+// call each node's backward, undo broadcasting by summing back to the input's shape, and
+// accumulate gradients (a tensor used twice receives both contributions).
+import type { Tensor } from '../tensor/tensor.js';
+import { sameShape } from '../tensor/shape.js';
+import { noGrad } from './grad-mode.js';
+import { sumToShape } from '../ops/reduce.js';
+
+/** One recorded operation: its inputs and how to turn the output's gradient into theirs.
+ *  `backward` returns one gradient per input (null where not needed), each either in the
+ *  input's shape or in a shape that broadcasts to it; the engine sums the broadcast dims away. */
+export interface GradFn {
+  readonly name: string;
+  readonly inputs: readonly (Tensor | null)[];
+  backward(grad: Tensor): (Tensor | null)[];
+}
+
+/** Gradients collected during one backward pass. `owned` means no one else holds the buffer,
+ *  so further contributions may be added into it in place. */
+interface Pending {
+  grad: Tensor;
+  owned: boolean;
+}
+
+function topoOrder(root: Tensor): Tensor[] {
+  // Iterative post-order DFS: deep graphs (long chains, long training graphs) must not overflow the stack.
+  const order: Tensor[] = [];
+  const visited = new Set<Tensor>();
+  const stack: { t: Tensor; i: number }[] = [{ t: root, i: 0 }];
+  visited.add(root);
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    const inputs = top.t.gradFn ? top.t.gradFn.inputs : [];
+    if (top.i < inputs.length) {
+      const child = inputs[top.i++];
+      if (child !== null && child.requiresGrad && !visited.has(child)) {
+        visited.add(child);
+        stack.push({ t: child, i: 0 });
+      }
+    } else {
+      order.push(top.t);
+      stack.pop();
+    }
+  }
+  return order;
+}
+
+function accumulate(pending: Map<Tensor, Pending>, t: Tensor, g: Tensor): void {
+  const prev = pending.get(t);
+  if (prev === undefined) {
+    pending.set(t, { grad: g, owned: false });
+  } else if (prev.owned) {
+    prev.grad.add_(g);
+  } else {
+    pending.set(t, { grad: prev.grad.add(g), owned: true });
+  }
+}
+
+/** Add a finished gradient into `t.grad` (creating it when absent), never aliasing another tensor. */
+function depositGrad(t: Tensor, g: Tensor, owned: boolean): void {
+  if (t.grad === null) {
+    t.grad = owned && g.isContiguous() && g.offset === 0 ? g : g.clone();
+  } else {
+    t.grad.add_(g);
+  }
+}
+
+export function runBackward(root: Tensor, gradient: Tensor): void {
+  noGrad(() => {
+    const order = topoOrder(root);
+    const pending = new Map<Tensor, Pending>();
+    pending.set(root, { grad: gradient, owned: false });
+    for (let k = order.length - 1; k >= 0; k--) {
+      const node = order[k];
+      const entry = pending.get(node);
+      if (entry === undefined) continue;
+      pending.delete(node);
+      const fn = node.gradFn;
+      if (fn === null) {
+        depositGrad(node, entry.grad, entry.owned);
+        continue;
+      }
+      if (node.retainsGrad) depositGrad(node, entry.grad, false);
+      const grads = fn.backward(entry.grad);
+      for (let i = 0; i < fn.inputs.length; i++) {
+        const input = fn.inputs[i];
+        let g = grads[i];
+        if (input === null || !input.requiresGrad || g === null || g === undefined) continue;
+        if (!sameShape(g.shape, input.shape)) g = sumToShape(g, input.shape);
+        accumulate(pending, input, g);
+      }
+    }
+  });
+}

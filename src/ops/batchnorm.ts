@@ -1,0 +1,118 @@
+// Fused batch normalisation (F.batchNorm), channels last: x [N, C] is normalised over dim 0 and
+// x [N, T, C] over dims (0, 1), as in the lectures' BatchNorm1d. Training mode uses the batch
+// statistics and updates running statistics in place; eval mode uses the running statistics.
+// The backward is the closed form derived in makemore part 4 ("backprop ninja").
+import { Tensor } from '../tensor/tensor.js';
+import { backendFor } from '../backend/index.js';
+import { allocFloat, isFloat, type FloatDType } from '../tensor/dtype.js';
+import { fmtShape } from '../tensor/shape.js';
+import { noGrad } from '../autograd/grad-mode.js';
+import { record } from './record.js';
+
+export interface BatchNormOptions {
+  weight?: Tensor | null; // gamma [C]
+  bias?: Tensor | null; // beta [C]
+  runningMean?: Tensor | null; // [C], updated in place in training mode
+  runningVar?: Tensor | null; // [C], updated in place in training mode (with the unbiased batch variance)
+  training?: boolean; // default true
+  momentum?: number; // default 0.1: running = (1 - momentum)·running + momentum·batch
+  eps?: number; // default 1e-5
+  /** Variance used to normalise: 0 = biased (PyTorch's BatchNorm), 1 = unbiased (the lectures' x.var()). */
+  correction?: number;
+}
+
+function checkVector(name: string, t: Tensor | null | undefined, c: number, dtype: string): void {
+  if (t === null || t === undefined) return;
+  if (!(t instanceof Tensor)) throw new Error(`batchNorm: ${name} must be a Tensor`);
+  if (t.numel() !== c) throw new Error(`batchNorm: ${name} should have ${c} elements (one per channel), got shape ${fmtShape(t.shape)}`);
+  if (t.dtype !== dtype) throw new Error(`batchNorm: ${name} has dtype ${t.dtype} but input has ${dtype}`);
+}
+
+export function batchNorm(input: Tensor, opts: BatchNormOptions = {}): Tensor {
+  const training = opts.training ?? true;
+  const momentum = opts.momentum ?? 0.1;
+  const eps = opts.eps ?? 1e-5;
+  const correction = opts.correction ?? 0;
+  if (!(input instanceof Tensor)) throw new Error('batchNorm: input must be a Tensor');
+  if (!isFloat(input.dtype)) throw new Error(`batchNorm: expected a floating point input, got ${input.dtype}`);
+  if (input.ndim !== 2 && input.ndim !== 3) {
+    throw new Error(`batchNorm: expected 2D [N, C] or 3D [N, T, C] input (channels last), got ${fmtShape(input.shape)}`);
+  }
+  if (!(eps > 0)) throw new Error(`batchNorm: eps must be positive, got ${eps}`);
+  if (!(momentum >= 0 && momentum <= 1)) throw new Error(`batchNorm: momentum must be in [0, 1], got ${momentum}`);
+  if (correction !== 0 && correction !== 1) throw new Error(`batchNorm: correction must be 0 or 1, got ${correction}`);
+  const c = input.shape[input.ndim - 1];
+  const n = input.numel() / Math.max(c, 1);
+  const { weight, bias, runningMean, runningVar } = opts;
+  checkVector('weight', weight, c, input.dtype);
+  checkVector('bias', bias, c, input.dtype);
+  checkVector('runningMean', runningMean, c, input.dtype);
+  checkVector('runningVar', runningVar, c, input.dtype);
+  if (!training && (!runningMean || !runningVar)) {
+    throw new Error('batchNorm: eval mode (training: false) needs runningMean and runningVar');
+  }
+  if (training && n <= correction) {
+    throw new Error(
+      `batchNorm: expected more than ${correction === 1 ? 1 : 0} value per channel when training, got input size ${fmtShape(input.shape)}`,
+    );
+  }
+  const x = input.contiguous();
+  const dtype = x.dtype as FloatDType;
+  const be = backendFor(dtype);
+  const gamma = weight ? weight.detach().contiguous() : null;
+  const beta = bias ? bias.detach().contiguous() : null;
+  const mean = allocFloat(dtype, c);
+  const vari = allocFloat(dtype, c);
+  const invstd = allocFloat(dtype, c);
+  if (!training) {
+    mean.set(runningMean!.contiguous().flat() as Float32Array);
+    vari.set(runningVar!.contiguous().flat() as Float32Array);
+  }
+  const out = new Tensor(allocFloat(dtype, x.numel()), [...x.shape]);
+  if (x.numel() > 0 || !training) {
+    be.batchNormForward(
+      x.flatFloat(), n, c, gamma ? gamma.flatFloat() : null, beta ? beta.flatFloat() : null,
+      eps, correction, training, out.flatFloat(), mean, vari, invstd,
+    );
+  }
+  if (training && (runningMean || runningVar)) {
+    noGrad(() => {
+      if (runningMean) {
+        const bm = new Tensor(mean, [c]).reshape([...runningMean.shape]);
+        runningMean.mul_(1 - momentum).add_(bm, momentum);
+      }
+      if (runningVar) {
+        // Running variance tracks the unbiased estimate, as PyTorch does.
+        const unbiased = new Tensor(vari, [c]).mul((n - correction) / Math.max(n - 1, 1)).reshape([...runningVar.shape]);
+        runningVar.mul_(1 - momentum).add_(unbiased, momentum);
+      }
+    });
+  }
+  const inputs = [x, weight ?? null, bias ?? null];
+  return record(out, 'BatchNormBackward', inputs, (g) => {
+    const gc = g.contiguous();
+    const needX = x.requiresGrad;
+    const needW = !!weight && weight.requiresGrad;
+    const needB = !!bias && bias.requiresGrad;
+    if (!training) {
+      // Eval mode is an affine map per channel: dx = g·gamma·invstd; dgamma = Σ g·xhat; dbeta = Σ g.
+      const inv = new Tensor(invstd, [c]);
+      const scale = gamma ? inv.mul(new Tensor(gamma.flatFloat(), [c])) : inv;
+      const xhat = x.detach().sub(new Tensor(mean, [c])).mul(inv);
+      const dims = x.ndim === 3 ? [0, 1] : [0];
+      return [
+        needX ? gc.mul(scale) : null,
+        needW ? gc.mul(xhat).sum(dims).reshape([...weight!.shape]) : null,
+        needB ? gc.sum(dims).reshape([...bias!.shape]) : null,
+      ];
+    }
+    const dx = needX ? new Tensor(allocFloat(dtype, x.numel()), [...x.shape]) : null;
+    const dgamma = needW ? new Tensor(allocFloat(dtype, c), [...weight!.shape]) : null;
+    const dbeta = needB ? new Tensor(allocFloat(dtype, c), [...bias!.shape]) : null;
+    be.batchNormBackward(
+      x.flatFloat(), gc.flatFloat(), n, c, mean, invstd, gamma ? gamma.flatFloat() : null, correction,
+      dx ? dx.flatFloat() : null, dgamma ? dgamma.flatFloat() : null, dbeta ? dbeta.flatFloat() : null,
+    );
+    return [dx, dgamma, dbeta];
+  });
+}

@@ -1,0 +1,120 @@
+// Matrix products with PyTorch's matmul rules (1-D, 2-D, batched, broadcast batch dims).
+// Transposed views go to the kernel as transpose flags, so backward passes never copy.
+import { Tensor } from '../tensor/tensor.js';
+import { backendFor } from '../backend/index.js';
+import { allocFloat, isFloat, type FloatDType } from '../tensor/dtype.js';
+import { broadcastShapes, fmtShape, numel } from '../tensor/shape.js';
+import { record } from './record.js';
+
+interface MatrixOperand {
+  t: Tensor; // [batch, rows, cols] (possibly a strided view)
+  trans: boolean; // stored as cols x rows row-major
+  batchStride: number;
+}
+
+/** How the kernel can read the last two dims of a 3-D tensor without copying, or null. */
+function operand(t: Tensor): MatrixOperand | null {
+  const [b, r, c] = t.shape;
+  const [sb, sr, sc] = t.strides;
+  const batchStride = b <= 1 ? 0 : sb;
+  if ((sc === 1 || c <= 1) && (sr === c || r <= 1)) return { t, trans: false, batchStride };
+  if ((sr === 1 || r <= 1) && (sc === r || c <= 1)) return { t, trans: true, batchStride };
+  return null;
+}
+
+function readable(t: Tensor): MatrixOperand {
+  return operand(t) ?? (operand(t.contiguous()) as MatrixOperand);
+}
+
+/** out[b] = A[b] @ B[b] for 3-D operands with equal batch (a batch of 1 broadcasts). No graph. */
+function rawBmm(a: Tensor, b: Tensor): Tensor {
+  const batch = Math.max(a.shape[0], b.shape[0]);
+  const [, m, k] = a.shape;
+  const n = b.shape[2];
+  const dtype = a.dtype as FloatDType;
+  const out = new Tensor(allocFloat(dtype, batch * m * n), [batch, m, n]);
+  if (batch * m * n === 0) return out;
+  if (k === 0) return out; // empty inner dimension: the product is all zeros
+  const A = readable(a);
+  const B = readable(b);
+  backendFor(dtype).matmul(
+    A.t.data as Float32Array, A.t.offset, a.shape[0] === 1 ? 0 : A.batchStride, A.trans,
+    B.t.data as Float32Array, B.t.offset, b.shape[0] === 1 ? 0 : B.batchStride, B.trans,
+    out.data as Float32Array, batch, m, k, n, 0,
+  );
+  return out;
+}
+
+/** The differentiable batched product of two 3-D tensors. */
+function bmm(a: Tensor, b: Tensor): Tensor {
+  const out = rawBmm(a, b);
+  return record(out, 'MmBackward', [a, b], (g) => {
+    const ga = a.requiresGrad ? rawBmm(g, b.transpose(1, 2)) : null;
+    let gb: Tensor | null = null;
+    if (b.requiresGrad) {
+      if (b.shape[0] === 1 && a.shape[0] > 1) {
+        // A shared right operand: Σ_b A[b]^T G[b] = (A as [B·m, k])^T (G as [B·m, n]), one product.
+        const a2 = a.contiguous().reshape([1, a.shape[0] * a.shape[1], a.shape[2]]);
+        const g2 = g.contiguous().reshape([1, g.shape[0] * g.shape[1], g.shape[2]]);
+        gb = rawBmm(a2.transpose(1, 2), g2);
+      } else {
+        gb = rawBmm(a.transpose(1, 2), g);
+      }
+    }
+    return [ga, gb];
+  });
+}
+
+function checkOperands(a: Tensor, b: Tensor): void {
+  if (!(a instanceof Tensor) || !(b instanceof Tensor)) throw new Error('matmul: both operands must be Tensors');
+  if (!isFloat(a.dtype) || !isFloat(b.dtype)) {
+    throw new Error(`matmul: expected floating point tensors, got ${a.dtype} and ${b.dtype} (convert with .float())`);
+  }
+  if (a.dtype !== b.dtype) {
+    throw new Error(`matmul: expected both operands to have the same dtype, but got ${a.dtype} and ${b.dtype}`);
+  }
+  if (a.ndim === 0 || b.ndim === 0) {
+    throw new Error(`matmul: both arguments need to be at least 1D, but they are ${a.ndim}D and ${b.ndim}D`);
+  }
+}
+
+function mismatch(a: Tensor, b: Tensor): Error {
+  if (a.ndim <= 2 && b.ndim <= 2) {
+    const as = a.ndim === 1 ? `1x${a.shape[0]}` : `${a.shape[0]}x${a.shape[1]}`;
+    const bs = b.ndim === 1 ? `${b.shape[0]}x1` : `${b.shape[0]}x${b.shape[1]}`;
+    return new Error(`matmul: mat1 and mat2 shapes cannot be multiplied (${as} and ${bs})`);
+  }
+  return new Error(
+    `matmul: shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} cannot be multiplied (inner dimensions ${a.shape[a.ndim - 1]} and ${b.shape[Math.max(b.ndim - 2, 0)]} differ)`,
+  );
+}
+
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  checkOperands(a, b);
+  const k = a.shape[a.ndim - 1];
+  const kb = b.ndim === 1 ? b.shape[0] : b.shape[b.ndim - 2];
+  if (k !== kb) throw mismatch(a, b);
+
+  if (a.ndim === 1 && b.ndim === 1) return bmm(a.reshape([1, 1, k]), b.reshape([1, k, 1])).reshape([]);
+  if (a.ndim === 1 && b.ndim === 2) return bmm(a.reshape([1, 1, k]), b.unsqueeze(0)).reshape([b.shape[1]]);
+  if (a.ndim === 2 && b.ndim === 1) return bmm(a.unsqueeze(0), b.reshape([1, k, 1])).reshape([a.shape[0]]);
+  if (a.ndim === 2 && b.ndim === 2) return bmm(a.unsqueeze(0), b.unsqueeze(0)).reshape([a.shape[0], b.shape[1]]);
+  if (b.ndim <= 2) {
+    // [..., m, k] @ [k, n]: fold the batch into rows, one product (the lectures' emb @ W case).
+    const lead = a.shape.slice(0, -1);
+    const b2 = b.ndim === 1 ? b.reshape([1, k, 1]) : b.unsqueeze(0);
+    const n = b.ndim === 1 ? 1 : b.shape[1];
+    const out = bmm(a.reshape([1, numel(lead), k]), b2);
+    return b.ndim === 1 ? out.reshape(lead) : out.reshape([...lead, n]);
+  }
+  // Batched with broadcast batch dims.
+  const a3 = a.ndim === 1 ? a.reshape([1, k]) : a;
+  const m = a3.shape[a3.ndim - 2];
+  const n = b.shape[b.ndim - 1];
+  const batch = broadcastShapes('matmul', a3.shape.slice(0, -2), b.shape.slice(0, -2));
+  const nb = numel(batch);
+  const ae = a3.expand([...batch, m, k]).reshape([nb, m, k]);
+  const be = b.expand([...batch, k, n]).reshape([nb, k, n]);
+  const out = bmm(ae, be).reshape([...batch, m, n]);
+  return a.ndim === 1 ? out.squeeze(-2) : out;
+}

@@ -1,0 +1,9 @@
+// Attach an operation to the autograd graph when recording is on and an input requires grad.
+import { Tensor } from '../tensor/tensor.js';
+
+export type BackwardFn = (grad: Tensor) => (Tensor | null)[];
+
+export function record(out: Tensor, name: string, inputs: (Tensor | null)[], backward: BackwardFn): Tensor {
+  if (Tensor.needsGrad(...inputs)) out._setGradFn({ name, inputs, backward });
+  return out;
+}
