@@ -107,7 +107,8 @@ export async function plotBigramCounts(counts: ArrayLike<number>, vocab: Vocabul
     ],
     config: baseConfig,
   };
-  return writeChart(spec as unknown as VegaLiteSpec, base);
+  // Big vocabularies already give a big canvas; keep their PNG at 1x so it stays a sane size.
+  return writeChart(spec as unknown as VegaLiteSpec, base, V > 40 ? 1 : 2);
 }
 
 export interface LossCurveOptions {
