@@ -8,6 +8,7 @@
  */
 
 import { createHash, getRandomValues } from 'node:crypto';
+import { crCos, crLog, crSin } from './crmath.js';
 import { MT19937, MT_N } from './mt19937.js';
 
 const TWO_POW_32 = 4294967296;
@@ -191,9 +192,10 @@ export class PyRandom {
     this.gaussNext = null;
     if (z === null) {
       const x2pi = this.random() * TWO_PI;
-      const g2rad = Math.sqrt(-2.0 * Math.log(1.0 - this.random()));
-      z = Math.cos(x2pi) * g2rad;
-      this.gaussNext = Math.sin(x2pi) * g2rad;
+      // Correctly rounded log/cos/sin: these match the C library CPython calls (Math.* does not).
+      const g2rad = Math.sqrt(-2.0 * crLog(1.0 - this.random()));
+      z = crCos(x2pi) * g2rad;
+      this.gaussNext = crSin(x2pi) * g2rad;
     }
     return mu + z * sigma;
   }
