@@ -142,7 +142,7 @@ export class Value {
   /** this ** exponent, for a number exponent (as in micrograd; use exp/log for a Value exponent). */
   pow(exponent: number): Value {
     if (typeof exponent !== 'number') {
-      const hint = exponent instanceof Value ? ' (a Value exponent is not supported: write x.log().mul(y).exp())' : '';
+      const hint = (exponent as unknown) instanceof Value ? ' (a Value exponent is not supported: write x.log().mul(y).exp())' : '';
       throw new TypeError(`Value.pow: exponent must be a number, got ${describe(exponent)}${hint}`);
     }
     if (!Number.isFinite(exponent)) throw new RangeError(`Value.pow: exponent must be finite, got ${exponent}`);
@@ -230,11 +230,7 @@ export class Value {
       );
     }
     if (!Number.isFinite(gradient)) throw new RangeError(`Value.backward: gradient must be finite, got ${gradient}`);
-    const order = topoSort(this);
-    for (let i = 0; i < order.length; i++) {
-      const v = order[i]!;
-      if (v._op !== LEAF) v.grad = 0;
-    }
+    const order = sortFrom(this, true);
     this.grad += gradient;
     for (let i = order.length - 1; i >= 0; i--) {
       const v = order[i]!;
@@ -300,54 +296,52 @@ function tanh(x: number): number {
   return e / (e + 2);
 }
 
-// Reused DFS stacks: the sort never calls out, so it cannot be re-entered.
-let stackNodes: Value[] = [];
-let stackState = new Uint8Array(1024);
+// Reused DFS stack: the sort never calls out, so it cannot be re-entered.
+const dfsStack: Value[] = [];
 
-/** Postorder DFS from `root`, operands in order; see `Value.topo`. */
-export function topoSort(root: Value): Value[] {
-  if (!(root instanceof Value)) throw new TypeError(`topoSort: expected a Value, got ${describe(root)}`);
+/**
+ * Postorder DFS from `root`, operands in order; see `Value.topo`. A node stays on the stack
+ * until neither operand is unvisited, so no per-entry state is needed. With `zeroInner`,
+ * non-leaf grads are reset as they are emitted (saving backward a pass).
+ */
+function sortFrom(root: Value, zeroInner: boolean): Value[] {
   const mark = ++visitEpoch;
   const order: Value[] = [];
-  const nodes = stackNodes;
-  let state = stackState;
-  let sp = 0;
-  nodes[0] = root;
-  state[0] = 0;
-  sp = 1;
+  const stack = dfsStack;
+  let sp = 1;
+  let depth = 1;
+  stack[0] = root;
   root._mark = mark;
   while (sp > 0) {
-    const top = sp - 1;
-    const v = nodes[top]!;
-    const s = state[top]!;
-    // State 0: visit the first operand next; 1: the second; 2: both done, emit v.
-    let child: Value | null = null;
-    if (s === 0) {
-      state[top] = 1;
-      child = v._a;
-    } else if (s === 1) {
-      state[top] = 2;
-      child = v._b;
-    } else {
-      sp = top;
-      nodes[top] = undefined as unknown as Value; // let the graph be collected
-      order.push(v);
+    const v = stack[sp - 1]!;
+    const a = v._a;
+    if (a !== null && a._mark !== mark) {
+      a._mark = mark;
+      stack[sp++] = a;
+      if (sp > depth) depth = sp;
       continue;
     }
-    if (child !== null && child._mark !== mark) {
-      child._mark = mark;
-      if (sp === state.length) {
-        const grown = new Uint8Array(state.length * 2);
-        grown.set(state);
-        state = stackState = grown;
-      }
-      nodes[sp] = child;
-      state[sp] = 0;
-      sp++;
+    const b = v._b;
+    if (b !== null && b._mark !== mark) {
+      b._mark = mark;
+      stack[sp++] = b;
+      if (sp > depth) depth = sp;
+      continue;
     }
+    sp--;
+    if (zeroInner && v._op !== LEAF) v.grad = 0;
+    order.push(v);
   }
-  stackNodes = nodes;
+  // Drop references so the stack does not keep a dead graph alive (and give back a huge one).
+  if (depth > 65536) stack.length = 0;
+  else stack.fill(undefined as unknown as Value, 0, depth);
   return order;
+}
+
+/** Every value `root` depends on, itself last, operands before results (postorder DFS). */
+export function topoSort(root: Value): Value[] {
+  if (!(root instanceof Value)) throw new TypeError(`topoSort: expected a Value, got ${describe(root)}`);
+  return sortFrom(root, false);
 }
 
 function nonFiniteGrad(v: Value, which: string, value: number): never {
