@@ -247,6 +247,42 @@ describe('Generator (PyTorch CPU)', () => {
     expect(Array.from(b)).toEqual(Array.from(a, (v) => v - 5));
   });
 
+  it('randperm matches torch.randperm', () => {
+    // Published torch.randperm(10) outputs after manual_seed(seed) (a pytest table titled
+    // "shuffle matches pytorch cpu randperm"; seed 0 also appears in several training scripts).
+    const cases: Array<[number, number[]]> = [
+      [0, [4, 1, 7, 5, 3, 9, 0, 8, 6, 2]],
+      [1, [5, 6, 1, 2, 0, 8, 9, 3, 7, 4]],
+      [42, [2, 6, 1, 8, 4, 5, 0, 9, 3, 7]],
+      [2 ** 32 + 1, [5, 6, 1, 2, 0, 8, 9, 3, 7, 4]],
+      [2 ** 53 - 1, [1, 4, 6, 2, 0, 5, 8, 7, 9, 3]],
+    ];
+    for (const [seed, expected] of cases) expect(Array.from(new Generator(seed).randperm(10))).toEqual(expected);
+    expect(Array.from(new Generator(0).randperm(0))).toEqual([]);
+    const big = new Generator(3).randperm(1000);
+    expect(Array.from(big).sort((a, b) => a - b)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
+    expect(() => new Generator(0).randperm(-1)).toThrow(/randperm: n must be a non-negative integer, got -1/);
+  });
+
+  it('float64 rand and one-element randint calls match values measured with torch', () => {
+    // A public test file of torch oracle values (torch.rand(8, dtype=torch.float64) and ten
+    // torch.randint(17, (1,)) calls after manual_seed(0)).
+    const d = new Float64Array(8);
+    new Generator(0).fillRand(d, 0, 1, 'float64');
+    expect(Array.from(d)).toEqual([
+      0.9700530018065531, 0.707819864399788, 0.45938294312745087, 0.9207476841219603,
+      0.6450241201227648, 0.7911478921803037, 0.17860617520075095, 0.3511076243939284,
+    ]);
+    const g = new Generator(0);
+    const one = new Int32Array(1);
+    const seq: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      g.fillRandint(0, 17, one);
+      seq.push(one[0]!);
+    }
+    expect(seq).toEqual([7, 3, 12, 16, 2, 0, 16, 10, 6, 5]);
+  });
+
   it('randint: ranges of 2^32 or more use one 64-bit draw per element', () => {
     const g = new Generator(3);
     const out = new Float64Array(50);
@@ -402,6 +438,7 @@ describe('Generator (PyTorch CPU)', () => {
     expect(() => g.multinomial([1, 2], 3, false)).toThrow(/numSamples=3 > prob_dist.size\(-1\)=2/);
     expect(() => g.multinomial([1, 0, 2], 3, false)).toThrow(/only 2 of 3 categories/);
     expect(() => g.multinomial([], 1, true)).toThrow(/empty/);
+    expect(() => g.multinomial(new Float32Array(2 ** 24 + 1), 1, true)).toThrow(/cannot exceed 2\^24/);
     expect(() => g.fillRandint(5, 5, new Int32Array(2))).toThrow(/randint.*low=5 >= high=5/);
     expect(() => g.fillRandint(7, 2, new Int32Array(2))).toThrow(/low=7 >= high=2/);
     expect(() => g.fillRandint(0.5, 2, new Int32Array(2))).toThrow(/randint: low must be a safe integer/);

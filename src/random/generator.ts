@@ -11,6 +11,7 @@
  *                      a ragged tail redraws 16 fresh uniforms into the last 16 slots and redoes them.
  * - randn, numel < 16: ATen's scalar double Box-Muller, caching the sine half for the next call.
  * - randint:           `low + u32 % (high - low)`; ranges >= 2^32 use a 64-bit draw.
+ * - randperm:          swap i with i + u32 % (n - i), for i = 0..n-2.
  * - multinomial:       with replacement, a 53-bit uniform per sample and a binary search over the
  *                      normalised cumulative distribution (the CPU kernel's algorithm).
  *
@@ -292,6 +293,29 @@ export class Generator {
   }
 
   /**
+   * `torch.randperm(n)`: a uniformly random permutation of 0..n-1, drawn as PyTorch's CPU kernel does
+   * (for n below 2^32 / 20): for i = 0..n-2 swap element i with element i + u32 % (n - i).
+   */
+  randperm(n: number): Int32Array {
+    if (!Number.isInteger(n) || n < 0) {
+      throw new RangeError(`randperm: n must be a non-negative integer, got ${describe(n)}`);
+    }
+    if (n >= Math.floor(0xffffffff / 20)) {
+      throw new RangeError(`randperm: n=${n} is too large (the compatible algorithm needs n < ${Math.floor(0xffffffff / 20)})`);
+    }
+    const r = new Int32Array(n);
+    for (let i = 0; i < n; i++) r[i] = i;
+    const e = this.engine;
+    for (let i = 0; i < n - 1; i++) {
+      const z = i + (e.nextU32() % (n - i));
+      const t = r[i]!;
+      r[i] = r[z]!;
+      r[z] = t;
+    }
+    return r;
+  }
+
+  /**
    * `torch.multinomial` on one row of non-negative weights (they need not sum to 1).
    *
    * replacement=true follows PyTorch's CPU kernel: the cumulative sum is normalised (in float32 when
@@ -308,6 +332,7 @@ export class Generator {
   multinomial(probs: ArrayLike<number>, numSamples: number, replacement: boolean): Int32Array {
     const n = probs.length;
     if (n === 0) throw new RangeError('multinomial: prob_dist cannot be empty');
+    if (n > 16777216) throw new RangeError(`multinomial: number of categories cannot exceed 2^24, got ${n}`);
     if (!Number.isInteger(numSamples) || numSamples <= 0) {
       throw new RangeError(`multinomial: cannot sample numSamples=${describe(numSamples)} <= 0 samples`);
     }
