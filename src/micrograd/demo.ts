@@ -110,7 +110,10 @@ export function trainMoons(options: TrainMoonsOptions = {}): TrainMoonsResult {
   const seed = options.seed ?? 1337;
   const hidden = options.hidden ?? [16, 16];
   const batchSize = options.batchSize ?? null;
-  if (batchSize !== null) positiveInt('batchSize', batchSize);
+  if (batchSize !== null) {
+    positiveInt('batchSize', batchSize);
+    if (batchSize > nSamples) throw new RangeError(`trainMoons: batchSize (${batchSize}) must be at most nSamples (${nSamples})`);
+  }
 
   const rs = new NumpyRandomState(seed);
   const data = makeMoons(nSamples, options.noise ?? 0.1, rs);
