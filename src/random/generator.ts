@@ -421,13 +421,13 @@ export class Generator {
   getState(): Uint32Array {
     const buf = new ArrayBuffer(TORCH_STATE_BYTES);
     const dv = new DataView(buf);
-    const e = this.engine;
+    const { key, pos } = this.engine.getState();
     dv.setBigUint64(OFF_SEED, this.seed64, true);
-    // ATen counts `left` down to a regeneration and reads state[next]; mti is our next index.
-    dv.setInt32(OFF_LEFT, e.mti >= MT_N ? 1 : MT_N + 1 - e.mti, true);
+    // ATen counts `left` down to a regeneration and reads state[next]; pos is our next index.
+    dv.setInt32(OFF_LEFT, pos >= MT_N ? 1 : MT_N + 1 - pos, true);
     dv.setInt32(OFF_SEEDED, 1, true);
-    dv.setBigUint64(OFF_NEXT, BigInt(e.mti), true);
-    for (let i = 0; i < MT_N; i++) dv.setUint32(OFF_STATE + 8 * i, e.mt[i]!, true);
+    dv.setBigUint64(OFF_NEXT, BigInt(pos), true);
+    for (let i = 0; i < MT_N; i++) dv.setUint32(OFF_STATE + 8 * i, key[i]!, true);
     if (this.nextDoubleNormal !== null) {
       dv.setFloat64(OFF_NORMAL_Y, this.nextDoubleNormal, true);
       dv.setInt32(OFF_NORMAL_VALID, 1, true);
@@ -458,9 +458,14 @@ export class Generator {
     if (left > 1 && Number(next) !== MT_N + 1 - left) {
       throw new RangeError(`setState: inconsistent mt19937 state (left=${left} but next=${next})`);
     }
-    const e = this.engine;
-    for (let i = 0; i < MT_N; i++) e.mt[i] = dv.getUint32(OFF_STATE + 8 * i, true);
-    e.mti = left === 1 ? MT_N : Number(next);
+    const key = new Uint32Array(MT_N);
+    for (let i = 0; i < MT_N; i++) {
+      if (dv.getUint32(OFF_STATE + 8 * i + 4, true) !== 0) {
+        throw new RangeError(`setState: state word ${i} does not fit in 32 bits`);
+      }
+      key[i] = dv.getUint32(OFF_STATE + 8 * i, true);
+    }
+    this.engine.setState(key, left === 1 ? MT_N : Number(next));
     this.seed64 = dv.getBigUint64(OFF_SEED, true);
     this.nextDoubleNormal = dv.getInt32(OFF_NORMAL_VALID, true) !== 0 ? dv.getFloat64(OFF_NORMAL_Y, true) : null;
     this.nextFloatNormal = dv.getUint8(OFF_FLOAT_VALID) !== 0 ? dv.getFloat32(OFF_FLOAT_SAMPLE, true) : null;

@@ -5,24 +5,40 @@
  * numpy's legacy `RandomState`; the three differ only in how they seed it and how
  * they turn its 32-bit words into numbers, so they all sit on this one class.
  *
- * The state is a Uint32Array regenerated 624 words at a time, and every 32-bit
- * product goes through Math.imul, so drawing never allocates or touches BigInt.
+ * The state is a Uint32Array regenerated 624 words at a time; each regeneration also tempers all
+ * 624 outputs into a second array, so a draw is one bounds check and one load. Every 32-bit product
+ * goes through Math.imul: drawing never allocates or touches BigInt.
  */
 
 export const MT_N = 624;
 const M = 397;
-const MATRIX_A = 0x9908b0df;
-const UPPER_MASK = 0x80000000;
+// Constants with the top bit set are written as signed int32 (`| 0`) so V8 keeps the twist and the
+// tempering in 32-bit integer registers instead of converting through doubles.
+const MATRIX_A = 0x9908b0df | 0;
+const UPPER_MASK = 0x80000000 | 0;
 const LOWER_MASK = 0x7fffffff;
+const TEMPER_B = 0x9d2c5680 | 0;
+const TEMPER_C = 0xefc60000 | 0;
 
 /** Default seed of the reference implementation (and of C++'s std::mt19937). */
 const DEFAULT_SEED = 5489;
 
+/** MT19937's output function ("tempering") applied to one state word. */
+function temper(y: number): number {
+  y ^= y >>> 11;
+  y ^= (y << 7) & TEMPER_B;
+  y ^= (y << 15) & TEMPER_C;
+  y ^= y >>> 18;
+  return y >>> 0;
+}
+
 export class MT19937 {
-  /** The 624-word state. Exposed for state save/restore by the generators built on it. */
-  readonly mt = new Uint32Array(MT_N);
-  /** Index of the next word to temper; MT_N means "regenerate before the next draw". */
-  mti = MT_N;
+  /** The 624-word state. */
+  private readonly mt = new Uint32Array(MT_N);
+  /** tempered[i] = temper(mt[i]), valid since the last regeneration or setState. */
+  private readonly tempered = new Uint32Array(MT_N);
+  /** Index of the next word to draw; MT_N means "regenerate before the next draw". */
+  private mti = MT_N;
 
   constructor(seed: number = DEFAULT_SEED) {
     this.seed(seed);
@@ -91,60 +107,76 @@ export class MT19937 {
     let y: number;
     for (; kk < MT_N - M; kk++) {
       y = (mt[kk]! & UPPER_MASK) | (mt[kk + 1]! & LOWER_MASK);
-      mt[kk] = mt[kk + M]! ^ (y >>> 1) ^ (y & 1 ? MATRIX_A : 0);
+      mt[kk] = mt[kk + M]! ^ (y >>> 1) ^ (-(y & 1) & MATRIX_A);
     }
     for (; kk < MT_N - 1; kk++) {
       y = (mt[kk]! & UPPER_MASK) | (mt[kk + 1]! & LOWER_MASK);
-      mt[kk] = mt[kk + (M - MT_N)]! ^ (y >>> 1) ^ (y & 1 ? MATRIX_A : 0);
+      mt[kk] = mt[kk + (M - MT_N)]! ^ (y >>> 1) ^ (-(y & 1) & MATRIX_A);
     }
     y = (mt[MT_N - 1]! & UPPER_MASK) | (mt[0]! & LOWER_MASK);
-    mt[MT_N - 1] = mt[M - 1]! ^ (y >>> 1) ^ (y & 1 ? MATRIX_A : 0);
+    mt[MT_N - 1] = mt[M - 1]! ^ (y >>> 1) ^ (-(y & 1) & MATRIX_A);
+    this.temperAll();
     this.mti = 0;
+  }
+
+  private temperAll(): void {
+    const mt = this.mt;
+    const t = this.tempered;
+    for (let i = 0; i < MT_N; i++) t[i] = temper(mt[i]!);
   }
 
   /** The next 32-bit word, as a number in [0, 2^32). */
   nextU32(): number {
     if (this.mti >= MT_N) this.twist();
-    let y = this.mt[this.mti++]!;
-    y ^= y >>> 11;
-    y ^= (y << 7) & 0x9d2c5680;
-    y ^= (y << 15) & 0xefc60000;
-    y ^= y >>> 18;
-    return y >>> 0;
+    return this.tempered[this.mti++]!;
   }
 
   /** Fills `out` with consecutive words; the same stream as calling nextU32 out.length times. */
   fillU32(out: Uint32Array): void {
-    const mt = this.mt;
     const n = out.length;
     let o = 0;
     while (o < n) {
       if (this.mti >= MT_N) this.twist();
-      let i = this.mti;
-      const end = Math.min(MT_N, i + (n - o));
-      for (; i < end; i++) {
-        let y = mt[i]!;
-        y ^= y >>> 11;
-        y ^= (y << 7) & 0x9d2c5680;
-        y ^= (y << 15) & 0xefc60000;
-        y ^= y >>> 18;
-        out[o++] = y;
-      }
-      this.mti = end;
+      const take = Math.min(MT_N - this.mti, n - o);
+      out.set(this.tempered.subarray(this.mti, this.mti + take), o);
+      this.mti += take;
+      o += take;
     }
+  }
+
+  /**
+   * A copy of the raw state: the 624 words and the position of the next one to draw (624 =
+   * regenerate first), i.e. CPython's `getstate()` internals and numpy's (key, pos).
+   */
+  getState(): { key: Uint32Array; pos: number } {
+    return { key: Uint32Array.from(this.mt), pos: this.mti };
+  }
+
+  /** Restores a state from getState() or from CPython / numpy / PyTorch state words. */
+  setState(key: ArrayLike<number>, pos: number): void {
+    if (key.length !== MT_N) {
+      throw new RangeError(`MT19937.setState: expected ${MT_N} state words, got ${key.length}`);
+    }
+    if (!Number.isInteger(pos) || pos < 0 || pos > MT_N) {
+      throw new RangeError(`MT19937.setState: position must be an integer in [0, ${MT_N}], got ${pos}`);
+    }
+    for (let i = 0; i < MT_N; i++) {
+      const w = key[i]!;
+      if (!Number.isInteger(w) || w < 0 || w > 0xffffffff) {
+        throw new RangeError(`MT19937.setState: state word ${i} = ${w} is not a 32-bit unsigned integer`);
+      }
+    }
+    this.mt.set(key);
+    this.mti = pos;
+    this.temperAll();
   }
 
   /** An independent copy that continues the same stream. */
   clone(): MT19937 {
     const c = new MT19937();
     c.mt.set(this.mt);
+    c.tempered.set(this.tempered);
     c.mti = this.mti;
     return c;
-  }
-
-  /** Copies another engine's full state into this one. */
-  copyFrom(other: MT19937): void {
-    this.mt.set(other.mt);
-    this.mti = other.mti;
   }
 }

@@ -206,10 +206,11 @@ export class NumpyRandomState {
 
   /** `get_state()`. */
   getState(): NumpyRandomStateState {
+    const { key, pos } = this.mt.getState();
     return {
       bitGenerator: 'MT19937',
-      key: Uint32Array.from(this.mt.mt),
-      pos: this.mt.mti,
+      key,
+      pos,
       hasGauss: this.hasGauss,
       cachedGaussian: this.gaussValue,
     };
@@ -223,8 +224,7 @@ export class NumpyRandomState {
     if (!Number.isInteger(state.pos) || state.pos < 0 || state.pos > MT_N) {
       throw new RangeError(`setState: pos must be an integer in [0, ${MT_N}], got ${state.pos}`);
     }
-    this.mt.mt.set(state.key);
-    this.mt.mti = state.pos;
+    this.mt.setState(state.key, state.pos);
     this.hasGauss = Boolean(state.hasGauss);
     this.gaussValue = this.hasGauss ? state.cachedGaussian : 0;
   }

@@ -202,8 +202,9 @@ export class PyRandom {
 
   /** `random.getstate()`. */
   getState(): PyRandomState {
-    const internalstate = Array.from(this.mt.mt);
-    internalstate.push(this.mt.mti);
+    const { key, pos } = this.mt.getState();
+    const internalstate = Array.from(key);
+    internalstate.push(pos);
     return { version: 3, internalstate, gaussNext: this.gaussNext };
   }
 
@@ -213,20 +214,9 @@ export class PyRandom {
     if (state?.version !== 3 || !Array.isArray(s) || s.length !== MT_N + 1) {
       throw new RangeError(`setState: expected a version-3 state with ${MT_N + 1} integers`);
     }
-    for (let i = 0; i < MT_N; i++) {
-      const w = s[i]!;
-      if (!Number.isInteger(w) || w < 0 || w > 0xffffffff) {
-        throw new RangeError(`setState: state word ${i} = ${w} is not a 32-bit unsigned integer`);
-      }
-    }
-    const pos = s[MT_N]!;
-    if (!Number.isInteger(pos) || pos < 0 || pos > MT_N) {
-      throw new RangeError(`setState: invalid state position ${pos} (must be 0..${MT_N})`);
-    }
     const g = state.gaussNext;
     if (g !== null && typeof g !== 'number') throw new TypeError('setState: gaussNext must be a number or null');
-    for (let i = 0; i < MT_N; i++) this.mt.mt[i] = s[i]!;
-    this.mt.mti = pos;
+    this.mt.setState(s.slice(0, MT_N), s[MT_N]!);
     this.gaussNext = g;
   }
 }
