@@ -1,1 +1,22 @@
-pub fn ping() -> u32 { 1 }
+//! CPU kernels for ferrograd: plain Rust over borrowed slices, no N-API.
+//!
+//! Every public kernel checks the lengths it relies on (panicking on a violated precondition, which
+//! the addon turns into a JS error); the addon validates arguments first to give precise messages.
+//! Parallel kernels split only over independent outputs, and every sum is evaluated in a fixed
+//! order, so results are bit-identical whatever the thread count.
+
+pub mod batchnorm;
+pub mod conv1d;
+pub mod copy;
+pub mod cpu;
+pub mod cross_entropy;
+pub mod elementwise;
+pub mod gather;
+pub mod layout;
+pub mod matmul;
+pub mod pool;
+pub mod reduce;
+pub mod softmax;
+
+#[cfg(test)]
+pub(crate) mod testutil;

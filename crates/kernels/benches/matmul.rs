@@ -1,0 +1,92 @@
+//! `cargo bench -p ferrograd-kernels --bench matmul`: GFLOP/s of each matmul path at 1024³ and at
+//! the lecture shapes, with 1 and 2 threads. A plain harness (no criterion): median of timed runs.
+
+use ferrograd_kernels::matmul::{choose_path, matmul, matmul_with_path, Path};
+use ferrograd_kernels::pool;
+use std::hint::black_box;
+use std::time::Instant;
+
+fn data(n: usize, seed: u32) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(2654435761).max(1);
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            (s >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+        })
+        .collect()
+}
+
+/// Median seconds per call over ~0.3 s of runs, after warm-up.
+fn time(mut f: impl FnMut()) -> f64 {
+    for _ in 0..3 {
+        f();
+    }
+    let t0 = Instant::now();
+    f();
+    let once = t0.elapsed().as_secs_f64().max(1e-7);
+    let reps = ((0.03 / once) as usize).clamp(1, 100_000);
+    let mut samples = Vec::new();
+    for _ in 0..11 {
+        let t = Instant::now();
+        for _ in 0..reps {
+            f();
+        }
+        samples.push(t.elapsed().as_secs_f64() / reps as f64);
+    }
+    samples.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    samples[samples.len() / 2]
+}
+
+fn main() {
+    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let shapes: &[(&str, usize, usize, usize, bool, bool)] = &[
+        ("32x30 @ 30x200", 32, 30, 200, false, false),
+        ("32x200 @ 200x27", 32, 200, 27, false, false),
+        ("32x200 @ 200x200", 32, 200, 200, false, false),
+        ("dW1 = X^T dH  (30x32 @ 32x200)", 30, 32, 200, true, false),
+        ("dX = dH W1^T  (32x200 @ 200x30)", 32, 200, 30, false, true),
+        ("dW2 = H^T dL  (200x32 @ 32x27)", 200, 32, 27, true, false),
+        ("dH = dL W2^T  (32x27 @ 27x200)", 32, 27, 200, false, true),
+        ("dW = H^T dY   (200x32 @ 32x200)", 200, 32, 200, true, false),
+        ("dH = dY W^T   (32x200 @ 200x200)", 32, 200, 200, false, true),
+        ("1024^3", 1024, 1024, 1024, false, false),
+        ("1024^3 A^T", 1024, 1024, 1024, true, false),
+        ("1024^3 B^T", 1024, 1024, 1024, false, true),
+    ];
+    println!("cpu: {}", ferrograd_kernels::cpu::features());
+    println!("{:<36} {:>7} {:>6} {:>11} {:>9}  {}", "shape", "path", "thr", "time", "GFLOP/s", "others");
+    for &(name, m, k, n, ta, tb) in shapes {
+        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
+            continue;
+        }
+        let a = data(m * k, 1);
+        let b = data(k * n, 2);
+        let mut c = vec![0f32; m * n];
+        let flop = 2.0 * m as f64 * n as f64 * k as f64;
+        for threads in [1usize, 2] {
+            pool::set_num_threads(threads).unwrap();
+            let chosen = choose_path(m, k, n, ta, tb);
+            let t = time(|| matmul(black_box(&a), 0, 0, ta, &b, 0, 0, tb, &mut c, 1, m, k, n, false));
+            let mut others = String::new();
+            for path in [Path::Bcast, Path::Dot, Path::Gemm] {
+                let ok = match path {
+                    Path::Bcast => !tb,
+                    Path::Dot => tb && !ta,
+                    Path::Gemm => true,
+                };
+                if path == chosen || !ok || ferrograd_kernels::cpu::features() != "avx512f" {
+                    continue;
+                }
+                if m * n * k > (1 << 27) && path != Path::Gemm {
+                    continue; // the hand-written kernels are not meant for this size
+                }
+                let t2 = time(|| matmul_with_path(path, black_box(&a), ta, &b, tb, &mut c, m, k, n, false));
+                others += &format!("{path:?} {:.2}us {:.1}  ", t2 * 1e6, flop / t2 / 1e9);
+            }
+            println!("{:<36} {:>7} {:>6} {:>9.2}us {:>9.1}  {}", name, format!("{chosen:?}"), threads,
+                t * 1e6, flop / t / 1e9, others);
+        }
+    }
+}

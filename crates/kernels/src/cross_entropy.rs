@@ -1,0 +1,123 @@
+//! Fused softmax + negative log-likelihood (F.cross_entropy's sum before the mean) and its backward.
+
+use crate::pool;
+use crate::softmax::exp_shifted;
+
+/// The first row whose target is neither `ignore_index` nor in [0, cols), with that target.
+pub fn first_bad_target(targets: &[i32], cols: usize, ignore_index: i64) -> Option<(usize, i32)> {
+    targets
+        .iter()
+        .position(|&t| t as i64 != ignore_index && (t < 0 || t as usize >= cols))
+        .map(|p| (p, targets[p]))
+}
+
+/// Writes softmax(logits) into `probs` and returns Σ over non-ignored rows of −log p[row, target].
+pub fn forward(logits: &[f32], rows: usize, cols: usize, targets: &[i32], ignore_index: i64, probs: &mut [f32]) -> f64 {
+    assert_eq!(logits.len(), rows * cols, "crossEntropyForward: logits length");
+    assert_eq!(probs.len(), rows * cols, "crossEntropyForward: probs length");
+    assert_eq!(targets.len(), rows, "crossEntropyForward: targets length");
+    assert!(first_bad_target(targets, cols, ignore_index).is_none(), "crossEntropyForward: target out of range");
+    if rows == 0 {
+        return 0.0;
+    }
+    if cols == 0 {
+        return 0.0; // every target must then be ignore_index (checked above)
+    }
+    // Per-row losses, computed independently and summed in row order.
+    let per = (4096 / cols).max(1);
+    let tasks = rows.div_ceil(per);
+    let pp = pool::SendPtr(probs.as_mut_ptr());
+    let parts = pool::map_index(tasks, (rows * cols) as f64 * 5.0, move |ti| {
+        let r0 = ti * per;
+        let r1 = (r0 + per).min(rows);
+        let mut loss = 0f64;
+        for r in r0..r1 {
+            let xr = &logits[r * cols..][..cols];
+            // SAFETY: task ti alone writes rows r0..r1 of probs, which is rows·cols long.
+            let pr = unsafe { std::slice::from_raw_parts_mut(pp.get().add(r * cols), cols) };
+            let (m, s) = exp_shifted(xr, pr);
+            for p in pr.iter_mut() {
+                *p /= s;
+            }
+            let t = targets[r];
+            if t as i64 != ignore_index {
+                // −log softmax = log Σ exp(x − m) − (x_t − m), in f64 for the accumulation.
+                loss += (s as f64).ln() - (xr[t as usize] - m) as f64;
+            }
+        }
+        loss
+    });
+    parts.iter().sum()
+}
+
+/// dx[r, c] = scale·(probs[r, c] − [c == target[r]]), and 0 on rows whose target is ignore_index.
+pub fn backward(probs: &[f32], rows: usize, cols: usize, targets: &[i32], ignore_index: i64, scale: f32, dx: &mut [f32]) {
+    assert_eq!(probs.len(), rows * cols, "crossEntropyBackward: probs length");
+    assert_eq!(dx.len(), rows * cols, "crossEntropyBackward: dx length");
+    assert_eq!(targets.len(), rows, "crossEntropyBackward: targets length");
+    assert!(first_bad_target(targets, cols, ignore_index).is_none(), "crossEntropyBackward: target out of range");
+    if cols == 0 {
+        return;
+    }
+    let per = (8192 / cols).max(1);
+    pool::for_each_chunk(dx, per * cols, (rows * cols) as f64 * 0.5, |ci, o| {
+        for (t, drow) in o.chunks_exact_mut(cols).enumerate() {
+            let r = ci * per + t;
+            let tg = targets[r];
+            if tg as i64 == ignore_index {
+                drow.iter_mut().for_each(|v| *v = 0.0);
+                continue;
+            }
+            for (d, &p) in drow.iter_mut().zip(&probs[r * cols..][..cols]) {
+                *d = scale * p;
+            }
+            drow[tg as usize] = scale * (probs[r * cols + tg as usize] - 1.0);
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{assert_close, Rng};
+
+    #[test]
+    fn matches_naive_with_ignored_rows() {
+        let mut rng = Rng::new(50);
+        for &(rows, cols) in &[(0usize, 27usize), (1, 1), (5, 7), (32, 27), (9, 16), (33, 17), (2000, 65)] {
+            let x: Vec<f32> = rng.vec(rows * cols).iter().map(|v| v * 8.0).collect();
+            let t: Vec<i32> = (0..rows).map(|r| if r % 5 == 3 { -100 } else { (rng.next_u64() % cols as u64) as i32 }).collect();
+            let mut probs = vec![f32::NAN; rows * cols];
+            let loss = forward(&x, rows, cols, &t, -100, &mut probs);
+            let mut want_loss = 0f64;
+            let mut want_p = vec![];
+            for r in 0..rows {
+                let row: Vec<f64> = x[r * cols..][..cols].iter().map(|&v| v as f64).collect();
+                let m = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                let s: f64 = row.iter().map(|v| (v - m).exp()).sum();
+                want_p.extend(row.iter().map(|v| (v - m).exp() / s));
+                if t[r] != -100 {
+                    want_loss += s.ln() + m - row[t[r] as usize];
+                }
+            }
+            assert!((loss - want_loss).abs() <= 1e-5 * (1.0 + want_loss.abs()), "loss {loss} vs {want_loss}");
+            assert_close(&probs, &want_p, 1e-5, 1e-7, "probs");
+            let mut dx = vec![f32::NAN; rows * cols];
+            backward(&probs, rows, cols, &t, -100, 0.5, &mut dx);
+            let mut want = vec![];
+            for r in 0..rows {
+                for c in 0..cols {
+                    want.push(if t[r] == -100 { 0.0 } else { 0.5 * (probs[r * cols + c] as f64 - if c as i32 == t[r] { 1.0 } else { 0.0 }) });
+                }
+            }
+            assert_close(&dx, &want, 1e-6, 1e-7, "dx");
+        }
+    }
+
+    #[test]
+    fn bad_targets_are_found() {
+        assert_eq!(first_bad_target(&[0, 2, 3], 3, -100), Some((2, 3)));
+        assert_eq!(first_bad_target(&[0, -100, -1], 3, -100), Some((2, -1)));
+        assert_eq!(first_bad_target(&[0, 5], 3, 5), None);
+    }
+}

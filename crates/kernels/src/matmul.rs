@@ -1,0 +1,475 @@
+//! Batched matrix product: out[b] = beta·out[b] + op(A[b]) @ op(B[b]), row-major, beta ∈ {0, 1}.
+//!
+//! Three paths, chosen by shape only (never by thread count, so the bits never depend on it):
+//!   - `Bcast`: hand-written AVX-512 kernel that broadcasts A elements against rows of B; no
+//!     packing, so it wins for the small lecture shapes where gemm's packing and dispatch dominate.
+//!     Handles transA through A's strides.
+//!   - `Dot`: hand-written AVX-512 kernel of row·row dot products for transB (dY·Wᵀ), reading both
+//!     operands along their contiguous k axis.
+//!   - `Gemm`: the `gemm` crate (packed, cache-blocked) for large products and the rest.
+//! Transposed operands are never copied by us: strides describe them.
+
+use crate::{cpu, pool};
+use gemm::Parallelism;
+
+/// Work (m·n·k) above which the hand-written kernels lose to gemm's packed kernels (measured with
+/// `cargo bench -p ferrograd-kernels --bench matmul`; see the report).
+const BCAST_MAX_MNK: usize = 1 << 21;
+const DOT_MAX_MNK: usize = 1 << 20;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Path {
+    Bcast,
+    Dot,
+    Gemm,
+}
+
+/// The kernel used for one m×k @ k×n product.
+pub fn choose_path(m: usize, k: usize, n: usize, trans_a: bool, trans_b: bool) -> Path {
+    if cpu::level() != cpu::Level::Avx512 {
+        return Path::Gemm;
+    }
+    let mnk = m.saturating_mul(n).saturating_mul(k);
+    if !trans_b && mnk <= BCAST_MAX_MNK {
+        Path::Bcast
+    } else if trans_b && !trans_a && mnk <= DOT_MAX_MNK && k >= 64 && n <= 64 {
+        // The dot kernel pays a horizontal sum per output: it only wins when k is long and the
+        // product narrow (e.g. dX = dH·W1ᵀ with k = 200, n = 30).
+        Path::Dot
+    } else {
+        Path::Gemm
+    }
+}
+
+/// Estimated single-thread time in ns (for the parallel threshold).
+/// Calibrated so a second thread is used from about 8 MFLOP per product: below that, the rayon
+/// round trip (measured 5-14 µs on the shared 2-core machines) eats the gain.
+fn est_ns(m: usize, k: usize, n: usize) -> f64 {
+    2.0 * m as f64 * k as f64 * n as f64 / 200.0
+}
+
+/// See the module docs. `a[a_off + b·a_bs ..]` holds A[b] (m×k, or k×m with `trans_a`); likewise
+/// B[b] (k×n, or n×k with `trans_b`); out[b] is the contiguous m×n block at b·m·n.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul(
+    a: &[f32], a_off: usize, a_bs: usize, trans_a: bool,
+    b: &[f32], b_off: usize, b_bs: usize, trans_b: bool,
+    out: &mut [f32], batch: usize, m: usize, k: usize, n: usize, accumulate: bool,
+) {
+    let mn = m * n;
+    assert_eq!(out.len(), batch * mn, "matmul: out length");
+    if batch == 0 || mn == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            out.fill(0.0);
+        }
+        return;
+    }
+    assert!(a_off + (batch - 1) * a_bs + m * k <= a.len(), "matmul: A out of bounds");
+    assert!(b_off + (batch - 1) * b_bs + k * n <= b.len(), "matmul: B out of bounds");
+
+    let per = est_ns(m, k, n);
+    let path = choose_path(m, k, n, trans_a, trans_b);
+    // Many small products: one task per matrix. Otherwise: one product at a time, split inside.
+    if batch > 1 && per < pool::PAR_MIN_NS {
+        pool::for_each_chunk(out, mn, per * batch as f64, |bi, c| {
+            let a_b = &a[a_off + bi * a_bs..][..m * k];
+            let b_b = &b[b_off + bi * b_bs..][..k * n];
+            single(path, a_b, trans_a, b_b, trans_b, c, m, k, n, accumulate, false);
+        });
+    } else {
+        for (bi, c) in out.chunks_mut(mn).enumerate() {
+            let a_b = &a[a_off + bi * a_bs..][..m * k];
+            let b_b = &b[b_off + bi * b_bs..][..k * n];
+            single(path, a_b, trans_a, b_b, trans_b, c, m, k, n, accumulate, true);
+        }
+    }
+}
+
+/// One product with k ≥ 1, m·n ≥ 1; `a`, `b` and `c` have exactly m·k, k·n and m·n elements.
+#[allow(clippy::too_many_arguments)]
+fn single(
+    path: Path, a: &[f32], trans_a: bool, b: &[f32], trans_b: bool, c: &mut [f32],
+    m: usize, k: usize, n: usize, accumulate: bool, may_split: bool,
+) {
+    let (a_rs, a_cs) = if trans_a { (1, m) } else { (k, 1) };
+    let est = if may_split { est_ns(m, k, n) } else { 0.0 };
+    match path {
+        #[cfg(target_arch = "x86_64")]
+        Path::Bcast | Path::Dot => {
+            // Parallel tasks own blocks of output columns when n is wide (each thread then reads
+            // only its slice of B, which stays in its own cache), else blocks of rows. Every
+            // output element is computed by the same instruction sequence on any thread.
+            let (tasks, by_cols, step) = if n >= 128 {
+                let step = 64;
+                (n.div_ceil(step), true, step)
+            } else {
+                let step = rows_per_task(m, 6);
+                (m.div_ceil(step), false, step)
+            };
+            let (ap, bp, cp) = (a.as_ptr() as usize, b.as_ptr() as usize, pool::SendPtr(c.as_mut_ptr()));
+            let task = move |t: usize| {
+                let (i0, i1, j0, j1) = if by_cols {
+                    (0, m, t * step, ((t + 1) * step).min(n))
+                } else {
+                    (t * step, ((t + 1) * step).min(m), 0, n)
+                };
+                let (a, b, c) = (ap as *const f32, bp as *const f32, cp.get());
+                // SAFETY: avx512f was detected (choose_path). Rows i0..i1 of A, columns j0..j1 of
+                // op(B) and the C block they produce are in bounds (slice lengths asserted by the
+                // caller); tasks write disjoint C blocks.
+                unsafe {
+                    if path == Path::Bcast {
+                        avx512::bcast(i1 - i0, j1 - j0, k, a.add(i0 * a_rs), a_rs, a_cs, b.add(j0), n,
+                            c.add(i0 * n + j0), n, accumulate)
+                    } else {
+                        avx512::dot(i1 - i0, j1 - j0, k, a.add(i0 * k), k, b.add(j0 * k), k,
+                            c.add(i0 * n + j0), n, accumulate)
+                    }
+                }
+            };
+            pool::for_each_index(tasks, est, task);
+        }
+        _ => {
+            let (b_rs, b_cs) = if trans_b { (1, k) } else { (n, 1) };
+            let par = match pool::pool_for(est) {
+                Some(p) => Some((p.current_num_threads(), p)),
+                None => None,
+            };
+            let cp = pool::SendPtr(c.as_mut_ptr());
+            let run = move |parallelism| unsafe {
+                // SAFETY: every index i·rs + j·cs stays inside the m·k, k·n and m·n slices.
+                gemm::gemm(
+                    m, n, k,
+                    cp.get(), 1, n as isize, accumulate,
+                    a.as_ptr(), a_cs as isize, a_rs as isize,
+                    b.as_ptr(), b_cs as isize, b_rs as isize,
+                    1.0f32, 1.0f32, false, false, false, parallelism,
+                )
+            };
+            match par {
+                Some((t, p)) => p.install(move || run(Parallelism::Rayon(t))),
+                None => run(Parallelism::None),
+            }
+        }
+    }
+}
+
+/// Rows per parallel task: a multiple of the tile height, about m/8 so two threads balance.
+fn rows_per_task(m: usize, mr: usize) -> usize {
+    let target = m.div_ceil(8).max(mr);
+    target.div_ceil(mr) * mr
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use std::arch::x86_64::*;
+
+    pub const BCAST_MR: usize = 6;
+    const BCAST_NV: usize = 4; // 4 vectors of 16 = 64 columns per tile
+    pub const DOT_MR: usize = 4;
+    const DOT_NR: usize = 4;
+
+    #[inline(always)]
+    fn tail_mask(rem: usize) -> __mmask16 {
+        if rem >= 16 {
+            0xFFFF
+        } else {
+            ((1u32 << rem) - 1) as __mmask16
+        }
+    }
+
+    /// One MR×(16·NV) register tile of C (+)= A·B; the last vector column is masked by `last`.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn bcast_tile<const MR: usize, const NV: usize>(
+        k: usize, a: *const f32, a_rs: usize, a_cs: usize, b: *const f32, b_rs: usize,
+        c: *mut f32, c_rs: usize, last: __mmask16, accumulate: bool,
+    ) {
+        let mut acc = [[_mm512_setzero_ps(); NV]; MR];
+        for p in 0..k {
+            let bp = b.add(p * b_rs);
+            let mut bv = [_mm512_setzero_ps(); NV];
+            for (v, x) in bv.iter_mut().enumerate() {
+                *x = if v + 1 == NV {
+                    _mm512_maskz_loadu_ps(last, bp.add(v * 16))
+                } else {
+                    _mm512_loadu_ps(bp.add(v * 16))
+                };
+            }
+            let ap = a.add(p * a_cs);
+            for (r, row) in acc.iter_mut().enumerate() {
+                let av = _mm512_set1_ps(*ap.add(r * a_rs));
+                for v in 0..NV {
+                    row[v] = _mm512_fmadd_ps(av, bv[v], row[v]);
+                }
+            }
+        }
+        for (r, row) in acc.iter().enumerate() {
+            for (v, &x) in row.iter().enumerate() {
+                let cp = c.add(r * c_rs + v * 16);
+                let mask = if v + 1 == NV { last } else { 0xFFFF };
+                let val = if accumulate { _mm512_add_ps(_mm512_maskz_loadu_ps(mask, cp), x) } else { x };
+                _mm512_mask_storeu_ps(cp, mask, val);
+            }
+        }
+    }
+
+    /// C[m×n] (+)= A·B where A(i,p) = a[i·a_rs + p·a_cs] and B(p,j) = b[p·b_rs + j].
+    #[target_feature(enable = "avx512f")]
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn bcast(
+        m: usize, n: usize, k: usize, a: *const f32, a_rs: usize, a_cs: usize,
+        b: *const f32, b_rs: usize, c: *mut f32, c_rs: usize, accumulate: bool,
+    ) {
+        let mut j0 = 0;
+        while j0 < n {
+            let w = (n - j0).min(16 * BCAST_NV);
+            let nv = w.div_ceil(16);
+            let last = tail_mask(w - 16 * (nv - 1));
+            let mut i0 = 0;
+            while i0 < m {
+                let mr = (m - i0).min(BCAST_MR);
+                let (ai, bj, cij) = (a.add(i0 * a_rs), b.add(j0), c.add(i0 * c_rs + j0));
+                macro_rules! go {
+                    ($mr:literal) => {
+                        match nv {
+                            1 => bcast_tile::<$mr, 1>(k, ai, a_rs, a_cs, bj, b_rs, cij, c_rs, last, accumulate),
+                            2 => bcast_tile::<$mr, 2>(k, ai, a_rs, a_cs, bj, b_rs, cij, c_rs, last, accumulate),
+                            3 => bcast_tile::<$mr, 3>(k, ai, a_rs, a_cs, bj, b_rs, cij, c_rs, last, accumulate),
+                            _ => bcast_tile::<$mr, 4>(k, ai, a_rs, a_cs, bj, b_rs, cij, c_rs, last, accumulate),
+                        }
+                    };
+                }
+                match mr {
+                    1 => go!(1),
+                    2 => go!(2),
+                    3 => go!(3),
+                    4 => go!(4),
+                    5 => go!(5),
+                    _ => go!(6),
+                }
+                i0 += mr;
+            }
+            j0 += w;
+        }
+    }
+
+    /// One MR×NR tile of dot products C[i,j] (+)= Σ_p A[i,p]·B[j,p], both rows contiguous in p.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn dot_tile<const MR: usize, const NR: usize>(
+        k: usize, a: *const f32, a_rs: usize, b: *const f32, b_rs: usize,
+        c: *mut f32, c_rs: usize, accumulate: bool,
+    ) {
+        let mut acc = [[_mm512_setzero_ps(); NR]; MR];
+        let mut p = 0;
+        while p < k {
+            let mask = tail_mask(k - p);
+            let mut av = [_mm512_setzero_ps(); MR];
+            for (r, x) in av.iter_mut().enumerate() {
+                *x = _mm512_maskz_loadu_ps(mask, a.add(r * a_rs + p));
+            }
+            for s in 0..NR {
+                let bv = _mm512_maskz_loadu_ps(mask, b.add(s * b_rs + p));
+                for r in 0..MR {
+                    acc[r][s] = _mm512_fmadd_ps(av[r], bv, acc[r][s]);
+                }
+            }
+            p += 16;
+        }
+        for (r, row) in acc.iter().enumerate() {
+            for (s, &x) in row.iter().enumerate() {
+                let cp = c.add(r * c_rs + s);
+                let v = _mm512_reduce_add_ps(x);
+                *cp = if accumulate { *cp + v } else { v };
+            }
+        }
+    }
+
+    /// C[m×n] (+)= A·Bᵀ with A m×k (row stride a_rs) and B n×k (row stride b_rs).
+    #[target_feature(enable = "avx512f")]
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn dot(
+        m: usize, n: usize, k: usize, a: *const f32, a_rs: usize, b: *const f32, b_rs: usize,
+        c: *mut f32, c_rs: usize, accumulate: bool,
+    ) {
+        let mut i0 = 0;
+        while i0 < m {
+            let mr = (m - i0).min(DOT_MR);
+            let mut j0 = 0;
+            while j0 < n {
+                let nr = (n - j0).min(DOT_NR);
+                let (ai, bj, cij) = (a.add(i0 * a_rs), b.add(j0 * b_rs), c.add(i0 * c_rs + j0));
+                macro_rules! go {
+                    ($mr:literal) => {
+                        match nr {
+                            1 => dot_tile::<$mr, 1>(k, ai, a_rs, bj, b_rs, cij, c_rs, accumulate),
+                            2 => dot_tile::<$mr, 2>(k, ai, a_rs, bj, b_rs, cij, c_rs, accumulate),
+                            3 => dot_tile::<$mr, 3>(k, ai, a_rs, bj, b_rs, cij, c_rs, accumulate),
+                            _ => dot_tile::<$mr, 4>(k, ai, a_rs, bj, b_rs, cij, c_rs, accumulate),
+                        }
+                    };
+                }
+                match mr {
+                    1 => go!(1),
+                    2 => go!(2),
+                    3 => go!(3),
+                    _ => go!(4),
+                }
+                j0 += nr;
+            }
+            i0 += mr;
+        }
+    }
+}
+
+/// Forces one path (benchmarks and tests compare the paths against each other).
+#[doc(hidden)]
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_with_path(
+    path: Path, a: &[f32], trans_a: bool, b: &[f32], trans_b: bool, c: &mut [f32],
+    m: usize, k: usize, n: usize, accumulate: bool,
+) {
+    assert!(a.len() == m * k && b.len() == k * n && c.len() == m * n && k > 0 && m * n > 0);
+    let ok = match path {
+        Path::Bcast => cpu::level() == cpu::Level::Avx512 && !trans_b,
+        Path::Dot => cpu::level() == cpu::Level::Avx512 && trans_b && !trans_a,
+        Path::Gemm => true,
+    };
+    assert!(ok, "matmul path {path:?} not available for these operands");
+    single(path, a, trans_a, b, trans_b, c, m, k, n, accumulate, true);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{assert_close, Rng, THREAD_LOCK};
+
+    #[allow(clippy::too_many_arguments)]
+    fn naive(a: &[f32], ta: bool, b: &[f32], tb: bool, c0: &[f32], m: usize, k: usize, n: usize, acc: bool) -> Vec<f64> {
+        let mut out = vec![0f64; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                let mut s = if acc { c0[i * n + j] as f64 } else { 0.0 };
+                for p in 0..k {
+                    let av = if ta { a[p * m + i] } else { a[i * k + p] };
+                    let bv = if tb { b[j * k + p] } else { b[p * n + j] };
+                    s += av as f64 * bv as f64;
+                }
+                out[i * n + j] = s;
+            }
+        }
+        out
+    }
+
+    fn check(m: usize, k: usize, n: usize, ta: bool, tb: bool, acc: bool, rng: &mut Rng) {
+        let a = rng.vec(m * k);
+        let b = rng.vec(k * n);
+        let c0 = rng.vec(m * n);
+        let want = naive(&a, ta, &b, tb, &c0, m, k, n, acc);
+        let tol = 1e-5 * (k as f64).sqrt() + 1e-6;
+        let mut c = c0.clone();
+        matmul(&a, 0, 0, ta, &b, 0, 0, tb, &mut c, 1, m, k, n, acc);
+        assert_close(&c, &want, 1e-5, tol, &format!("matmul {m}x{k}x{n} ta={ta} tb={tb} acc={acc}"));
+        if k > 0 && m * n > 0 {
+            for path in [Path::Bcast, Path::Dot, Path::Gemm] {
+                let avail = match path {
+                    Path::Bcast => cpu::level() == cpu::Level::Avx512 && !tb,
+                    Path::Dot => cpu::level() == cpu::Level::Avx512 && tb && !ta,
+                    Path::Gemm => true,
+                };
+                if avail {
+                    let mut c = c0.clone();
+                    matmul_with_path(path, &a, ta, &b, tb, &mut c, m, k, n, acc);
+                    assert_close(&c, &want, 1e-5, tol, &format!("{path:?} {m}x{k}x{n} ta={ta} tb={tb}"));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn all_layouts_and_edge_sizes() {
+        let mut rng = Rng::new(1);
+        let sizes = [0usize, 1, 2, 5, 7, 8, 9, 15, 16, 17, 33, 63, 64, 65];
+        for &m in &[1usize, 6, 7, 13] {
+            for &k in &sizes {
+                for &n in &sizes {
+                    for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                        check(m, k, n, ta, tb, (m + n) % 2 == 0, &mut rng);
+                    }
+                }
+            }
+        }
+        for &m in &[0usize, 17, 32, 64, 65] {
+            check(m, 30, 27, false, false, false, &mut rng);
+        }
+    }
+
+    #[test]
+    fn lecture_shapes_and_one_large() {
+        let mut rng = Rng::new(2);
+        for (m, k, n) in [(32, 30, 200), (32, 200, 27), (32, 200, 200), (182, 97, 301), (300, 300, 300)] {
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                check(m, k, n, ta, tb, false, &mut rng);
+            }
+        }
+    }
+
+    #[test]
+    fn batched_with_broadcast_and_offsets() {
+        let mut rng = Rng::new(3);
+        let (batch, m, k, n) = (5, 7, 9, 11);
+        let a = rng.vec(3 + batch * m * k);
+        let b = rng.vec(2 + k * n); // broadcast B (batch stride 0)
+        let mut out = rng.vec(batch * m * n);
+        let before = out.clone();
+        matmul(&a, 3, m * k, false, &b, 2, 0, false, &mut out, batch, m, k, n, true);
+        for bi in 0..batch {
+            let want = naive(&a[3 + bi * m * k..][..m * k], false, &b[2..], false,
+                &before[bi * m * n..][..m * n], m, k, n, true);
+            assert_close(&out[bi * m * n..][..m * n], &want, 1e-5, 1e-5, "batched");
+        }
+        // Many small products split over the batch.
+        let (batch, m, k, n) = (4000, 3, 4, 5);
+        let a = rng.vec(batch * m * k);
+        let b = rng.vec(batch * k * n);
+        let mut out = vec![0f32; batch * m * n];
+        matmul(&a, 0, m * k, true, &b, 0, k * n, true, &mut out, batch, m, k, n, false);
+        for bi in (0..batch).step_by(397) {
+            let want = naive(&a[bi * m * k..][..m * k], true, &b[bi * k * n..][..k * n], true, &[], m, k, n, false);
+            assert_close(&out[bi * m * n..][..m * n], &want, 1e-5, 1e-5, "many small");
+        }
+    }
+
+    #[test]
+    fn k_zero_overwrites_or_keeps() {
+        let mut out = vec![3.0f32; 6];
+        matmul(&[], 0, 0, false, &[], 0, 0, false, &mut out, 1, 2, 0, 3, true);
+        assert_eq!(out, vec![3.0; 6]);
+        matmul(&[], 0, 0, false, &[], 0, 0, false, &mut out, 1, 2, 0, 3, false);
+        assert_eq!(out, vec![0.0; 6]);
+    }
+
+    #[test]
+    fn same_bits_with_one_or_two_threads() {
+        let _g = THREAD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let mut rng = Rng::new(4);
+        for (m, k, n, ta, tb) in [(512, 512, 512, false, false), (256, 200, 200, false, true),
+            (200, 256, 200, true, false), (700, 130, 530, false, false)] {
+            let a = rng.vec(m * k);
+            let b = rng.vec(k * n);
+            let mut c1 = vec![0f32; m * n];
+            let mut c2 = vec![0f32; m * n];
+            crate::pool::set_num_threads(1).unwrap();
+            matmul(&a, 0, 0, ta, &b, 0, 0, tb, &mut c1, 1, m, k, n, false);
+            crate::pool::set_num_threads(2).unwrap();
+            matmul(&a, 0, 0, ta, &b, 0, 0, tb, &mut c2, 1, m, k, n, false);
+            assert!(c1.iter().zip(&c2).all(|(x, y)| x.to_bits() == y.to_bits()), "{m}x{k}x{n}");
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! The thread pool used by parallel kernels, and the rule deciding when a call is worth splitting.
+//!
+//! We own a `rayon::ThreadPool` (rather than rayon's global pool) so `set_num_threads` can change
+//! the thread count at any time: the pool is rebuilt and later calls run inside the new one.
+
+use rayon::prelude::*;
+use rayon::ThreadPool;
+use std::sync::{Arc, OnceLock, RwLock};
+
+/// Upper bound on threads a caller may request; far above any sensible value for a CPU library.
+pub const MAX_THREADS: usize = 1024;
+
+/// Below roughly this many nanoseconds of estimated serial work, waking a second thread costs
+/// more than it saves (measured on the 2-core machines: a rayon round trip is several µs).
+pub const PAR_MIN_NS: f64 = 40_000.0;
+
+struct State {
+    threads: usize,
+    pool: Arc<ThreadPool>,
+}
+
+static STATE: OnceLock<RwLock<State>> = OnceLock::new();
+
+fn build(threads: usize) -> Arc<ThreadPool> {
+    Arc::new(
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("ferrograd-{i}"))
+            .build()
+            .expect("failed to start the ferrograd thread pool"),
+    )
+}
+
+fn state() -> &'static RwLock<State> {
+    STATE.get_or_init(|| {
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        RwLock::new(State { threads, pool: build(threads) })
+    })
+}
+
+/// Number of threads parallel kernels use.
+pub fn num_threads() -> usize {
+    state().read().unwrap_or_else(|e| e.into_inner()).threads
+}
+
+/// Sets the number of threads (1..=MAX_THREADS) used by later calls.
+pub fn set_num_threads(n: usize) -> Result<(), String> {
+    if n == 0 || n > MAX_THREADS {
+        return Err(format!("setNumThreads: n must be in [1, {MAX_THREADS}], got {n}"));
+    }
+    let mut st = state().write().unwrap_or_else(|e| e.into_inner());
+    if st.threads != n {
+        st.pool = build(n);
+        st.threads = n;
+    }
+    Ok(())
+}
+
+/// The current pool (cheap Arc clone), or None when only one thread is configured.
+pub fn pool() -> Option<Arc<ThreadPool>> {
+    let st = state().read().unwrap_or_else(|e| e.into_inner());
+    if st.threads > 1 {
+        Some(st.pool.clone())
+    } else {
+        None
+    }
+}
+
+/// The pool to use for a call with `est_ns` of estimated serial work, if it is worth splitting.
+pub fn pool_for(est_ns: f64) -> Option<Arc<ThreadPool>> {
+    if est_ns < PAR_MIN_NS {
+        return None;
+    }
+    pool()
+}
+
+/// Calls `f(chunk_index, chunk)` for consecutive chunks of `out` (each `chunk` elements, the last
+/// possibly shorter), in parallel when `est_ns` is large enough. Each chunk must be computed
+/// independently of the others, so the result does not depend on the thread count.
+pub fn for_each_chunk<T: Send>(
+    out: &mut [T],
+    chunk: usize,
+    est_ns: f64,
+    f: impl Fn(usize, &mut [T]) + Send + Sync,
+) {
+    let chunk = chunk.max(1);
+    if out.len() <= chunk {
+        if !out.is_empty() {
+            f(0, out);
+        }
+        return;
+    }
+    match pool_for(est_ns) {
+        Some(p) => p.install(|| out.par_chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c))),
+        None => out.chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c)),
+    }
+}
+
+/// Calls `f(i)` for i in 0..n, in parallel when `est_ns` is large enough.
+pub fn for_each_index(n: usize, est_ns: f64, f: impl Fn(usize) + Send + Sync) {
+    if n <= 1 {
+        if n == 1 {
+            f(0);
+        }
+        return;
+    }
+    match pool_for(est_ns) {
+        Some(p) => p.install(|| (0..n).into_par_iter().for_each(&f)),
+        None => (0..n).for_each(f),
+    }
+}
+
+/// Maps `f` over 0..n into a Vec, in parallel when worthwhile; element i is always `f(i)`.
+pub fn map_index<R: Send>(n: usize, est_ns: f64, f: impl Fn(usize) -> R + Send + Sync) -> Vec<R> {
+    match pool_for(est_ns) {
+        Some(p) if n > 1 => p.install(|| (0..n).into_par_iter().map(&f).collect()),
+        _ => (0..n).map(f).collect(),
+    }
+}
+
+/// A raw pointer that may cross threads: used where disjoint writes are proven by index arithmetic
+/// but cannot be expressed with `chunks_mut` (e.g. strided outputs).
+#[derive(Clone, Copy)]
+pub struct SendPtr<T>(pub *mut T);
+unsafe impl<T> Send for SendPtr<T> {}
+unsafe impl<T> Sync for SendPtr<T> {}
+
+impl<T> SendPtr<T> {
+    /// Accessor (closures must capture the whole wrapper, not the raw field, to stay Send).
+    #[inline(always)]
+    pub fn get(self) -> *mut T {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_and_get_threads() {
+        let before = num_threads();
+        set_num_threads(1).unwrap();
+        assert_eq!(num_threads(), 1);
+        assert!(pool().is_none());
+        set_num_threads(2).unwrap();
+        assert_eq!(num_threads(), 2);
+        assert_eq!(pool().unwrap().current_num_threads(), 2);
+        assert!(set_num_threads(0).is_err());
+        assert!(set_num_threads(MAX_THREADS + 1).is_err());
+        set_num_threads(before).unwrap();
+    }
+
+    #[test]
+    fn chunks_cover_everything_once() {
+        for &n in &[0usize, 1, 7, 64, 1000, 100_003] {
+            let mut v = vec![0u32; n];
+            for_each_chunk(&mut v, 64, 1e9, |ci, c| {
+                for (j, x) in c.iter_mut().enumerate() {
+                    *x += (ci * 64 + j) as u32 + 1;
+                }
+            });
+            assert!(v.iter().enumerate().all(|(i, &x)| x == i as u32 + 1));
+        }
+    }
+}

@@ -1,0 +1,293 @@
+//! Reductions of x viewed as [outer, n, inner] over the middle axis.
+//!
+//! Sums are evaluated in fixed-size chunks: each chunk with 16 f32 lanes combined by a fixed tree,
+//! chunk results added in f64 in index order. The grouping depends only on n, never on how the
+//! work is split between threads, so the bits are the same with any thread count.
+
+use crate::pool;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReduceOp {
+    Sum = 0,
+    Max = 1,
+    Min = 2,
+}
+
+impl ReduceOp {
+    pub fn from_code(c: i64) -> Option<Self> {
+        match c {
+            0 => Some(ReduceOp::Sum),
+            1 => Some(ReduceOp::Max),
+            2 => Some(ReduceOp::Min),
+            _ => None,
+        }
+    }
+}
+
+/// Elements per chunk of a contiguous sum.
+pub const SUM_CHUNK: usize = 4096;
+const LANES: usize = 16;
+
+/// Sum of one chunk (≤ SUM_CHUNK elements): 16 interleaved lanes, then a fixed pairwise tree.
+#[inline]
+fn chunk_sum(x: &[f32]) -> f32 {
+    let mut acc = [0f32; LANES];
+    let mut it = x.chunks_exact(LANES);
+    for c in &mut it {
+        for l in 0..LANES {
+            acc[l] += c[l];
+        }
+    }
+    for (l, &v) in it.remainder().iter().enumerate() {
+        acc[l] += v;
+    }
+    let mut w = LANES;
+    while w > 1 {
+        w /= 2;
+        for l in 0..w {
+            acc[l] += acc[l + w];
+        }
+    }
+    acc[0]
+}
+
+/// Sum of a contiguous slice with the fixed chunking; `parallel` allows splitting the chunks
+/// between threads (the result is identical either way).
+pub fn sum_contiguous(x: &[f32], parallel: bool) -> f32 {
+    if x.len() <= SUM_CHUNK {
+        return chunk_sum(x);
+    }
+    let nchunks = x.len().div_ceil(SUM_CHUNK);
+    let part = |c: usize| chunk_sum(&x[c * SUM_CHUNK..((c + 1) * SUM_CHUNK).min(x.len())]) as f64;
+    let parts: Vec<f64> = if parallel {
+        pool::map_index(nchunks, x.len() as f64 * 0.1, part)
+    } else {
+        (0..nchunks).map(part).collect()
+    };
+    parts.iter().sum::<f64>() as f32
+}
+
+/// Column sums of `rows` rows of length `inner` starting at x[0] with row stride `stride`, for
+/// columns j0..j0+out.len(): the same chunking as `sum_contiguous`, applied per column over rows.
+fn column_sums(x: &[f32], rows: usize, stride: usize, j0: usize, out: &mut [f32]) {
+    let w = out.len();
+    let rows_per_chunk = (SUM_CHUNK / 16).max(1);
+    let mut total = vec![0f64; w];
+    let mut acc = vec![0f32; w];
+    let mut r = 0;
+    while r < rows {
+        let r1 = (r + rows_per_chunk).min(rows);
+        acc.iter_mut().for_each(|v| *v = 0.0);
+        for row in r..r1 {
+            let xr = &x[row * stride + j0..][..w];
+            for (a, &v) in acc.iter_mut().zip(xr) {
+                *a += v;
+            }
+        }
+        for (t, &a) in total.iter_mut().zip(&acc) {
+            *t += a as f64;
+        }
+        r = r1;
+    }
+    for (o, &t) in out.iter_mut().zip(&total) {
+        *o = t as f32;
+    }
+}
+
+/// Dot product of two equal-length slices with the same fixed lane structure as `chunk_sum`.
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len(), "dot: lengths");
+    let mut acc = [0f32; LANES];
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for l in 0..LANES {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    for l in 0..ra.len() {
+        acc[l] += ra[l] * rb[l];
+    }
+    let mut w = LANES;
+    while w > 1 {
+        w /= 2;
+        for l in 0..w {
+            acc[l] += acc[l + w];
+        }
+    }
+    acc[0]
+}
+
+#[inline(always)]
+fn better(op: ReduceOp, v: f32, best: f32) -> bool {
+    // NaN wins over numbers (torch.max propagates NaN and argmax points at the first NaN).
+    if best.is_nan() {
+        return false;
+    }
+    if v.is_nan() {
+        return true;
+    }
+    if op == ReduceOp::Max { v > best } else { v < best }
+}
+
+/// Columns per parallel task when reducing with inner > 1.
+const COLS: usize = 256;
+
+/// out[o, j] = op_i x[o, i, j]. n = 0 is only allowed for Sum (gives 0).
+pub fn reduce(op: ReduceOp, x: &[f32], outer: usize, n: usize, inner: usize, out: &mut [f32]) {
+    assert_eq!(x.len(), outer * n * inner, "reduce: x length");
+    assert_eq!(out.len(), outer * inner, "reduce: out length");
+    assert!(n > 0 || op == ReduceOp::Sum, "reduce: max/min over an empty axis");
+    if out.is_empty() {
+        return;
+    }
+    let est = x.len() as f64 * 0.3;
+    if inner == 1 {
+        if outer == 1 && op == ReduceOp::Sum {
+            out[0] = sum_contiguous(x, true);
+            return;
+        }
+        pool::for_each_chunk(out, 64, est, |ci, o| {
+            for (t, ov) in o.iter_mut().enumerate() {
+                let row = &x[(ci * 64 + t) * n..][..n];
+                *ov = match op {
+                    ReduceOp::Sum => sum_contiguous(row, false),
+                    _ => row.iter().fold(row[0], |b, &v| if better(op, v, b) { v } else { b }),
+                };
+            }
+        });
+        return;
+    }
+    // inner > 1: tasks are (outer row, block of up to COLS columns), each a contiguous piece of out.
+    let blocks = inner.div_ceil(COLS);
+    let op_ptr = pool::SendPtr(out.as_mut_ptr());
+    pool::for_each_index(outer * blocks, est, move |t| {
+        let (o, bj) = (t / blocks, t % blocks);
+        let j0 = bj * COLS;
+        let w = COLS.min(inner - j0);
+        // SAFETY: task t alone writes out[o·inner + j0 .. + w], inside out (asserted above).
+        let dst = unsafe { std::slice::from_raw_parts_mut(op_ptr.get().add(o * inner + j0), w) };
+        let xo = &x[o * n * inner..][..n * inner];
+        match op {
+            ReduceOp::Sum => column_sums(xo, n, inner, j0, dst),
+            _ => {
+                dst.copy_from_slice(&xo[j0..j0 + w]);
+                for i in 1..n {
+                    for (b, &v) in dst.iter_mut().zip(&xo[i * inner + j0..][..w]) {
+                        if better(op, v, *b) {
+                            *b = v;
+                        }
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// Like `reduce` for Max/Min, also writing the index of the first extreme element (n ≥ 1).
+pub fn reduce_arg(op: ReduceOp, x: &[f32], outer: usize, n: usize, inner: usize, out: &mut [f32], out_idx: &mut [i32]) {
+    assert!(op != ReduceOp::Sum, "reduceArg: op must be max or min");
+    assert!(n > 0, "reduceArg: empty axis");
+    assert!(n <= i32::MAX as usize, "reduceArg: axis too long for int32 indices");
+    assert_eq!(x.len(), outer * n * inner, "reduceArg: x length");
+    assert_eq!(out.len(), outer * inner, "reduceArg: out length");
+    assert_eq!(out_idx.len(), outer * inner, "reduceArg: outIdx length");
+    for o in 0..outer {
+        let xo = &x[o * n * inner..][..n * inner];
+        let (vals, idxs) = (&mut out[o * inner..][..inner], &mut out_idx[o * inner..][..inner]);
+        vals.copy_from_slice(&xo[..inner]);
+        idxs.iter_mut().for_each(|v| *v = 0);
+        for i in 1..n {
+            let row = &xo[i * inner..][..inner];
+            for j in 0..inner {
+                if better(op, row[j], vals[j]) {
+                    vals[j] = row[j];
+                    idxs[j] = i as i32;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{assert_close, Rng, EDGE_SIZES, THREAD_LOCK};
+
+    #[test]
+    fn matches_naive_over_shapes() {
+        let mut rng = Rng::new(20);
+        let mut shapes = vec![(1, 0, 1), (2, 0, 3), (3, 5, 0)];
+        for &n in EDGE_SIZES {
+            shapes.push((1, n, 1));
+            shapes.push((3, n.min(5000), 1));
+            shapes.push((2, n.min(300), 7));
+            shapes.push((1, 3, n));
+        }
+        shapes.push((2, 9000, 300)); // several row chunks and column blocks
+        for (outer, n, inner) in shapes {
+            let x = rng.vec(outer * n * inner);
+            for op in [ReduceOp::Sum, ReduceOp::Max, ReduceOp::Min] {
+                if n == 0 && op != ReduceOp::Sum {
+                    continue;
+                }
+                let mut out = vec![f32::NAN; outer * inner];
+                reduce(op, &x, outer, n, inner, &mut out);
+                let mut want = vec![];
+                let mut want_idx = vec![];
+                for o in 0..outer {
+                    for j in 0..inner {
+                        let vals = (0..n).map(|i| x[(o * n + i) * inner + j] as f64);
+                        let (mut bi, mut bv) = (0usize, f64::NAN);
+                        for (i, v) in vals.clone().enumerate() {
+                            if i == 0 || (op == ReduceOp::Max && v > bv) || (op == ReduceOp::Min && v < bv) {
+                                bi = i;
+                                bv = v;
+                            }
+                        }
+                        want.push(if op == ReduceOp::Sum { vals.sum() } else { bv });
+                        want_idx.push(bi as i32);
+                    }
+                }
+                let tol = if op == ReduceOp::Sum { 1e-6 * (n as f64).sqrt() + 1e-6 } else { 0.0 };
+                assert_close(&out, &want, 1e-6, tol, &format!("{op:?} {outer}x{n}x{inner}"));
+                if op != ReduceOp::Sum && outer * inner > 0 {
+                    let mut idx = vec![-1; outer * inner];
+                    reduce_arg(op, &x, outer, n, inner, &mut out, &mut idx);
+                    assert_eq!(idx, want_idx, "arg {op:?} {outer}x{n}x{inner}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn nan_propagates_and_first_index_wins() {
+        let x = [1.0, 5.0, 5.0, f32::NAN, 7.0, f32::NAN];
+        let (mut v, mut i) = ([0f32], [0i32]);
+        reduce_arg(ReduceOp::Max, &x[..3], 1, 3, 1, &mut v, &mut i);
+        assert_eq!((v[0], i[0]), (5.0, 1));
+        reduce_arg(ReduceOp::Min, &x, 1, 6, 1, &mut v, &mut i);
+        assert!(v[0].is_nan() && i[0] == 3);
+        reduce(ReduceOp::Max, &x, 1, 6, 1, &mut v);
+        assert!(v[0].is_nan());
+    }
+
+    #[test]
+    fn sum_bits_do_not_depend_on_threads() {
+        let _g = THREAD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let mut rng = Rng::new(21);
+        let x = rng.vec(3_000_017);
+        let run = |t: usize, outer: usize, inner: usize| {
+            crate::pool::set_num_threads(t).unwrap();
+            let n = x.len() / (outer * inner);
+            let mut out = vec![0f32; outer * inner];
+            reduce(ReduceOp::Sum, &x[..outer * n * inner], outer, n, inner, &mut out);
+            out
+        };
+        for (outer, inner) in [(1, 1), (7, 1), (1, 1000), (3, 257)] {
+            let a = run(1, outer, inner);
+            let b = run(2, outer, inner);
+            assert!(a.iter().zip(&b).all(|(p, q)| p.to_bits() == q.to_bits()), "{outer}x{inner}");
+        }
+    }
+}
