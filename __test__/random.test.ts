@@ -443,9 +443,12 @@ describe('Generator (PyTorch CPU)', () => {
     expect(() => g.fillRandint(7, 2, new Int32Array(2))).toThrow(/low=7 >= high=2/);
     expect(() => g.fillRandint(0.5, 2, new Int32Array(2))).toThrow(/randint: low must be a safe integer/);
     expect(() => g.fillRandint(0, 2 ** 33, new Int32Array(2))).toThrow(/does not fit an Int32Array/);
+    expect(() => g.fillRandint(0, 2 ** 25, new Float32Array(2))).toThrow(/not exactly representable in a Float32Array/);
     expect(() => g.fillRandn(new Float32Array(4), 0, -1)).toThrow(/std >= 0.0.*-1/);
     expect(() => g.fillRandn(new Float32Array(4), Number.NaN, 1)).toThrow(/mean must be a finite number/);
     expect(() => g.fillRand(new Float32Array(4), 2, 1)).toThrow(/low <= high.*low=2 and high=1/);
+    expect(() => g.fillRand(new Float32Array(4), -3e38, 3e38)).toThrow(/fit in float32/);
+    expect(() => g.fillRand(new Float32Array(4), 0, 1, 'float16' as never)).toThrow(/dtype must be/);
     expect(() => g.setState(new Uint32Array(10))).toThrow(/1264 words.*got 10 words/);
     const bad = g.getState();
     new DataView(bad.buffer).setInt32(8, 0, true); // left = 0

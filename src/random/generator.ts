@@ -15,10 +15,13 @@
  * - multinomial:       with replacement, a 53-bit uniform per sample and a binary search over the
  *                      normalised cumulative distribution (the CPU kernel's algorithm).
  *
- * Float32 arithmetic is reproduced with Math.fround at every step where ATen works in float. The one
- * known gap: x86 builds of PyTorch with AVX2 run the numel >= 16 randn transform through a vectorised
- * log/sincos approximation, which can differ from the scalar formula in the last bit (1 ulp) of some
- * elements; the stream of uniforms, and so every other draw after it, is unaffected.
+ * Float32 arithmetic is reproduced with Math.fround at every step where ATen works in float, and the
+ * final `x * scale + shift` of uniform_/normal_ is rounded once, as the fused multiply-add that
+ * compilers emit for it (and that the AVX2 normal kernel calls explicitly). The one known gap: x86
+ * builds of PyTorch with AVX2 run the numel >= 16 randn transform through a vectorised log/sincos
+ * approximation (avx_mathfun), which can differ from the scalar formula used here by a few float32
+ * ulps (~1e-7 relative) in some elements. Which words are consumed, and so every later draw, is
+ * unaffected.
  */
 
 import { crCos, crLog, crSin } from './crmath.js';
@@ -179,6 +182,9 @@ export class Generator {
     if (dtype === 'float32') {
       const from = Math.fround(low);
       const range = Math.fround(Math.fround(high) - from);
+      if (!Number.isFinite(range)) {
+        throw new RangeError(`uniform_: high - low must fit in float32, got low=${low} and high=${high}`);
+      }
       if (from === 0 && range === 1) {
         for (let i = 0; i < n; i++) out[i] = (e.nextU32() & 0xffffff) * TWO_POW_M24;
       } else {
@@ -187,6 +193,9 @@ export class Generator {
     } else {
       checkDtype('rand', dtype);
       const range = high - low;
+      if (!Number.isFinite(range)) {
+        throw new RangeError(`uniform_: high - low must be finite, got low=${low} and high=${high}`);
+      }
       for (let i = 0; i < n; i++) out[i] = this.nextDouble53() * range + low;
     }
   }
@@ -276,6 +285,10 @@ export class Generator {
     }
     if (out instanceof Int32Array && (low < -2147483648 || high - 1 > 2147483647)) {
       throw new RangeError(`randint: range [${low}, ${high}) does not fit an Int32Array output`);
+    }
+    if (out instanceof Float32Array && (Math.abs(low) > 16777216 || Math.abs(high - 1) > 16777216)) {
+      // Beyond 2^24 a float32 cannot hold every integer, so values would silently round.
+      throw new RangeError(`randint: range [${low}, ${high}) is not exactly representable in a Float32Array (|value| <= 2^24)`);
     }
     const range = high - low;
     const e = this.engine;
