@@ -218,6 +218,22 @@ describe('Generator (PyTorch CPU)', () => {
     expect(out).toEqual(['mor.', 'axx.', 'minaymoryles.', 'kondlaisah.', 'anchshizarie.']);
   });
 
+  it('multinomial(p, 100) after rand(3) reproduces the lecture printout', () => {
+    // makemore part 1: g = manual_seed(2147483647); p = rand(3); p = p / p.sum();
+    // torch.multinomial(p, num_samples=100, replacement=True, generator=g), as printed in the
+    // lecture notebook (and copied into many public notes of it).
+    const g = new Generator(2147483647);
+    const r = new Float32Array(3);
+    g.fillRand(r);
+    const s = Math.fround(Math.fround(r[0]! + r[1]!) + r[2]!);
+    const p = r.map((v) => v / s);
+    expect(Array.from(g.multinomial(p, 100, true))).toEqual([
+      1, 1, 2, 0, 0, 2, 1, 1, 0, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 0, 2, 0, 0, 1, 0, 0, 1, 0, 0, 0, 1, 1,
+      1, 0, 1, 1, 0, 0, 1, 1, 1, 0, 1, 1, 0, 1, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0,
+      0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 0, 0, 1, 0, 0, 2, 0, 1, 0, 0, 1, 1, 1,
+    ]);
+  });
+
   it('multinomial with float64 weights (a plain array) draws the same lecture names', () => {
     const N = bigramCounts();
     const g = new Generator(2147483647);
