@@ -51,10 +51,9 @@ export function batchNorm(input: Tensor, opts: BatchNormOptions = {}): Tensor {
   if (!training && (!runningMean || !runningVar)) {
     throw new Error('batchNorm: eval mode (training: false) needs runningMean and runningVar');
   }
-  if (training && n <= correction) {
-    throw new Error(
-      `batchNorm: expected more than ${correction === 1 ? 1 : 0} value per channel when training, got input size ${fmtShape(input.shape)}`,
-    );
+  if (training && n <= 1) {
+    // As PyTorch: one value per channel has no spread to normalise by (and NaN with correction 1).
+    throw new Error(`batchNorm: expected more than 1 value per channel when training, got input size ${fmtShape(input.shape)}`);
   }
   const x = input.contiguous();
   const dtype = x.dtype as FloatDType;

@@ -27,6 +27,11 @@ function checkNumber(op: string, x: unknown): asserts x is number {
   }
 }
 
+/** Reject operands that are neither a Tensor nor a number, naming the op. */
+function checkOperand(op: string, x: unknown): void {
+  if (!(x instanceof Tensor)) checkNumber(op, x);
+}
+
 function kernelsFor(dtype: DType): Backend {
   // Integer arithmetic runs in the reference loops (exact in float64, wrapped on store like int32).
   return dtype === 'int32' ? referenceBackend : backendFor(dtype);
@@ -78,6 +83,8 @@ function resultDtype(a: Tensor, b: TensorOrScalar): DType {
 }
 
 export function add(a: Tensor, b: TensorOrScalar, alpha = 1): Tensor {
+  checkOperand('add', b);
+  checkNumber('add', alpha);
   if (typeof b === 'number') {
     checkNumber('add', b);
     const out = rawScalar(BinaryOp.Add, cast(a, resultDtype(a, b)), b * alpha, false);
@@ -89,6 +96,8 @@ export function add(a: Tensor, b: TensorOrScalar, alpha = 1): Tensor {
 }
 
 export function sub(a: Tensor, b: TensorOrScalar, alpha = 1): Tensor {
+  checkOperand('sub', b);
+  checkNumber('sub', alpha);
   if (typeof b === 'number') {
     checkNumber('sub', b);
     const out = rawScalar(BinaryOp.Sub, cast(a, resultDtype(a, b)), b * alpha, false);
@@ -100,6 +109,7 @@ export function sub(a: Tensor, b: TensorOrScalar, alpha = 1): Tensor {
 }
 
 export function mul(a: Tensor, b: TensorOrScalar): Tensor {
+  checkOperand('mul', b);
   if (typeof b === 'number') {
     checkNumber('mul', b);
     const out = rawScalar(BinaryOp.Mul, cast(a, resultDtype(a, b)), b, false);
@@ -113,6 +123,7 @@ export function mul(a: Tensor, b: TensorOrScalar): Tensor {
 }
 
 export function div(a: Tensor, b: TensorOrScalar): Tensor {
+  checkOperand('div', b);
   // True division: int / int gives float32, as in PyTorch.
   const fa = isFloat(a.dtype) ? a : a.to(b instanceof Tensor && b.dtype === 'float64' ? 'float64' : 'float32');
   if (typeof b === 'number') {
@@ -130,6 +141,7 @@ export function div(a: Tensor, b: TensorOrScalar): Tensor {
 }
 
 export function pow(a: Tensor, e: TensorOrScalar): Tensor {
+  checkOperand('pow', e);
   if (typeof e === 'number') {
     checkNumber('pow', e);
     const x = isFloat(a.dtype) || (Number.isInteger(e) && e >= 0) ? a : a.to('float32');
@@ -152,6 +164,7 @@ export function pow(a: Tensor, e: TensorOrScalar): Tensor {
 }
 
 function extremum(kind: 'maximum' | 'minimum', a: Tensor, b: TensorOrScalar): Tensor {
+  checkOperand(kind, b);
   const bt = asTensor(b, a);
   const op = kind === 'maximum' ? BinaryOp.Max : BinaryOp.Min;
   const out = rawBinary(op, kind, a, bt, promote(a.dtype, bt.dtype));
@@ -192,6 +205,7 @@ const COMPARE: Record<string, BinaryOp> = {
  *  they multiply and average directly: (t.abs().gt(0.97)).mean() is the saturated fraction. */
 export function compare(kind: keyof typeof COMPARE & string, a: Tensor, b: TensorOrScalar): Tensor {
   const op = COMPARE[kind];
+  checkOperand(kind, b);
   const maskDtype: DType = a.dtype === 'float64' || (b instanceof Tensor && b.dtype === 'float64') ? 'float64' : 'float32';
   if (typeof b === 'number') {
     checkNumber(kind, b);
@@ -218,6 +232,7 @@ const INPLACE: Record<string, BinaryOp> = { add_: BinaryOp.Add, sub_: BinaryOp.S
 
 export function inplace(op: 'add_' | 'sub_' | 'mul_' | 'div_', t: Tensor, other: TensorOrScalar, alpha?: number): void {
   checkInplace(op, t);
+  checkOperand(op, other);
   if (t.dtype === 'int32' && op === 'div_') throw new Error('div_: result type float can\'t be cast to the desired output type int32');
   const code = INPLACE[op];
   if (typeof other === 'number') {

@@ -79,19 +79,20 @@ export function tensor(data: NestedArray | AnyArray, opts: CreateOptions & { sha
   return finish(new Tensor(out, shape), opts);
 }
 
-export function full(shape: ShapeArg, value: number, opts: CreateOptions = {}): Tensor {
-  const s = shapeOf('full', shape);
-  if (typeof value !== 'number') throw new Error(`full: fill value must be a number, got ${typeof value}`);
-  const dtype = floatDtype('full', opts);
+function filled(op: string, shape: ShapeArg, value: number, opts: CreateOptions): Tensor {
+  const s = shapeOf(op, shape);
+  if (typeof value !== 'number') throw new Error(`${op}: fill value must be a number, got ${typeof value}`);
+  const dtype = floatDtype(op, opts);
   const data = alloc(dtype, numel(s));
   if (value !== 0) data.fill(value);
   return finish(new Tensor(data, s), opts);
 }
 
-export const zeros = (shape: ShapeArg, opts: CreateOptions = {}): Tensor => full(shape, 0, opts);
-export const ones = (shape: ShapeArg, opts: CreateOptions = {}): Tensor => full(shape, 1, opts);
-export const zerosLike = (t: Tensor, opts: CreateOptions = {}): Tensor => full(t.shape, 0, { dtype: t.dtype, ...opts });
-export const onesLike = (t: Tensor, opts: CreateOptions = {}): Tensor => full(t.shape, 1, { dtype: t.dtype, ...opts });
+export const full = (shape: ShapeArg, value: number, opts: CreateOptions = {}): Tensor => filled('full', shape, value, opts);
+export const zeros = (shape: ShapeArg, opts: CreateOptions = {}): Tensor => filled('zeros', shape, 0, opts);
+export const ones = (shape: ShapeArg, opts: CreateOptions = {}): Tensor => filled('ones', shape, 1, opts);
+export const zerosLike = (t: Tensor, opts: CreateOptions = {}): Tensor => filled('zerosLike', t.shape, 0, { dtype: t.dtype, ...opts });
+export const onesLike = (t: Tensor, opts: CreateOptions = {}): Tensor => filled('onesLike', t.shape, 1, { dtype: t.dtype, ...opts });
 
 /** arange(end), arange(start, end), arange(start, end, step). Integers give int32 (as PyTorch's
  *  integer arange), fractions give the default float dtype. */
@@ -116,7 +117,7 @@ export function linspace(start: number, end: number, steps: number, opts: Create
   // Same symmetric formula as PyTorch: the first half from start, the second half from end.
   const step = steps > 1 ? (end - start) / (steps - 1) : 0;
   const half = Math.floor(steps / 2);
-  for (let i = 0; i < steps; i++) data[i] = i < half ? start + step * i : end - step * (steps - i - 1);
+  for (let i = 0; i < steps; i++) data[i] = i < half || steps === 1 ? start + step * i : end - step * (steps - i - 1);
   return finish(new Tensor(data, [steps]), opts);
 }
 
@@ -195,7 +196,8 @@ export function oneHot(indices: Tensor, numClasses = -1, opts: { dtype?: DType }
 
 /** Identity matrix. */
 export function eye(n: number, opts: CreateOptions = {}): Tensor {
-  const t = zeros([n, n], opts);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`eye: n must be a non-negative integer, got ${n}`);
+  const t = filled('eye', [n, n], 0, opts);
   for (let i = 0; i < n; i++) t.data[i * n + i] = 1;
   return t;
 }

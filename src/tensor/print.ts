@@ -48,6 +48,7 @@ export function formatTensor(t: Tensor): string {
   const prefix = 'tensor(';
   let body: string;
   if (t.ndim === 0) body = fmt(t.data[t.offset]);
+  else if (n === 0) body = '[]';
   else {
     const render = (d: number, off: number, indent: number): string => {
       const size = t.shape[d];
@@ -55,7 +56,7 @@ export function formatTensor(t: Tensor): string {
       if (d === t.ndim - 1) {
         for (let i = 0; i < size; i++) {
           if (summarize && size > 2 * EDGE && i === EDGE) {
-            parts.push('...');
+            parts.push(' ...'); // PyTorch pads the ellipsis of a row of numbers by one space
             i = size - EDGE;
           }
           parts.push(cell(t.data[off + i * t.strides[d]]));
@@ -79,7 +80,7 @@ export function formatTensor(t: Tensor): string {
     body = render(0, t.offset, prefix.length);
   }
   const extras: string[] = [];
-  if (n === 0) extras.push(`size=(${t.shape.join(', ')}${t.ndim === 1 ? ',' : ''})`);
+  if (n === 0 && t.ndim !== 1) extras.push(`size=(${t.shape.join(', ')})`);
   if (t.dtype !== 'float32') extras.push(`dtype=${t.dtype}`);
   if (t.gradFn) extras.push(`grad_fn=<${t.gradFn.name}>`);
   else if (t.requiresGrad) extras.push('requires_grad=True');
