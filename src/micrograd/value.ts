@@ -55,23 +55,29 @@ function overflow(op: string, detail: string, result: number): never {
   throw new RangeError(`Value.${op}: result of ${detail} is ${result}, not a finite number`);
 }
 
+// Fields are `declare`d and set in the constructor only: a class-field definition would first
+// store undefined, which makes V8 keep data/grad as generic fields that box every new double.
 export class Value {
   /** The number this node holds. */
-  data: number;
+  declare data: number;
   /** d(root)/d(this) after `root.backward()`. Leaves accumulate across calls; see `backward`. */
-  grad: number;
+  declare grad: number;
   /** Optional name, shown by `drawDot` and `toString`. */
-  label: string;
+  declare label: string;
   /** @internal op code */
-  _op: number;
+  declare _op: number;
   /** @internal first operand */
-  _a: Value | null;
+  declare _a: Value | null;
   /** @internal second operand */
-  _b: Value | null;
-  /** @internal constant of the op (the exponent of pow) */
-  _k: number;
+  declare _b: Value | null;
+  /**
+   * @internal constant of the op (the exponent of pow), null otherwise. Starting as null keeps
+   * the field tagged: a Smi-then-double field would box a number in every Value once any
+   * fractional exponent had been seen.
+   */
+  declare _k: number | null;
   /** @internal visit mark of the topological sort */
-  _mark: number;
+  declare _mark: number;
 
   constructor(data: number, label = '') {
     if (typeof data !== 'number') {
@@ -84,13 +90,13 @@ export class Value {
     this._op = LEAF;
     this._a = null;
     this._b = null;
-    this._k = 0;
+    this._k = null;
     this._mark = 0;
   }
 
   /** The op that produced this value, as drawn in graphs: '+', '*', '**2', 'tanh', ... ('' for a leaf). */
   get op(): string {
-    return this._op === POW ? `**${pyFloat(this._k).replace(/\.0$/, '')}` : OP_NAMES[this._op]!;
+    return this._op === POW ? `**${pyFloat(this._k!).replace(/\.0$/, '')}` : OP_NAMES[this._op]!;
   }
 
   /** The operands this value was computed from (Python's `_prev`), without duplicates. */
@@ -114,21 +120,21 @@ export class Value {
     const o = other instanceof Value ? other : operand('add', other);
     const d = this.data + o.data;
     if (!Number.isFinite(d)) overflow('add', `${this.data} + ${o.data}`, d);
-    return node(d, ADD, this, o, 0);
+    return node(d, ADD, this, o, null);
   }
 
   sub(other: Operand): Value {
     const o = other instanceof Value ? other : operand('sub', other);
     const d = this.data - o.data;
     if (!Number.isFinite(d)) overflow('sub', `${this.data} - ${o.data}`, d);
-    return node(d, SUB, this, o, 0);
+    return node(d, SUB, this, o, null);
   }
 
   mul(other: Operand): Value {
     const o = other instanceof Value ? other : operand('mul', other);
     const d = this.data * o.data;
     if (!Number.isFinite(d)) overflow('mul', `${this.data} * ${o.data}`, d);
-    return node(d, MUL, this, o, 0);
+    return node(d, MUL, this, o, null);
   }
 
   div(other: Operand): Value {
@@ -136,7 +142,7 @@ export class Value {
     if (o.data === 0) throw new RangeError(`Value.div: division by zero (${this.data} / 0)`);
     const d = this.data / o.data;
     if (!Number.isFinite(d)) overflow('div', `${this.data} / ${o.data}`, d);
-    return node(d, DIV, this, o, 0);
+    return node(d, DIV, this, o, null);
   }
 
   /** this ** exponent, for a number exponent (as in micrograd; use exp/log for a Value exponent). */
@@ -168,29 +174,29 @@ export class Value {
   // --- unary ops ------------------------------------------------------------------------------
 
   neg(): Value {
-    return node(-this.data, NEG, this, null, 0);
+    return node(-this.data, NEG, this, null, null);
   }
 
   exp(): Value {
     const d = Math.exp(this.data);
     if (!Number.isFinite(d)) overflow('exp', `exp(${this.data})`, d);
-    return node(d, EXP, this, null, 0);
+    return node(d, EXP, this, null, null);
   }
 
   /** Natural logarithm; the input must be positive. */
   log(): Value {
     const x = this.data;
     if (!(x > 0)) throw new RangeError(`Value.log: input must be positive, got ${x}`);
-    return node(Math.log(x), LOG, this, null, 0);
+    return node(Math.log(x), LOG, this, null, null);
   }
 
   tanh(): Value {
-    return node(tanh(this.data), TANH, this, null, 0);
+    return node(tanh(this.data), TANH, this, null, null);
   }
 
   relu(): Value {
     const x = this.data;
-    return node(x < 0 ? 0 : x, RELU, this, null, 0);
+    return node(x < 0 ? 0 : x, RELU, this, null, null);
   }
 
   sigmoid(): Value {
@@ -202,7 +208,7 @@ export class Value {
       const e = Math.exp(x);
       s = e / (1 + e);
     }
-    return node(s, SIGMOID, this, null, 0);
+    return node(s, SIGMOID, this, null, null);
   }
 
   // --- autograd -------------------------------------------------------------------------------
@@ -230,11 +236,16 @@ export class Value {
       );
     }
     if (!Number.isFinite(gradient)) throw new RangeError(`Value.backward: gradient must be finite, got ${gradient}`);
-    const order = sortFrom(this, true);
+    // Only non-leaf values have a rule to apply; they are listed into a reused array.
+    const order = backwardOrder;
+    const n = sortFrom(this, true, order);
     this.grad += gradient;
-    for (let i = order.length - 1; i >= 0; i--) {
-      const v = order[i]!;
-      if (v._op !== LEAF) propagate(v);
+    try {
+      for (let i = n - 1; i >= 0; i--) propagate(order[i]!);
+    } finally {
+      // Drop references so the array does not keep a dead graph alive (and give back a huge one).
+      if (n > 1 << 18) order.length = 0;
+      else order.fill(undefined as unknown as Value, 0, n);
     }
   }
 
@@ -275,7 +286,7 @@ export class Value {
   }
 }
 
-function node(data: number, op: number, a: Value, b: Value | null, k: number): Value {
+function node(data: number, op: number, a: Value, b: Value | null, k: number | null): Value {
   const v = new Value(data);
   v._op = op;
   v._a = a;
@@ -296,18 +307,20 @@ function tanh(x: number): number {
   return e / (e + 2);
 }
 
-// Reused DFS stack: the sort never calls out, so it cannot be re-entered.
+// Reused arrays: the sort and backward never call out, so they cannot be re-entered.
 const dfsStack: Value[] = [];
+const backwardOrder: Value[] = [];
 
 /**
- * Postorder DFS from `root`, operands in order; see `Value.topo`. A node stays on the stack
- * until neither operand is unvisited, so no per-entry state is needed. With `zeroInner`,
- * non-leaf grads are reset as they are emitted (saving backward a pass).
+ * Postorder DFS from `root`, operands in order, written into `order`; returns the count. A node
+ * stays on the stack until neither operand is unvisited, so no per-entry state is needed. In
+ * backward mode (`forBackward`) only non-leaf values are listed and their grads are reset as
+ * they are emitted (saving backward a pass).
  */
-function sortFrom(root: Value, zeroInner: boolean): Value[] {
+function sortFrom(root: Value, forBackward: boolean, order: Value[]): number {
   const mark = ++visitEpoch;
-  const order: Value[] = [];
   const stack = dfsStack;
+  let n = 0;
   let sp = 1;
   let depth = 1;
   stack[0] = root;
@@ -329,19 +342,24 @@ function sortFrom(root: Value, zeroInner: boolean): Value[] {
       continue;
     }
     sp--;
-    if (zeroInner && v._op !== LEAF) v.grad = 0;
-    order.push(v);
+    if (forBackward) {
+      if (v._op === LEAF) continue;
+      v.grad = 0;
+    }
+    order[n++] = v;
   }
   // Drop references so the stack does not keep a dead graph alive (and give back a huge one).
-  if (depth > 65536) stack.length = 0;
+  if (depth > 1 << 16) stack.length = 0;
   else stack.fill(undefined as unknown as Value, 0, depth);
-  return order;
+  return n;
 }
 
 /** Every value `root` depends on, itself last, operands before results (postorder DFS). */
 export function topoSort(root: Value): Value[] {
   if (!(root instanceof Value)) throw new TypeError(`topoSort: expected a Value, got ${describe(root)}`);
-  return sortFrom(root, false);
+  const order: Value[] = [];
+  sortFrom(root, false, order);
+  return order;
 }
 
 function nonFiniteGrad(v: Value, which: string, value: number): never {
@@ -386,7 +404,7 @@ function propagate(v: Value): void {
       return;
     }
     case POW: {
-      const k = v._k;
+      const k = v._k!;
       const d = k * a.data ** (k - 1) * g;
       if (!Number.isFinite(d)) nonFiniteGrad(v, `'${v.op}'`, d);
       a.grad += d;
