@@ -17,6 +17,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { BinaryOp, ReduceOp, UnaryOp, type Backend } from '../src/backend/backend.js';
+import { getBackend } from '../src/backend/index.js';
 import { nativeAvailable, nativeBackend } from '../src/backend/native.js';
 import { referenceBackend as R } from '../src/backend/reference.js';
 
@@ -153,6 +154,8 @@ describe('native backend availability', () => {
   it('the native addon is built and loads', () => {
     expect(nativeAvailable(), NOT_BUILT).toBe(true);
     expect(nativeBackend.name).toBe('native');
+    // With the addon built, float32 tensors run on it unless the environment asks for reference.
+    expect(getBackend().name).toBe(process.env.FERROGRAD_BACKEND === 'reference' ? 'reference' : 'native');
   });
 });
 

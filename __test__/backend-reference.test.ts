@@ -693,41 +693,42 @@ describe('backend selection', () => {
     }));
     const warn = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     const mod = await import('../src/backend/index.js');
-    return { mod, warn, fakeNative };
+    // resetModules gives index.ts a fresh reference.ts instance: compare against that one.
+    return { mod, warn, fakeNative, ref: mod.referenceBackend };
   }
 
   it('defaults to native when the addon loads, and float64 always runs on reference', async () => {
-    const { mod, warn, fakeNative } = await loadIndex(true, undefined);
+    const { mod, warn, fakeNative, ref } = await loadIndex(true, undefined);
     expect(mod.nativeAvailable()).toBe(true);
     expect(mod.getBackend()).toBe(fakeNative);
     expect(mod.backendFor('float32')).toBe(fakeNative);
     expect(mod.backendFor('int32')).toBe(fakeNative);
-    expect(mod.backendFor('float64')).toBe(R);
+    expect(mod.backendFor('float64')).toBe(ref);
     expect(warn).not.toHaveBeenCalled();
   });
 
   it('falls back to reference with a single warning when the addon is missing', async () => {
-    const { mod, warn } = await loadIndex(false, undefined);
-    expect(mod.getBackend()).toBe(R);
-    expect(mod.backendFor('float32')).toBe(R);
+    const { mod, warn, ref } = await loadIndex(false, undefined);
+    expect(mod.getBackend()).toBe(ref);
+    expect(mod.backendFor('float32')).toBe(ref);
     expect(warn).toHaveBeenCalledTimes(1);
     expect(String(warn.mock.calls[0][0])).toContain('npm run build:native');
   });
 
   it('FERROGRAD_BACKEND=reference selects reference silently even when native loads', async () => {
-    const { mod, warn } = await loadIndex(true, 'reference');
-    expect(mod.getBackend()).toBe(R);
+    const { mod, warn, ref } = await loadIndex(true, 'reference');
+    expect(mod.getBackend()).toBe(ref);
     expect(warn).not.toHaveBeenCalled();
     const missing = await loadIndex(false, 'reference');
-    expect(missing.mod.getBackend()).toBe(R);
+    expect(missing.mod.getBackend()).toBe(missing.ref);
     expect(missing.warn).not.toHaveBeenCalled();
   });
 
   it('FERROGRAD_BACKEND=native without the addon throws and says how to build it', async () => {
-    const { mod } = await loadIndex(false, 'native');
+    const { mod, ref } = await loadIndex(false, 'native');
     expect(() => mod.getBackend()).toThrow(/FERROGRAD_BACKEND=native .*npm run build:native/);
     expect(() => mod.backendFor('float32')).toThrow(/npm run build:native/);
-    expect(mod.backendFor('float64')).toBe(R);
+    expect(mod.backendFor('float64')).toBe(ref);
   });
 
   it('rejects an unknown FERROGRAD_BACKEND value', async () => {
@@ -736,12 +737,12 @@ describe('backend selection', () => {
   });
 
   it('setBackend switches, refuses native without the addon, and withBackend restores', async () => {
-    const { mod, fakeNative } = await loadIndex(true, undefined);
+    const { mod, fakeNative, ref } = await loadIndex(true, undefined);
     mod.setBackend('reference');
-    expect(mod.getBackend()).toBe(R);
+    expect(mod.getBackend()).toBe(ref);
     mod.setBackend('native');
     expect(mod.getBackend()).toBe(fakeNative);
-    expect(mod.withBackend('reference', () => mod.getBackend())).toBe(R);
+    expect(mod.withBackend('reference', () => mod.getBackend())).toBe(ref);
     expect(mod.getBackend()).toBe(fakeNative);
     expect(() => mod.withBackend('reference', () => {
       throw new Error('inner');
@@ -751,6 +752,6 @@ describe('backend selection', () => {
 
     const missing = await loadIndex(false, 'reference');
     expect(() => missing.mod.setBackend('native')).toThrow(/setBackend\('native'\).*npm run build:native/);
-    expect(missing.mod.getBackend()).toBe(R);
+    expect(missing.mod.getBackend()).toBe(missing.ref);
   });
 });
