@@ -1,3 +1,10 @@
-use napi_derive::napi;
-#[napi(catch_unwind)]
-pub fn ping() -> u32 { ferrograd_kernels::ping() }
+//! The ferrograd native addon: validates every argument coming from JavaScript, borrows the typed
+//! arrays without copying, and calls the pure-Rust kernels in `ferrograd-kernels`.
+//!
+//! Every export is `#[napi(catch_unwind)]`: a panic (a kernel's internal assertion, or
+//! `debugPanic`) becomes a JS Error and the addon stays usable.
+
+mod arrays;
+mod check;
+mod control;
+mod ops;

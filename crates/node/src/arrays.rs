@@ -1,0 +1,126 @@
+//! Typed-array arguments borrowed from JavaScript without copying.
+//!
+//! Conversion never fails by itself: a wrong type is recorded and reported by `Checker::f32`/`i32`
+//! with the kernel and argument names. Slices are only created after `Checker::no_alias` has
+//! proved that no output overlaps another argument, so two `&mut`/`&` never alias.
+
+use napi::bindgen_prelude::{FromNapiValue, TypeName, ValueType};
+use napi::sys;
+use std::ptr::NonNull;
+
+/// What JavaScript passed.
+#[derive(Clone, Copy, Debug)]
+pub enum Kind {
+    /// A typed array with napi's element type code.
+    Typed(i32),
+    /// Not a typed array: the JS `typeof`-style name.
+    Other(&'static str),
+}
+
+/// A JS value that should be a typed array.
+pub struct Arr {
+    pub(crate) data: *mut u8,
+    pub(crate) len: usize,
+    pub(crate) kind: Kind,
+}
+
+pub fn type_name(code: i32) -> &'static str {
+    match code {
+        0 => "Int8Array",
+        1 => "Uint8Array",
+        2 => "Uint8ClampedArray",
+        3 => "Int16Array",
+        4 => "Uint16Array",
+        5 => "Int32Array",
+        6 => "Uint32Array",
+        7 => "Float32Array",
+        8 => "Float64Array",
+        9 => "BigInt64Array",
+        10 => "BigUint64Array",
+        _ => "an unsupported typed array",
+    }
+}
+
+pub const FLOAT32: i32 = 7;
+pub const INT32: i32 = 5;
+
+impl Arr {
+    pub fn describe(&self) -> String {
+        match self.kind {
+            Kind::Typed(c) => type_name(c).to_string(),
+            Kind::Other(t) => t.to_string(),
+        }
+    }
+}
+
+unsafe fn js_typeof(env: sys::napi_env, v: sys::napi_value) -> &'static str {
+    let mut t = 0;
+    if unsafe { sys::napi_typeof(env, v, &mut t) } != sys::Status::napi_ok {
+        return "an unknown value";
+    }
+    match t {
+        sys::ValueType::napi_undefined => "undefined",
+        sys::ValueType::napi_null => "null",
+        sys::ValueType::napi_boolean => "a boolean",
+        sys::ValueType::napi_number => "a number",
+        sys::ValueType::napi_string => "a string",
+        sys::ValueType::napi_symbol => "a symbol",
+        sys::ValueType::napi_function => "a function",
+        sys::ValueType::napi_bigint => "a bigint",
+        _ => "a plain object or array",
+    }
+}
+
+impl FromNapiValue for Arr {
+    unsafe fn from_napi_value(env: sys::napi_env, v: sys::napi_value) -> napi::Result<Self> {
+        let (mut code, mut len, mut data, mut buf, mut off) = (0, 0usize, std::ptr::null_mut(), std::ptr::null_mut(), 0usize);
+        let st = unsafe { sys::napi_get_typedarray_info(env, v, &mut code, &mut len, &mut data, &mut buf, &mut off) };
+        if st != sys::Status::napi_ok {
+            return Ok(Arr { data: std::ptr::null_mut(), len: 0, kind: Kind::Other(unsafe { js_typeof(env, v) }) });
+        }
+        Ok(Arr { data: data as *mut u8, len, kind: Kind::Typed(code) })
+    }
+}
+
+impl TypeName for Arr {
+    fn type_name() -> &'static str {
+        "TypedArray"
+    }
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}
+
+/// A checked typed-array view: element type verified, not yet turned into a slice.
+#[derive(Clone, Copy)]
+pub struct Raw<T> {
+    ptr: *mut T,
+    pub len: usize,
+    pub name: &'static str,
+}
+
+impl<T> Raw<T> {
+    pub(crate) fn new(arr: &Arr, name: &'static str) -> Self {
+        let ptr = if arr.len == 0 || arr.data.is_null() { NonNull::<T>::dangling().as_ptr() } else { arr.data as *mut T };
+        Raw { ptr, len: if arr.data.is_null() { 0 } else { arr.len }, name }
+    }
+
+    /// Byte range [start, end) in the process address space (empty for length 0).
+    pub fn range(&self) -> (usize, usize) {
+        let s = self.ptr as usize;
+        (s, s + self.len * std::mem::size_of::<T>())
+    }
+
+    /// # Safety
+    /// No `slice_mut` of an overlapping array may be alive (checked by `Checker::no_alias`), and
+    /// the JS array must outlive the call (it does: the call is synchronous and JS holds it).
+    pub unsafe fn slice<'a>(&self) -> &'a [T] {
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+
+    /// # Safety
+    /// As `slice`, and this array overlaps no other argument.
+    pub unsafe fn slice_mut<'a>(&self) -> &'a mut [T] {
+        unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) }
+    }
+}
