@@ -295,6 +295,14 @@ describe('backward semantics', () => {
     expect(h.grad).toBe(2); // not 4: the intermediate is recomputed, not re-sent
   });
 
+  it('x**0 has derivative 0 everywhere, including at 0', () => {
+    const x = new Value(0);
+    const y = x.pow(0).mul(3);
+    y.backward();
+    expect(y.data).toBe(3);
+    expect(x.grad).toBe(0);
+  });
+
   it('backward(gradient) scales every gradient', () => {
     const x = new Value(1.5);
     const y = x.pow(2);

@@ -405,6 +405,7 @@ function propagate(v: Value): void {
     }
     case POW: {
       const k = v._k!;
+      if (k === 0) return; // x**0 is constant (also at x = 0, where 0 * 0**-1 would be NaN)
       const d = k * a.data ** (k - 1) * g;
       if (!Number.isFinite(d)) nonFiniteGrad(v, `'${v.op}'`, d);
       a.grad += d;
