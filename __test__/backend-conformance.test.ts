@@ -481,6 +481,16 @@ describe('reduce and reduceArg', () => {
     }
   });
 
+  it('Sum propagates NaN and Infinity like IEEE addition', () => {
+    const rows = [[1, NaN, 2], [Infinity, -Infinity, 0], [Infinity, 1, 2], [-Infinity, -1, 5], [3.4e38, 3.4e38, 0]];
+    const x = Float32Array.from(rows.flat());
+    const on = new Float32Array(rows.length);
+    const or = new Float64Array(rows.length);
+    N().reduce(ReduceOp.Sum, x, rows.length, 3, 1, on);
+    R.reduce(ReduceOp.Sum, f64(x), rows.length, 3, 1, or);
+    compare('reduce Sum with NaN/Infinity/overflow', on, or, elemTol);
+  });
+
   it('NaN is the extreme for Max/Min and argmax/argmin, at its first position', () => {
     const x = Float32Array.from([1, 5, NaN, 7, NaN, -3, 2, 8, 0]);
     for (const op of [ReduceOp.Max, ReduceOp.Min] as const) {
@@ -576,6 +586,22 @@ describe('matmul', () => {
           }
         }
       }
+    }
+  });
+
+  it('beta = 0 overwrites an output full of NaN and Infinity (no 0·NaN leak), also for k = 0', () => {
+    const g = rng();
+    for (const [m, k, n] of [[3, 0, 4], [1, 1, 1], [17, 16, 15], [65, 64, 63]] as const) {
+      const a = randn(m * k, g);
+      const b = randn(k * n, g);
+      const on = new Float32Array(m * n).fill(NaN);
+      for (let i = 0; i < on.length; i += 3) on[i] = -Infinity;
+      const or = new Float64Array(m * n);
+      N().matmul(a, 0, 0, false, b, 0, 0, false, on, 1, m, k, n, 0);
+      R.matmul(f64(a), 0, 0, false, f64(b), 0, 0, false, or, 1, m, k, n, 0);
+      const mag = new Float64Array(m * n);
+      R.matmul(abs64(a), 0, 0, false, abs64(b), 0, 0, false, mag, 1, m, k, n, 0);
+      compare(`matmul beta=0 over NaN m=${m} k=${k} n=${n}`, on, or, sumTol(mag, k));
     }
   });
 
@@ -739,6 +765,43 @@ describe('softmax and softmaxBackward', () => {
   });
 });
 
+describe('softmax and cross-entropy with infinite logits', () => {
+  // Row 0 has masked (-Infinity) entries, row 1 is entirely masked (NaN, as in PyTorch), row 2
+  // holds +Infinity (NaN where Infinity - Infinity appears), row 3 is ordinary.
+  const cols = 4;
+  const x = Float32Array.from([
+    1, -Infinity, 2, -Infinity,
+    -Infinity, -Infinity, -Infinity, -Infinity,
+    0, Infinity, 1, 2,
+    0.5, -0.5, 3, 1,
+  ]);
+  const rows = x.length / cols;
+
+  it('softmax and log-softmax agree on masked and infinite rows', () => {
+    for (const log of [false, true]) {
+      const yn = new Float32Array(x.length);
+      const yr = new Float64Array(x.length);
+      N().softmax(x, rows, cols, log, yn);
+      R.softmax(f64(x), rows, cols, log, yr);
+      compare(`softmax log=${log} with infinite logits`, yn, yr, elemTol);
+    }
+  });
+
+  it('cross-entropy gives zero probability to masked classes and a finite loss for live targets', () => {
+    const live = Int32Array.of(2, -100, -100, 3); // only rows 0 and 3 count
+    const pn = new Float32Array(x.length);
+    const pr = new Float64Array(x.length);
+    const ln = N().crossEntropyForward(x, rows, cols, live, -100, pn);
+    const lr = R.crossEntropyForward(f64(x), rows, cols, live, -100, pr);
+    compareScalar('crossEntropy loss with masked logits', ln, lr, 1e-5 + 1e-5 * Math.abs(lr));
+    compare('crossEntropy probs with masked logits', pn, pr, elemTol);
+    // A target on a masked class has infinite loss in both.
+    const masked = Int32Array.of(1, -100, -100, -100);
+    expect(N().crossEntropyForward(x, rows, cols, masked, -100, pn)).toBe(Infinity);
+    expect(R.crossEntropyForward(f64(x), rows, cols, masked, -100, pr)).toBe(Infinity);
+  });
+});
+
 describe('crossEntropyForward and crossEntropyBackward', () => {
   function targetsFor(rows: number, cols: number, ignoreIndex: number, g: Rng): Int32Array {
     const t = new Int32Array(rows);
@@ -845,6 +908,37 @@ describe('batchNormForward and batchNormBackward', () => {
           });
         }
       }
+    }
+  });
+
+  it('a constant column (zero variance) normalises to beta, not NaN', () => {
+    const n = 50;
+    const c = 3;
+    const x = new Float32Array(n * c);
+    for (let i = 0; i < n; i++) {
+      x[i * c] = 0.1; // constant and not a power of two: its float32 mean may differ from it by an ulp
+      x[i * c + 1] = -7;
+      x[i * c + 2] = i % 2;
+    }
+    const gamma = Float32Array.of(2, 1, 1);
+    const beta = Float32Array.of(0.5, -1, 0);
+    for (const correction of [0, 1]) {
+      const on = new Float32Array(n * c);
+      const mn = new Float32Array(c);
+      const vn = new Float32Array(c);
+      const isn = new Float32Array(c);
+      const or = new Float64Array(n * c);
+      const mr = new Float64Array(c);
+      const vr = new Float64Array(c);
+      const isr = new Float64Array(c);
+      N().batchNormForward(x, n, c, gamma, beta, 1e-5, correction, true, on, mn, vn, isn);
+      R.batchNormForward(f64(x), n, c, f64(gamma), f64(beta), 1e-5, correction, true, or, mr, vr, isr);
+      const label = `batchNormForward constant columns correction ${correction}`;
+      compare(`${label} mean`, mn, mr, elemTol);
+      compare(`${label} var`, vn, vr, (_j, ref) => 1e-6 + 1e-5 * Math.abs(ref));
+      // invstd = 1/sqrt(var + eps) ~ 316 for var ~ 0: one float32 ulp of error in the mean (0.1)
+      // becomes ~2e-6 in the output after scaling by gamma·invstd.
+      compare(`${label} out`, on, or, (i, ref) => 1e-5 + 1e-5 * Math.abs(ref) + Math.abs(gamma[i % c]) * isr[i % c] * 4 * U * Math.abs(x[i]));
     }
   });
 
