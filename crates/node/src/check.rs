@@ -23,13 +23,13 @@ impl Checker {
     /// A non-negative integer size, offset or count.
     pub fn size(&self, name: &str, v: f64) -> Result<usize> {
         if !v.is_finite() || v.fract() != 0.0 {
-            return self.fail(format!("{name} must be a non-negative integer, got {v}"));
+            return self.fail(format!("{name} must be a non-negative integer, got {}", js(v)));
         }
         if v < 0.0 {
-            return self.fail(format!("{name} must be >= 0, got {v}"));
+            return self.fail(format!("{name} must be >= 0, got {}", js(v)));
         }
         if v > MAX_SIZE {
-            return self.fail(format!("{name} is too large ({v})"));
+            return self.fail(format!("{name} is too large ({})", js(v)));
         }
         Ok(v as usize)
     }
@@ -46,7 +46,7 @@ impl Checker {
     /// Any integer (e.g. ignoreIndex, which is usually negative).
     pub fn int(&self, name: &str, v: f64) -> Result<i64> {
         if !v.is_finite() || v.fract() != 0.0 || v.abs() > MAX_SIZE {
-            return self.fail(format!("{name} must be an integer, got {v}"));
+            return self.fail(format!("{name} must be an integer, got {}", js(v)));
         }
         Ok(v as i64)
     }
@@ -141,4 +141,15 @@ pub fn r<T>(a: &Raw<T>) -> (usize, usize, &'static str) {
 
 pub fn fmt_shape(shape: &[usize]) -> String {
     format!("[{}]", shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "))
+}
+
+/// A number as JavaScript prints it (NaN, Infinity, 2.5, -1).
+pub fn js(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "Infinity".into() } else { "-Infinity".into() }
+    } else {
+        format!("{v}")
+    }
 }

@@ -1,7 +1,7 @@
 //! One export per Backend method (see src/backend/backend.ts for the semantics).
 
 use crate::arrays::Arr;
-use crate::check::{fmt_shape, r, Checker};
+use crate::check::{fmt_shape, js, r, Checker};
 use ferrograd_kernels as kern;
 use kern::elementwise::{BinaryOp, UnaryOp};
 use kern::reduce::ReduceOp;
@@ -9,11 +9,11 @@ use napi::Result;
 use napi_derive::napi;
 
 fn unary_op(k: &Checker, code: f64) -> Result<UnaryOp> {
-    UnaryOp::from_code(k.int("op", code)?).ok_or_else(|| k.err(format!("unknown unary op code {code}")))
+    UnaryOp::from_code(k.int("op", code)?).ok_or_else(|| k.err(format!("unknown unary op code {}", js(code))))
 }
 
 fn binary_op(k: &Checker, code: f64) -> Result<BinaryOp> {
-    BinaryOp::from_code(k.int("op", code)?).ok_or_else(|| k.err(format!("unknown binary op code {code}")))
+    BinaryOp::from_code(k.int("op", code)?).ok_or_else(|| k.err(format!("unknown binary op code {}", js(code))))
 }
 
 /// Strided copy between two distinct arrays of the same element type (Float32Array or Int32Array).
@@ -189,7 +189,7 @@ pub fn reduce(
     #[napi(ts_arg_type = "Float32Array")] out: Arr,
 ) -> Result<()> {
     let k = Checker("reduce");
-    let op = ReduceOp::from_code(k.int("op", op)?).ok_or_else(|| k.err(format!("unknown reduce op code {op}")))?;
+    let op = ReduceOp::from_code(k.int("op", op)?).ok_or_else(|| k.err(format!("unknown reduce op code {}", js(op))))?;
     let (outer, n, inner) = reduce_dims(&k, outer, n, inner)?;
     let (x, o) = (k.f32(&x, "x")?, k.f32(&out, "out")?);
     k.len_eq(&x, outer * n * inner, || format!("[outer, n, inner] = [{outer}, {n}, {inner}]"))?;
@@ -250,7 +250,7 @@ pub fn matmul(
     let accumulate = match beta {
         0.0 => false,
         1.0 => true,
-        _ => return k.fail(format!("beta must be 0 or 1, got {beta}")),
+        _ => return k.fail(format!("beta must be 0 or 1, got {}", js(beta))),
     };
     let (a, b, o) = (k.f32(&a, "a")?, k.f32(&b, "b")?, k.f32(&out, "out")?);
     let out_n = k.mul("out size (batch x m x n)", &[batch, m, n])?;
@@ -500,7 +500,7 @@ pub fn batch_norm_forward(
     let nc = k.mul("n x c", &[n, c])?;
     let corr = correction(&k, correction_)?;
     if !(eps.is_finite() && eps >= 0.0) {
-        return k.fail(format!("eps must be a finite number >= 0, got {eps}"));
+        return k.fail(format!("eps must be a finite number >= 0, got {}", js(eps)));
     }
     if training && n <= corr && c > 0 {
         return k.fail(format!("training needs more than {corr} rows per channel (n = {n}, correction = {corr})"));
