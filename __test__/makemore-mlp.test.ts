@@ -237,12 +237,17 @@ describe('learningRateSweep', () => {
     expect(sweep.lrs[sweep.lrs.length - 1]!).toBeLessThanOrEqual(0.5);
   });
 
-  it('suggests the bottom of a noisy valley', () => {
-    // Loss (e + 1.2)^2 plus alternating noise: the smoothed minimum is near exponent -1.2.
-    const sweep = learningRateSweep((lr, i) => (Math.log10(lr) + 1.2) ** 2 + (i % 2 ? 0.3 : -0.3));
+  it('suggests the bottom of a noisy valley and the span of rates within 10% of it', () => {
+    // Loss 1 + (e + 1.2)^2 plus alternating noise: the smoothed minimum is near exponent -1.2, about 1,
+    // and the running mean stays below 1.1 for |e + 1.2| < sqrt(0.1).
+    const sweep = learningRateSweep((lr, i) => 1 + (Math.log10(lr) + 1.2) ** 2 + (i % 2 ? 0.3 : -0.3));
     const s = suggestLearningRate(sweep);
     expect(Math.abs(s.exponent + 1.2)).toBeLessThan(0.05);
+    expect(Math.abs(s.smoothedLoss - 1)).toBeLessThan(0.01);
     expect(s.lr).toBe(sweep.lrs[s.index]);
+    expect(Math.abs(s.valley.fromExponent - (-1.2 - Math.sqrt(0.1)))).toBeLessThan(0.03);
+    expect(Math.abs(s.valley.toExponent - (-1.2 + Math.sqrt(0.1)))).toBeLessThan(0.03);
+    expect(() => suggestLearningRate(sweep, { tolerance: -1 })).toThrow('suggestLearningRate: tolerance must be a finite number >= 0, got -1');
   });
 
   it('on the seeded MLP puts the valley within a factor of ~3 of the lecture\'s choice, 0.1', () => {

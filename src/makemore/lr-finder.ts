@@ -58,6 +58,11 @@ export interface LrSuggestion {
   lr: number;
   /** The centred running mean of the loss there. */
   smoothedLoss: number;
+  /**
+   * The valley: the contiguous run of exponents around `exponent` whose running-mean loss stays
+   * within `tolerance` (default 10%) of the lowest one. Any rate in it trains about as well.
+   */
+  valley: { fromExponent: number; toExponent: number };
 }
 
 /**
@@ -67,7 +72,7 @@ export interface LrSuggestion {
  * to the right of the best constant rate: treat the answer as "about this order of magnitude", as
  * the lecture does when it reads 0.1 off the plot.
  */
-export function suggestLearningRate(sweep: LrSweep, options: { window?: number } = {}): LrSuggestion {
+export function suggestLearningRate(sweep: LrSweep, options: { window?: number; tolerance?: number } = {}): LrSuggestion {
   const op = 'suggestLearningRate';
   const n = sweep?.losses?.length;
   if (!Number.isInteger(n) || n === 0 || sweep.exponents.length !== n || sweep.lrs.length !== n) {
@@ -75,7 +80,10 @@ export function suggestLearningRate(sweep: LrSweep, options: { window?: number }
   }
   const window = options.window ?? Math.max(1, 2 * Math.floor(n / 40) + 1);
   if (!Number.isInteger(window) || window < 1) throw new RangeError(`${op}: window must be an integer >= 1, got ${String(window)}`);
+  const tolerance = options.tolerance ?? 0.1;
+  if (!Number.isFinite(tolerance) || tolerance < 0) throw new RangeError(`${op}: tolerance must be a finite number >= 0, got ${String(tolerance)}`);
   const half = Math.floor(window / 2);
+  const smoothed = new Float64Array(n);
   let best = -1;
   let bestLoss = Infinity;
   for (let i = 0; i < n; i++) {
@@ -83,11 +91,23 @@ export function suggestLearningRate(sweep: LrSweep, options: { window?: number }
     const hi = Math.min(n, i + half + 1);
     let s = 0;
     for (let j = lo; j < hi; j++) s += sweep.losses[j]!;
-    const mean = s / (hi - lo);
-    if (mean < bestLoss) {
-      bestLoss = mean;
+    smoothed[i] = s / (hi - lo);
+    if (smoothed[i]! < bestLoss) {
+      bestLoss = smoothed[i]!;
       best = i;
     }
   }
-  return { index: best, exponent: sweep.exponents[best]!, lr: sweep.lrs[best]!, smoothedLoss: bestLoss };
+  if (best < 0) throw new RangeError(`${op}: the sweep's losses are not finite numbers`);
+  const limit = bestLoss + tolerance * Math.abs(bestLoss);
+  let from = best;
+  let to = best;
+  while (from > 0 && smoothed[from - 1]! <= limit) from--;
+  while (to < n - 1 && smoothed[to + 1]! <= limit) to++;
+  return {
+    index: best,
+    exponent: sweep.exponents[best]!,
+    lr: sweep.lrs[best]!,
+    smoothedLoss: bestLoss,
+    valley: { fromExponent: sweep.exponents[from]!, toExponent: sweep.exponents[to]! },
+  };
 }
