@@ -351,6 +351,7 @@ describe('errors', () => {
     expect(() => new Value(NaN)).toThrow('Value: data must be finite, got NaN');
     expect(() => new Value(Infinity)).toThrow('Value: data must be finite, got Infinity');
     expect(() => new Value('3' as unknown as number)).toThrow('Value: data must be a number, got the string "3"');
+    expect(() => new Value(1, 5 as unknown as string)).toThrow('Value.label: expected a string, got 5');
   });
 
   it('rejects bad operands, naming the op', () => {
@@ -404,6 +405,15 @@ describe('errors', () => {
 });
 
 describe('printing', () => {
+  it('keeps labels per value and lets them change', () => {
+    const a = new Value(1, 'a');
+    const b = new Value(2);
+    expect([a.label, b.label]).toEqual(['a', '']);
+    b.label = 'b';
+    a.label = '';
+    expect([a.label, b.label, b.named('c').label]).toEqual(['', 'b', 'c']);
+  });
+
   it('prints like Python', () => {
     expect(String(new Value(-8))).toBe('Value(data=-8.0, grad=0.0)');
     expect(String(new Value(2, 'a'))).toBe("Value(data=2.0, grad=0.0, label='a')");
