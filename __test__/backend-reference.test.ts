@@ -104,7 +104,10 @@ describe('reference matmul', () => {
   it('rejects operands too short for their shapes, and a bad beta', () => {
     const out = new Float64Array(4);
     expect(() => R.matmul(A, 1, 0, false, B, 0, 0, false, out, 1, 2, 3, 2, 0)).toThrow(
-      /^matmul: a view \(offset 1, .*reaches elements 1\.\.6 but a has 6 elements/,
+      'matmul: a has 6 elements but one 2x3 matrix from offset 1 need 7',
+    );
+    expect(() => R.matmul(A, 0, 0, false, B, 0, 3, true, new Float64Array(8), 2, 2, 3, 2, 0)).toThrow(
+      'matmul: b has 6 elements but 2 2x3 matrices 3 apart from offset 0 need 9',
     );
     expect(() => R.matmul(A, 0, 0, false, B, 0, 0, false, new Float64Array(5), 1, 2, 3, 2, 0)).toThrow(
       'matmul: out has 5 elements but batch·m·n = 1·2·2 needs 4',
@@ -255,10 +258,10 @@ describe('reference elementwise kernels', () => {
     const dst = new Float64Array(6);
     R.copy(src, 1, [1, 3], dst, 0, [2, 1], [3, 2]);
     expectClose(dst, [1, 4, 2, 5, 3, 6], 0);
-    // Negative strides walk backwards (a flip), into every other slot of the destination.
+    // A strided destination: every other slot.
     const dst2 = new Float64Array(6);
-    R.copy(src, 6, [-1], dst2, 0, [2], [3]);
-    expectClose(dst2, [6, 0, 5, 0, 4, 0], 0);
+    R.copy(src, 4, [1], dst2, 0, [2], [3]);
+    expectClose(dst2, [4, 0, 5, 0, 6, 0], 0);
     // Int32 storage copies as integers; a rank-0 shape copies exactly one element.
     const di = new Int32Array(1);
     R.copy(i32([7, 8]), 1, [], di, 0, [], []);
@@ -270,7 +273,7 @@ describe('reference elementwise kernels', () => {
       'unary: x has 2 elements but out has 3; they must match',
     );
     expect(() => R.binary(BinaryOp.Add, f64([1, 2]), 0, [1], f64([1]), 0, [1], new Float64Array(2), [2])).toThrow(
-      'binary: b view (offset 0, strides [1], shape [2]) reaches elements 0..1 but b has 1 elements',
+      'binary: b view (offset 0, strides [1], shape [2]) reaches element 1 but b has 1 elements',
     );
     expect(() => R.binary(BinaryOp.Add, f64([1, 2]), 0, [1, 1], f64([1]), 0, [0], new Float64Array(2), [2])).toThrow(
       'binary: a strides [1,1] have rank 2 but shape [2] has rank 1',
@@ -279,6 +282,22 @@ describe('reference elementwise kernels', () => {
       'copy: shape[0] must be a non-negative integer, got -1',
     );
     expect(() => R.unary(42 as UnaryOp, f64([1]), new Float64Array(1))).toThrow('unary: unknown unary op 42');
+    expect(() => R.copy(f64([1, 2, 3]), 2, [-1], new Float64Array(3), 0, [1], [3])).toThrow(
+      'copy: src strides [-1] must be non-negative integers (stride 0 is -1)',
+    );
+  });
+
+  it('refuses outputs that share memory with another argument, as the native kernels do', () => {
+    const buf = new Float64Array(8);
+    expect(() => R.unary(UnaryOp.Exp, buf, buf)).toThrow('unary: out and x share memory; the output must be a distinct array');
+    // Overlapping views of one buffer are caught, disjoint views of it are fine.
+    expect(() => R.axpy(1, buf.subarray(0, 4), buf.subarray(3, 7))).toThrow('axpy: y and x share memory');
+    R.axpy(1, buf.subarray(0, 4), buf.subarray(4, 8));
+    expect(() => R.binaryInplace(BinaryOp.Add, buf, 0, [1], buf, 0, [0], [8])).toThrow('binaryInplace: a and b share memory');
+    expect(() => R.reduceArg(ReduceOp.Max, f64([1, 2]), 1, 2, 1, buf.subarray(0, 1), new Int32Array(buf.buffer, 0, 1)))
+      .toThrow('reduceArg: out and outIdx share memory');
+    const probs = new Float64Array(6);
+    expect(() => R.crossEntropyBackward(probs, 2, 3, i32([0, 1]), -100, 1, probs)).toThrow('crossEntropyBackward: dx and probs share memory');
   });
 });
 
@@ -585,6 +604,12 @@ describe('reference batch norm', () => {
     );
     expect(() => R.batchNormForward(f64([1, 2]), 2, 1, f64([1, 1]), null, 1e-5, 0, true, new Float64Array(2), one(), one(), one())).toThrow(
       'batchNormForward: gamma has 2 elements but c = 1 channels needs 1',
+    );
+    expect(() => R.batchNormForward(f64([1, 2]), 2, 1, null, null, -1, 0, true, new Float64Array(2), one(), one(), one())).toThrow(
+      'batchNormForward: eps must be a finite number >= 0, got -1',
+    );
+    expect(() => R.batchNormForward(f64([1, 2]), 2, 1, null, null, 1e-5, 0.5, true, new Float64Array(2), one(), one(), one())).toThrow(
+      'batchNormForward: correction must be a non-negative integer, got 0.5',
     );
   });
 });

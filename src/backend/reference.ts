@@ -62,22 +62,48 @@ function checkView(
   }
   if (!Number.isInteger(off) || off < 0) fail(method, `${name} offset must be a non-negative integer, got ${off}`);
   for (let i = 0; i < strides.length; i++) {
-    if (!Number.isInteger(strides[i])) fail(method, `${name} strides [${strides}] must be integers`);
+    // Tensors never have negative strides (as in PyTorch); the native kernels refuse them too.
+    if (!Number.isInteger(strides[i]) || strides[i] < 0) {
+      fail(method, `${name} strides [${strides}] must be non-negative integers (stride ${i} is ${strides[i]})`);
+    }
   }
   if (product(shape) === 0) return;
-  let lo = off;
   let hi = off;
-  for (let i = 0; i < shape.length; i++) {
-    const reach = (shape[i] - 1) * strides[i];
-    if (reach < 0) lo += reach;
-    else hi += reach;
-  }
-  if (lo < 0 || hi >= arr.length) {
+  for (let i = 0; i < shape.length; i++) hi += (shape[i] - 1) * strides[i];
+  if (hi >= arr.length) {
     fail(
       method,
-      `${name} view (offset ${off}, strides [${strides}], shape [${shape}]) reaches elements ${lo}..${hi} ` +
+      `${name} view (offset ${off}, strides [${strides}], shape [${shape}]) reaches element ${hi} ` +
         `but ${name} has ${arr.length} elements`,
     );
+  }
+}
+
+type Named = [name: string, arr: ArrayLike<number> | null];
+
+function byteRange(arr: ArrayBufferView): [number, number] {
+  return [arr.byteOffset, arr.byteOffset + arr.byteLength];
+}
+
+/** Every output must share no memory with any other argument (inputs or other outputs), exactly
+ *  as the native kernels require: an in-place call that happens to work here would fail there. */
+function checkNoAlias(method: string, inputs: Named[], outputs: Named[]): void {
+  const overlaps = (a: ArrayLike<number>, b: ArrayLike<number>): boolean => {
+    const va = a as unknown as ArrayBufferView;
+    const vb = b as unknown as ArrayBufferView;
+    if (va.buffer !== vb.buffer) return false;
+    const [a0, a1] = byteRange(va);
+    const [b0, b1] = byteRange(vb);
+    return a0 < a1 && b0 < b1 && a0 < b1 && b0 < a1;
+  };
+  for (let i = 0; i < outputs.length; i++) {
+    const [oName, o] = outputs[i];
+    if (o === null) continue;
+    for (const [name, other] of [...inputs, ...outputs.slice(i + 1)]) {
+      if (other !== null && overlaps(o, other)) {
+        fail(method, `${oName} and ${name} share memory; the output must be a distinct array`);
+      }
+    }
   }
 }
 
@@ -197,7 +223,7 @@ function copy(
   checkShape(m, shape);
   checkView(m, 'src', src, srcOff, srcStrides, shape);
   checkView(m, 'dst', dst, dstOff, dstStrides, shape);
-  if (src === dst) fail(m, 'src and dst must be distinct arrays');
+  checkNoAlias(m, [['src', src]], [['dst', dst]]);
   forEachStrided(shape, srcOff, srcStrides, dstOff, dstStrides, (s, d) => {
     dst[d] = src[s];
   });
@@ -207,6 +233,7 @@ function unary(op: UnaryOp, x: FloatArray, out: FloatArray): void {
   const m = 'unary';
   const f = unaryFn(op, m);
   checkSameLength(m, ['x', 'out'], [x, out]);
+  checkNoAlias(m, [['x', x]], [['out', out]]);
   for (let i = 0; i < out.length; i++) out[i] = f(x[i]);
 }
 
@@ -214,6 +241,7 @@ function unaryBackward(op: UnaryOp, x: FloatArray, y: FloatArray, dy: FloatArray
   const m = 'unaryBackward';
   const g = unaryGradFn(op, m);
   checkSameLength(m, ['x', 'y', 'dy', 'dx'], [x, y, dy, dx]);
+  checkNoAlias(m, [['x', x], ['y', y], ['dy', dy]], [['dx', dx]]);
   for (let i = 0; i < dx.length; i++) dx[i] = g(x[i], y[i], dy[i]);
 }
 
@@ -229,6 +257,7 @@ function binary(
   checkView(m, 'a', a, aOff, aStrides, shape);
   checkView(m, 'b', b, bOff, bStrides, shape);
   checkLength(m, 'out', out, product(shape), `shape [${shape}]`);
+  checkNoAlias(m, [['a', a], ['b', b]], [['out', out]]);
   forEachStrided(shape, aOff, aStrides, bOff, bStrides, (ia, ib, flat) => {
     out[flat] = f(a[ia], b[ib]);
   });
@@ -238,6 +267,7 @@ function binaryScalar(op: BinaryOp, x: FloatArray, s: number, reversed: boolean,
   const m = 'binaryScalar';
   const f = binaryFn(op, m);
   checkSameLength(m, ['x', 'out'], [x, out]);
+  checkNoAlias(m, [['x', x]], [['out', out]]);
   if (reversed) for (let i = 0; i < out.length; i++) out[i] = f(s, x[i]);
   else for (let i = 0; i < out.length; i++) out[i] = f(x[i], s);
 }
@@ -253,7 +283,7 @@ function binaryInplace(
   checkShape(m, shape);
   checkView(m, 'a', a, aOff, aStrides, shape);
   checkView(m, 'b', b, bOff, bStrides, shape);
-  if (a === b) fail(m, 'a and b must be distinct arrays');
+  checkNoAlias(m, [['b', b]], [['a', a]]);
   forEachStrided(shape, aOff, aStrides, bOff, bStrides, (ia, ib) => {
     a[ia] = f(a[ia], b[ib]);
   });
@@ -266,6 +296,7 @@ function scalarInplace(op: BinaryOp, a: FloatArray, s: number): void {
 
 function axpy(alpha: number, x: FloatArray, y: FloatArray): void {
   checkSameLength('axpy', ['x', 'y'], [x, y]);
+  checkNoAlias('axpy', [['x', x]], [['y', y]]);
   for (let i = 0; i < y.length; i++) y[i] += alpha * x[i];
 }
 
@@ -291,6 +322,7 @@ function reduce(op: ReduceOp, x: FloatArray, outer: number, n: number, inner: nu
   const m = 'reduce';
   if (op !== ReduceOp.Sum && op !== ReduceOp.Max && op !== ReduceOp.Min) fail(m, `unknown reduce op ${op as number}`);
   checkReduceShapes(m, x, outer, n, inner, out, 'out');
+  checkNoAlias(m, [['x', x]], [['out', out]]);
   if (op !== ReduceOp.Sum && n === 0 && outer * inner > 0) {
     fail(m, `${ReduceOp[op]} over an empty axis (n = 0) has no identity`);
   }
@@ -321,6 +353,7 @@ function reduceArg(
   if (op !== ReduceOp.Max && op !== ReduceOp.Min) fail(m, `op must be Max or Min, got ${op as number}`);
   checkReduceShapes(m, x, outer, n, inner, out, 'out');
   checkLength(m, 'outIdx', outIdx, outer * inner, `[outer, inner] = [${outer}, ${inner}]`);
+  checkNoAlias(m, [['x', x]], [['out', out], ['outIdx', outIdx]]);
   if (n === 0 && outer * inner > 0) fail(m, `${ReduceOp[op]} over an empty axis (n = 0) has no identity`);
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < inner; j++) {
@@ -340,6 +373,22 @@ function reduceArg(
   }
 }
 
+/** A batch of contiguous row-major matrices of `stored` shape, the first at `off`, the next
+ *  every `batchStride` elements (0: one matrix shared by the whole batch). */
+function checkMatmulOperand(
+  m: string, name: string, arr: FloatArray, off: number, batchStride: number, batch: number, stored: [number, number],
+): void {
+  checkDim(m, `${name}Off`, off);
+  checkDim(m, `${name}BatchStride`, batchStride);
+  const size = stored[0] * stored[1];
+  if (batch === 0 || size === 0) return;
+  const end = off + (batch - 1) * batchStride + size;
+  if (end > arr.length) {
+    const which = batch === 1 ? `one ${stored[0]}x${stored[1]} matrix` : `${batch} ${stored[0]}x${stored[1]} matrices ${batchStride} apart`;
+    fail(m, `${name} has ${arr.length} elements but ${which} from offset ${off} need ${end}`);
+  }
+}
+
 function matmul(
   a: FloatArray, aOff: number, aBatchStride: number, transA: boolean,
   b: FloatArray, bOff: number, bBatchStride: number, transB: boolean,
@@ -351,10 +400,10 @@ function matmul(
   checkDim(meth, 'k', k);
   checkDim(meth, 'n', n);
   if (beta !== 0 && beta !== 1) fail(meth, `beta must be 0 or 1, got ${beta as number}`);
-  // Each operand is a batch of contiguous matrices: check it as a [batch, m*k] strided view.
-  checkView(meth, 'a', a, aOff, [aBatchStride, 1], [batch, m * k]);
-  checkView(meth, 'b', b, bOff, [bBatchStride, 1], [batch, k * n]);
+  checkMatmulOperand(meth, 'a', a, aOff, aBatchStride, batch, transA ? [k, m] : [m, k]);
+  checkMatmulOperand(meth, 'b', b, bOff, bBatchStride, batch, transB ? [n, k] : [k, n]);
   checkLength(meth, 'out', out, batch * m * n, `batch·m·n = ${batch}·${m}·${n}`);
+  checkNoAlias(meth, [['a', a], ['b', b]], [['out', out]]);
   // Element (r, c) of op(A): A is m×k (stride k, 1) or, transposed, stored k×m (stride 1, m).
   const aRow = transA ? 1 : k;
   const aCol = transA ? m : 1;
@@ -391,6 +440,7 @@ function indexSelect(src: FloatArray, rowSize: number, idx: IndexArray, out: Flo
   const m = 'indexSelect';
   const numRows = checkRows(m, 'src', src, rowSize);
   checkLength(m, 'out', out, idx.length * rowSize, `${idx.length} indices × rowSize ${rowSize}`);
+  checkNoAlias(m, [['src', src], ['idx', idx]], [['out', out]]);
   if (rowSize === 0) return; // nothing is read; the rows have no elements to gather
   for (let i = 0; i < idx.length; i++) checkIndex(m, 'index', i, idx[i], numRows, 'rows');
   for (let i = 0; i < idx.length; i++) {
@@ -403,6 +453,7 @@ function indexAdd(src: FloatArray, rowSize: number, idx: IndexArray, dst: FloatA
   const m = 'indexAdd';
   const numRows = checkRows(m, 'dst', dst, rowSize);
   checkLength(m, 'src', src, idx.length * rowSize, `${idx.length} indices × rowSize ${rowSize}`);
+  checkNoAlias(m, [['src', src], ['idx', idx]], [['dst', dst]]);
   if (rowSize === 0) return;
   for (let i = 0; i < idx.length; i++) checkIndex(m, 'index', i, idx[i], numRows, 'rows');
   for (let i = 0; i < idx.length; i++) {
@@ -414,6 +465,7 @@ function indexAdd(src: FloatArray, rowSize: number, idx: IndexArray, dst: FloatA
 function take(src: FloatArray, flatIdx: IndexArray, out: FloatArray): void {
   const m = 'take';
   checkSameLength(m, ['flatIdx', 'out'], [flatIdx, out]);
+  checkNoAlias(m, [['src', src], ['flatIdx', flatIdx]], [['out', out]]);
   for (let i = 0; i < flatIdx.length; i++) checkIndex(m, 'index', i, flatIdx[i], src.length, 'elements');
   for (let i = 0; i < flatIdx.length; i++) out[i] = src[flatIdx[i]];
 }
@@ -421,6 +473,7 @@ function take(src: FloatArray, flatIdx: IndexArray, out: FloatArray): void {
 function putAdd(src: FloatArray, flatIdx: IndexArray, dst: FloatArray): void {
   const m = 'putAdd';
   checkSameLength(m, ['flatIdx', 'src'], [flatIdx, src]);
+  checkNoAlias(m, [['src', src], ['flatIdx', flatIdx]], [['dst', dst]]);
   for (let i = 0; i < flatIdx.length; i++) checkIndex(m, 'index', i, flatIdx[i], dst.length, 'elements');
   for (let i = 0; i < flatIdx.length; i++) dst[flatIdx[i]] += src[i];
 }
@@ -442,6 +495,7 @@ function rowStats(x: FloatArray, start: number, cols: number): { max: number; lo
 
 function softmax(x: FloatArray, rows: number, cols: number, log: boolean, out: FloatArray): void {
   checkMatrix('softmax', rows, cols, [['x', x], ['out', out]]);
+  checkNoAlias('softmax', [['x', x]], [['out', out]]);
   for (let r = 0; r < rows; r++) {
     const s = r * cols;
     const { max, logSum } = rowStats(x, s, cols);
@@ -454,6 +508,7 @@ function softmax(x: FloatArray, rows: number, cols: number, log: boolean, out: F
 
 function softmaxBackward(y: FloatArray, dy: FloatArray, rows: number, cols: number, log: boolean, dx: FloatArray): void {
   checkMatrix('softmaxBackward', rows, cols, [['y', y], ['dy', dy], ['dx', dx]]);
+  checkNoAlias('softmaxBackward', [['y', y], ['dy', dy]], [['dx', dx]]);
   for (let r = 0; r < rows; r++) {
     const s = r * cols;
     let dot = 0;
@@ -465,6 +520,7 @@ function softmaxBackward(y: FloatArray, dy: FloatArray, rows: number, cols: numb
 }
 
 function checkTargets(m: string, targets: IndexArray, rows: number, cols: number, ignoreIndex: number): void {
+  if (!Number.isInteger(ignoreIndex)) fail(m, `ignoreIndex must be an integer, got ${ignoreIndex}`);
   checkLength(m, 'targets', targets, rows, `rows = ${rows}`);
   for (let r = 0; r < rows; r++) {
     const t = targets[r];
@@ -481,6 +537,7 @@ function crossEntropyForward(
   const m = 'crossEntropyForward';
   checkMatrix(m, rows, cols, [['logits', logits], ['probs', probs]]);
   checkTargets(m, targets, rows, cols, ignoreIndex);
+  checkNoAlias(m, [['logits', logits], ['targets', targets]], [['probs', probs]]);
   let loss = 0;
   for (let r = 0; r < rows; r++) {
     const s = r * cols;
@@ -499,6 +556,7 @@ function crossEntropyBackward(
   const m = 'crossEntropyBackward';
   checkMatrix(m, rows, cols, [['probs', probs], ['dx', dx]]);
   checkTargets(m, targets, rows, cols, ignoreIndex);
+  checkNoAlias(m, [['probs', probs], ['targets', targets]], [['dx', dx]]);
   for (let r = 0; r < rows; r++) {
     const s = r * cols;
     const t = targets[r];
@@ -513,9 +571,6 @@ function checkChannels(m: string, c: number, named: [string, FloatArray | null][
 }
 
 function checkCorrection(m: string, n: number, correction: number): void {
-  if (!Number.isFinite(correction) || correction < 0) {
-    fail(m, `correction must be a non-negative number, got ${correction}`);
-  }
   if (n - correction <= 0) {
     fail(m, `the batch variance needs more than ${correction} rows per channel (correction ${correction}), got n = ${n}`);
   }
@@ -529,7 +584,12 @@ function batchNormForward(
   const m = 'batchNormForward';
   checkMatrix(m, n, c, [['x', x], ['out', out]]);
   checkChannels(m, c, [['gamma', gamma], ['beta', beta], ['meanOut', meanOut], ['varOut', varOut], ['invstdOut', invstdOut]]);
+  checkDim(m, 'correction', correction);
+  if (!Number.isFinite(eps) || eps < 0) fail(m, `eps must be a finite number >= 0, got ${eps}`);
   if (training && c > 0) checkCorrection(m, n, correction);
+  // In eval mode meanOut/varOut are read; either way they are written or kept apart from the rest.
+  checkNoAlias(m, [['x', x], ['gamma', gamma], ['beta', beta]],
+    [['out', out], ['meanOut', meanOut], ['varOut', varOut], ['invstdOut', invstdOut]]);
   for (let j = 0; j < c; j++) {
     let mean: number;
     let variance: number;
@@ -567,7 +627,10 @@ function batchNormBackward(
   checkMatrix(m, n, c, [['x', x], ['dy', dy]]);
   if (dx !== null) checkLength(m, 'dx', dx, n * c, `[n, c] = [${n}, ${c}]`);
   checkChannels(m, c, [['mean', mean], ['invstd', invstd], ['gamma', gamma], ['dgamma', dgamma], ['dbeta', dbeta]]);
+  checkDim(m, 'correction', correction);
   if (dx !== null && c > 0) checkCorrection(m, n, correction);
+  checkNoAlias(m, [['x', x], ['dy', dy], ['mean', mean], ['invstd', invstd], ['gamma', gamma]],
+    [['dx', dx], ['dgamma', dgamma], ['dbeta', dbeta]]);
   for (let j = 0; j < c; j++) {
     let sumDy = 0;
     let sumDyXhat = 0;
@@ -619,6 +682,7 @@ function conv1dForward(
   checkConv(m, x, batch, cin, tin, w, cout, k, dilation, padLeft, tout);
   if (bias !== null) checkLength(m, 'bias', bias, cout, `cout = ${cout}`);
   checkLength(m, 'out', out, batch * cout * tout, `[batch, cout, tout] = [${batch}, ${cout}, ${tout}]`);
+  checkNoAlias(m, [['x', x], ['w', w], ['bias', bias]], [['out', out]]);
   for (let b = 0; b < batch; b++) {
     for (let o = 0; o < cout; o++) {
       for (let t = 0; t < tout; t++) {
@@ -645,6 +709,7 @@ function conv1dBackward(
   checkLength(m, 'dy', dy, batch * cout * tout, `[batch, cout, tout] = [${batch}, ${cout}, ${tout}]`);
   if (dx !== null) checkLength(m, 'dx', dx, batch * cin * tin, `[batch, cin, tin] = [${batch}, ${cin}, ${tin}]`);
   if (dw !== null) checkLength(m, 'dw', dw, cout * cin * k, `[cout, cin, k] = [${cout}, ${cin}, ${k}]`);
+  checkNoAlias(m, [['x', x], ['w', w], ['dy', dy]], [['dx', dx], ['dw', dw]]);
   if (dx !== null) {
     // x[b, i, s] fed out[b, o, t] through tap j exactly when t = s + padLeft - j·dilation.
     for (let b = 0; b < batch; b++) {
