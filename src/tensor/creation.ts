@@ -121,12 +121,17 @@ export function linspace(start: number, end: number, steps: number, opts: Create
   return finish(new Tensor(data, [steps]), opts);
 }
 
+function checkGenerator(op: string, g: unknown): Generator {
+  if (g === undefined) return defaultGenerator;
+  if (!(g instanceof Generator)) throw new Error(`${op}: generator must be a Generator (e.g. new Generator().manualSeed(42))`);
+  return g;
+}
+
 function randomFloat(op: string, shape: ShapeArg, opts: RandomOptions): { t: Tensor; g: Generator; dtype: FloatDType } {
   const s = shapeOf(op, shape);
   const dtype = floatDtype(op, opts);
   if (!isFloat(dtype)) throw new Error(`${op}: dtype must be float32 or float64, got ${dtype}`);
-  const g = opts.generator ?? defaultGenerator;
-  if (!(g instanceof Generator)) throw new Error(`${op}: generator must be a Generator`);
+  const g = checkGenerator(op, opts.generator);
   return { t: new Tensor(alloc(dtype, numel(s)), s), g, dtype: dtype as FloatDType };
 }
 
@@ -150,7 +155,7 @@ export function randint(low: number, high: number, shape: ShapeArg, opts: Random
   if (!Number.isInteger(low) || !Number.isInteger(high)) throw new Error(`randint: low and high must be integers, got ${low} and ${high}`);
   if (high <= low) throw new Error(`randint: random_ expects 'from' to be less than 'to', but got from=${low} >= to=${high}`);
   const dtype = checkDtype('randint', opts.dtype ?? 'int32');
-  const g = opts.generator ?? defaultGenerator;
+  const g = checkGenerator('randint', opts.generator);
   const t = new Tensor(alloc(dtype, numel(s)), s);
   g.fillRandint(low, high, t.data);
   if (opts.requiresGrad) t.requiresGrad = true;
@@ -162,7 +167,7 @@ export function multinomial(probs: Tensor, numSamples: number, opts: { replaceme
   if (!(probs instanceof Tensor)) throw new Error('multinomial: probs must be a Tensor');
   if (probs.ndim !== 1 && probs.ndim !== 2) throw new Error(`multinomial: prob_dist must be 1 or 2 dim, got ${fmtShape(probs.shape)}`);
   if (!Number.isInteger(numSamples) || numSamples <= 0) throw new Error(`multinomial: numSamples must be a positive integer, got ${numSamples}`);
-  const g = opts.generator ?? defaultGenerator;
+  const g = checkGenerator('multinomial', opts.generator);
   const p = probs.detach().contiguous();
   const cols = p.shape[p.ndim - 1];
   const rows = p.ndim === 1 ? 1 : p.shape[0];
