@@ -15,3 +15,7 @@ export { Generator, manualSeed, initialSeed, defaultGenerator } from './src/rand
 export { PyRandom } from './src/random/pyrandom.js';
 export { getBackend, setBackend, backendFor, nativeAvailable } from './src/backend/index.js';
 export type { Backend } from './src/backend/backend.js';
+export { withBackend, referenceBackend } from './src/backend/index.js';
+export * as micrograd from './src/micrograd/index.js';
+export * as makemore from './src/makemore/index.js';
+export { NumpyRandomState } from './src/random/numpy.js';

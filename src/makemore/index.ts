@@ -30,3 +30,29 @@ export {
   type LossCurveOptions,
   type EmbeddingPoint,
 } from './plots.js';
+export {
+  NeuralBigram,
+  createNeuralBigram,
+  bigramTensors,
+  type NeuralBigramOptions,
+  type BigramLossOptions,
+  type BigramStepOptions,
+  type BigramLoss,
+  type BigramTrainOptions,
+} from './neural-bigram.js';
+export {
+  Mlp,
+  createMlp,
+  contextTensors,
+  stepDecay,
+  LECTURE_MLP,
+  type MlpConfig,
+  type MlpOptions,
+  type MlpSplit,
+  type MlpData,
+  type MlpStepOptions,
+  type MlpTrainOptions,
+  type MlpTrainResult,
+} from './mlp.js';
+export { learningRateSweep, suggestLearningRate, type LrSweep, type LrSweepOptions, type LrSuggestion } from './lr-finder.js';
+export { sampleSequences, type SampleLoopOptions, type NextTokenProbabilities } from './sampling.js';
