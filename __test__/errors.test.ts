@@ -10,6 +10,7 @@ import {
   setDefaultDtype, stack, tensor, zeros,
 } from '../index.js';
 import { getBackend, withBackend, type BackendName } from '../src/backend/index.js';
+import { native } from '../src/backend/native.js';
 
 interface ErrorCase {
   name: string;
@@ -441,6 +442,17 @@ describe('kernel boundary: the backends re-check what reaches them', () => {
       });
     }
   }
+});
+
+describe('a panic inside the addon', () => {
+  it('surfaces as a JS Error, and the next native call still works', { timeout: 5000 }, () => {
+    for (let i = 0; i < 3; i++) {
+      const err = thrown(() => native.debugPanic());
+      expect(err).toBeInstanceOf(Error);
+      expect((err as Error).message.length).toBeGreaterThan(0);
+      withBackend('native', healthy);
+    }
+  });
 });
 
 describe('a seeded computation is unaffected by errors in between', () => {
