@@ -8,10 +8,10 @@ export declare function batchNormBackward(x: Float32Array, dy: Float32Array, n: 
 export declare function batchNormForward(x: Float32Array, n: number, c: number, gamma: Float32Array | null, beta: Float32Array | null, eps: number, correction: number, training: boolean, out: Float32Array, meanOut: Float32Array, varOut: Float32Array, invstdOut: Float32Array): void
 
 /** Broadcasting binary op into a contiguous out of `shape`. */
-export declare function binary(op: number, a: Float32Array, aOff: number, aStrides: Array<number>, b: Float32Array, bOff: number, bStrides: Array<number>, out: Float32Array, shape: Array<number>): void
+export declare function binary(op: number, a: Float32Array, aOff: number, aStrides: number[], b: Float32Array, bOff: number, bStrides: number[], out: Float32Array, shape: number[]): void
 
 /** a[view] = a[view] op b[view], b broadcast by 0 strides; a and b distinct. */
-export declare function binaryInplace(op: number, a: Float32Array, aOff: number, aStrides: Array<number>, b: Float32Array, bOff: number, bStrides: Array<number>, shape: Array<number>): void
+export declare function binaryInplace(op: number, a: Float32Array, aOff: number, aStrides: number[], b: Float32Array, bOff: number, bStrides: number[], shape: number[]): void
 
 /** out[i] = x[i] op s (or s op x[i] when reversed). */
 export declare function binaryScalar(op: number, x: Float32Array, s: number, reversed: boolean, out: Float32Array): void
@@ -23,7 +23,7 @@ export declare function conv1dBackward(x: Float32Array, batch: number, cin: numb
 export declare function conv1dForward(x: Float32Array, batch: number, cin: number, tin: number, w: Float32Array, cout: number, kw: number, dilation: number, padLeft: number, bias: Float32Array | null, out: Float32Array, tout: number): void
 
 /** Strided copy between two distinct arrays of the same element type (Float32Array or Int32Array). */
-export declare function copy(src: Float32Array | Int32Array, srcOff: number, srcStrides: Array<number>, dst: Float32Array | Int32Array, dstOff: number, dstStrides: Array<number>, shape: Array<number>): void
+export declare function copy(src: Float32Array | Int32Array, srcOff: number, srcStrides: number[], dst: Float32Array | Int32Array, dstOff: number, dstStrides: number[], shape: number[]): void
 
 /** SIMD level detected at run time: "avx512f", "avx2+fma" or "scalar". */
 export declare function cpuFeatures(): string
@@ -34,7 +34,11 @@ export declare function crossEntropyBackward(probs: Float32Array, rows: number, 
 /** Fused softmax + NLL: writes probs and returns the summed loss of non-ignored rows. */
 export declare function crossEntropyForward(logits: Float32Array, rows: number, cols: number, targets: Int32Array, ignoreIndex: number, probs: Float32Array): number
 
-/** Panics on purpose: the tests check that this surfaces as a JS Error and later calls still work. */
+/**
+ * Panics on purpose: the tests check that this surfaces as a JS Error and later calls still work.
+ * `resume_unwind` unwinds exactly like `panic!` but skips the panic hook, so test logs stay free
+ * of a backtrace for a panic that is expected.
+ */
 export declare function debugPanic(): void
 
 /** Number of threads parallel kernels use. */

@@ -124,3 +124,57 @@ impl<T> Raw<T> {
         unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) }
     }
 }
+
+/// A short list of numbers (a shape or strides) read from a JS array without heap allocation.
+pub struct Dims {
+    vals: [f64; Dims::MAX],
+    len: usize,
+    /// Set when the value was not an array of numbers, or longer than MAX (reported by Checker).
+    pub bad: Option<String>,
+}
+
+impl Dims {
+    /// Highest rank accepted; PyTorch's own limit is 25 dims.
+    pub const MAX: usize = 32;
+
+    pub fn as_slice(&self) -> &[f64] {
+        &self.vals[..self.len]
+    }
+}
+
+impl FromNapiValue for Dims {
+    unsafe fn from_napi_value(env: sys::napi_env, v: sys::napi_value) -> napi::Result<Self> {
+        let mut d = Dims { vals: [0.0; Dims::MAX], len: 0, bad: None };
+        let mut len = 0u32;
+        if unsafe { sys::napi_get_array_length(env, v, &mut len) } != sys::Status::napi_ok {
+            d.bad = Some(format!("must be an array of numbers, got {}", unsafe { js_typeof(env, v) }));
+            return Ok(d);
+        }
+        if len as usize > Dims::MAX {
+            d.bad = Some(format!("has {len} entries; at most {} dimensions are supported", Dims::MAX));
+            return Ok(d);
+        }
+        for i in 0..len {
+            let mut e = std::ptr::null_mut();
+            let mut x = 0f64;
+            if unsafe { sys::napi_get_element(env, v, i, &mut e) } != sys::Status::napi_ok
+                || unsafe { sys::napi_get_value_double(env, e, &mut x) } != sys::Status::napi_ok
+            {
+                d.bad = Some(format!("[{i}] must be a number, got {}", unsafe { js_typeof(env, e) }));
+                return Ok(d);
+            }
+            d.vals[i as usize] = x;
+        }
+        d.len = len as usize;
+        Ok(d)
+    }
+}
+
+impl TypeName for Dims {
+    fn type_name() -> &'static str {
+        "Array<number>"
+    }
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}

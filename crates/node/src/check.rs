@@ -2,7 +2,7 @@
 //! JS numbers arrive as f64: sizes must be finite non-negative integers (so -1 never becomes
 //! u32::MAX), and all size arithmetic is checked for overflow.
 
-use crate::arrays::{type_name, Arr, Kind, Raw, FLOAT32, INT32};
+use crate::arrays::{type_name, Arr, Dims, Kind, Raw, FLOAT32, INT32};
 use napi::{Error, Result, Status};
 
 /// Largest size accepted: JS's safe-integer limit (2^53 − 1).
@@ -52,8 +52,20 @@ impl Checker {
     }
 
     /// A list of sizes (shape or strides), all validated.
-    pub fn sizes(&self, name: &str, v: &[f64]) -> Result<Vec<usize>> {
-        v.iter().enumerate().map(|(i, &x)| self.size(&format!("{name}[{i}]"), x)).collect()
+    pub fn sizes(&self, name: &str, v: &Dims) -> Result<Vec<usize>> {
+        if let Some(why) = &v.bad {
+            return self.fail(format!("{name} {why}"));
+        }
+        let mut out = Vec::with_capacity(v.as_slice().len());
+        for (i, &x) in v.as_slice().iter().enumerate() {
+            // Fast path without formatting the element name; only a bad value builds a message.
+            if x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x <= MAX_SIZE {
+                out.push(x as usize);
+            } else {
+                self.size(&format!("{name}[{i}]"), x)?;
+            }
+        }
+        Ok(out)
     }
 
     pub fn rank(&self, shape: &[usize], name: &str, strides: &[usize]) -> Result<()> {

@@ -31,3 +31,4 @@ pub fn cpu_features() -> String {
 pub fn debug_panic() {
     std::panic::resume_unwind(Box::new("debugPanic: deliberate panic inside the native addon"));
 }
+

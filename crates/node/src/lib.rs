@@ -7,4 +7,5 @@
 mod arrays;
 mod check;
 mod control;
+mod fast;
 mod ops;

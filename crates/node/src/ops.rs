@@ -1,6 +1,6 @@
 //! One export per Backend method (see src/backend/backend.ts for the semantics).
 
-use crate::arrays::Arr;
+use crate::arrays::{Arr, Dims};
 use crate::check::{fmt_shape, js, r, Checker};
 use ferrograd_kernels as kern;
 use kern::elementwise::{BinaryOp, UnaryOp};
@@ -20,9 +20,9 @@ fn binary_op(k: &Checker, code: f64) -> Result<BinaryOp> {
 #[napi(catch_unwind)]
 #[allow(clippy::too_many_arguments)]
 pub fn copy(
-    #[napi(ts_arg_type = "Float32Array | Int32Array")] src: Arr, src_off: f64, src_strides: Vec<f64>,
-    #[napi(ts_arg_type = "Float32Array | Int32Array")] dst: Arr, dst_off: f64, dst_strides: Vec<f64>,
-    shape: Vec<f64>,
+    #[napi(ts_arg_type = "Float32Array | Int32Array")] src: Arr, src_off: f64, #[napi(ts_arg_type = "number[]")] src_strides: Dims,
+    #[napi(ts_arg_type = "Float32Array | Int32Array")] dst: Arr, dst_off: f64, #[napi(ts_arg_type = "number[]")] dst_strides: Dims,
+    #[napi(ts_arg_type = "number[]")] shape: Dims,
 ) -> Result<()> {
     let k = Checker("copy");
     let shape = k.sizes("shape", &shape)?;
@@ -90,9 +90,9 @@ pub fn unary_backward(
 #[allow(clippy::too_many_arguments)]
 pub fn binary(
     op: f64,
-    #[napi(ts_arg_type = "Float32Array")] a: Arr, a_off: f64, a_strides: Vec<f64>,
-    #[napi(ts_arg_type = "Float32Array")] b: Arr, b_off: f64, b_strides: Vec<f64>,
-    #[napi(ts_arg_type = "Float32Array")] out: Arr, shape: Vec<f64>,
+    #[napi(ts_arg_type = "Float32Array")] a: Arr, a_off: f64, #[napi(ts_arg_type = "number[]")] a_strides: Dims,
+    #[napi(ts_arg_type = "Float32Array")] b: Arr, b_off: f64, #[napi(ts_arg_type = "number[]")] b_strides: Dims,
+    #[napi(ts_arg_type = "Float32Array")] out: Arr, #[napi(ts_arg_type = "number[]")] shape: Dims,
 ) -> Result<()> {
     let k = Checker("binary");
     let op = binary_op(&k, op)?;
@@ -133,9 +133,9 @@ pub fn binary_scalar(
 #[allow(clippy::too_many_arguments)]
 pub fn binary_inplace(
     op: f64,
-    #[napi(ts_arg_type = "Float32Array")] a: Arr, a_off: f64, a_strides: Vec<f64>,
-    #[napi(ts_arg_type = "Float32Array")] b: Arr, b_off: f64, b_strides: Vec<f64>,
-    shape: Vec<f64>,
+    #[napi(ts_arg_type = "Float32Array")] a: Arr, a_off: f64, #[napi(ts_arg_type = "number[]")] a_strides: Dims,
+    #[napi(ts_arg_type = "Float32Array")] b: Arr, b_off: f64, #[napi(ts_arg_type = "number[]")] b_strides: Dims,
+    #[napi(ts_arg_type = "number[]")] shape: Dims,
 ) -> Result<()> {
     let k = Checker("binaryInplace");
     let op = binary_op(&k, op)?;
