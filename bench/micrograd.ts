@@ -3,6 +3,7 @@
 // the very same data and weights in the same run, for a ratio.
 //   npx tsx bench/micrograd.ts [--steps 100] [--repeats 3] [--python-steps 3] [--no-python]
 import { spawnSync } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { makeMoons } from '../src/micrograd/moons.js';
 import { trainMoons } from '../src/micrograd/demo.js';
@@ -105,6 +106,8 @@ export async function benchMicrograd(opts: MicrogradBenchOptions = {}): Promise<
   const log = opts.log ?? ((s: string) => console.log(s));
 
   log(`micrograd: moons demo, MLP(2, [16, 16, 1]), 100 points, ${steps} SGD steps`);
+  // Timings on a shared machine mean little without its load.
+  log(`  machine: ${cpus().length} CPUs, load average ${loadavg()[0]!.toFixed(2)} (1 min) before the run`);
   const times: number[] = [];
   let last = trainMoons({ steps: 0 });
   for (let r = 0; r < repeats; r++) {
