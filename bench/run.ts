@@ -9,7 +9,7 @@
 // Prints each measurement as it is taken, then a compact table, and writes the table as JSON to
 // out/bench/latest.json (peers' raw output in out/bench/peers/).
 import { existsSync, readFileSync } from 'node:fs';
-import { cpus, platform, release, totalmem } from 'node:os';
+import { cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
@@ -53,7 +53,19 @@ function machine(): Record<string, unknown> {
     const m = /^Model name:\s*(.+)$/m.exec(lscpu.stdout);
     if (m) model = m[1].trim();
   }
-  return { cpu: model, logicalCpus: cpus().length, memGiB: +(totalmem() / 2 ** 30).toFixed(1), os: `${platform()} ${release()}`, node: process.version };
+  return { cpu: model, logicalCpus: cpus().length, memGiB: +(totalmem() / 2 ** 30).toFixed(1), os: `${platform()} ${release()}`, node: process.version,
+    loadAverage1m: +loadavg()[0].toFixed(2), scheduling: schedPolicy() };
+}
+
+/** The scheduling policy of this process (the bench may be run under `chrt -f` on a shared machine). */
+function schedPolicy(): string {
+  try {
+    const m = /^policy\s*:\s*(\d+)/m.exec(readFileSync('/proc/self/sched', 'utf8'));
+    const names: Record<string, string> = { '0': 'SCHED_OTHER', '1': 'SCHED_FIFO', '2': 'SCHED_RR', '3': 'SCHED_BATCH', '5': 'SCHED_IDLE' };
+    return m ? names[m[1]] ?? `policy ${m[1]}` : 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }
 
 function section(title: string): void {
@@ -74,7 +86,11 @@ async function main(): Promise<void> {
   const results = new Results();
   const started = new Date();
   const native = nativeAvailable();
-  console.log(`ferrograd bench, ${started.toISOString()}, ${JSON.stringify(machine())}`);
+  const machineAtStart = machine();
+  console.log(`ferrograd bench, ${started.toISOString()}, ${JSON.stringify(machineAtStart)}`);
+  if (loadavg()[0] > 0.5) {
+    console.log(`WARNING: load average ${loadavg()[0].toFixed(2)} before starting: other processes compete for the CPU and every figure below is slowed by them`);
+  }
   console.log(`native addon: ${native ? 'loaded' : 'NOT available (npm run build:native)'}; default threads ${getBackend().getNumThreads()}`);
   if (!native) {
     results.missing({ impl: 'ferrograd (native backend)', reason: 'native/ferrograd.node did not load', install: 'npm run build:native' });
@@ -176,7 +192,8 @@ async function main(): Promise<void> {
     date: started.toISOString(),
     durationSeconds: (Date.now() - started.getTime()) / 1e3,
     command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
-    machine: machine(),
+    machineAtStart: machineAtStart,
+    machineAtEnd: machine(),
     ferrograd: { version: JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')).version, nativeAddon: native },
     options: { quick: opts.quick, peers: opts.peers, sections: [...sections] },
   });
