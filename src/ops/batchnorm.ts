@@ -42,7 +42,8 @@ export function batchNorm(input: Tensor, opts: BatchNormOptions = {}): Tensor {
   if (!(momentum >= 0 && momentum <= 1)) throw new Error(`batchNorm: momentum must be in [0, 1], got ${momentum}`);
   if (correction !== 0 && correction !== 1) throw new Error(`batchNorm: correction must be 0 or 1, got ${correction}`);
   const c = input.shape[input.ndim - 1];
-  const n = input.numel() / Math.max(c, 1);
+  // Rows per channel: every dim but the last (also right when there are no channels).
+  const n = input.shape.slice(0, -1).reduce((p, d) => p * d, 1);
   const { weight, bias, runningMean, runningVar } = opts;
   checkVector('weight', weight, c, input.dtype);
   checkVector('bias', bias, c, input.dtype);
