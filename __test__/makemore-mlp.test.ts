@@ -7,6 +7,8 @@ import { LECTURE_MLP, Mlp, contextTensors, createMlp, stepDecay } from '../src/m
 import { learningRateSweep, suggestLearningRate } from '../src/makemore/lr-finder.js';
 
 const SEED = 2147483647;
+/** Timeout for whole-data-set tests: seconds on the native backend, minutes on the reference loops of a busy machine. */
+const HEAVY = 600_000;
 const words = readWords();
 const vocab = Vocabulary.fromWords(words);
 const split = splitWords(words);
@@ -110,7 +112,7 @@ describe('a short MLP run', () => {
     const mean = (a: Float32Array) => a.reduce((s, x) => s + x, 0) / a.length;
     expect(mean(losses.subarray(500))).toBeLessThan(mean(losses.subarray(0, 100)) / 2);
     expect(after).toBeLessThan(before / 2);
-  });
+  }, HEAVY);
 
   it('is repeatable: the same seed gives the same minibatch losses, bit for bit', () => {
     const a = seeded();
@@ -162,7 +164,7 @@ describe('a short MLP run', () => {
     }
     expect(loss).toBeGreaterThan(floor - 1e-4);
     expect(loss - floor).toBeLessThan(0.02);
-  });
+  }, HEAVY);
 });
 
 describe('Mlp.evaluate', () => {
@@ -172,13 +174,13 @@ describe('Mlp.evaluate', () => {
     expect(Xdev.X.shape[0]).toBe(22655);
     expect(Math.abs(model.evaluate(Xdev) - full) / full).toBeLessThan(1e-5);
     expect(model.evaluate(devDs)).toBe(model.evaluate(Xdev));
-  });
+  }, HEAVY);
 
   it('records no graph and leaves the gradients alone', () => {
     const { model } = seeded();
     model.evaluate(Xdev);
     for (const p of model.parameters()) expect(p.grad).toBeNull();
-  });
+  }, HEAVY);
 });
 
 describe('Mlp.sample', () => {
@@ -190,7 +192,7 @@ describe('Mlp.sample', () => {
     expect(b).toEqual(a);
     for (const w of a) expect(w).toMatch(/^[a-z]*\.$/);
     expect(model.sample(20, new Generator().manualSeed(SEED + 11), vocab)).not.toEqual(a);
-  });
+  }, HEAVY);
 
   it('follows the model: a huge output bias on token 0 makes every sample "."', () => {
     const { model } = seeded();
@@ -260,7 +262,7 @@ describe('learningRateSweep', () => {
     // The smoothed loss at the far right (lr near 1) is above the valley: too big a step hurts.
     const tail = sweep.losses.subarray(950).reduce((a, b) => a + b, 0) / 50;
     expect(tail).toBeGreaterThan(s.smoothedLoss);
-  });
+  }, HEAVY);
 
   it('rejects bad ranges', () => {
     expect(() => learningRateSweep(() => 1, { start: 0, end: -3 })).toThrow('learningRateSweep: need finite exponents with start < end, got start=0, end=-3');

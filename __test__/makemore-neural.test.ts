@@ -15,6 +15,8 @@ import { NeuralBigram, bigramTensors, createNeuralBigram } from '../src/makemore
 import { sampleSequences } from '../src/makemore/sampling.js';
 
 const SEED = 2147483647;
+/** Timeout for whole-data-set tests: seconds on the native backend, minutes on the reference loops of a busy machine. */
+const HEAVY = 600_000;
 const words = readWords();
 const vocab = Vocabulary.fromWords(words);
 const V = vocab.size;
@@ -110,7 +112,7 @@ describe('NeuralBigram on the whole of names.txt', () => {
     expect(Math.abs(nlls[0]! - 3.75895)).toBeLessThan(1e-4);
     expect(Math.abs(losses[1]! - 3.37881)).toBeLessThan(1e-4);
     expect(Math.abs(losses[2]! - 3.16109)).toBeLessThan(1e-4);
-  });
+  }, HEAVY);
 
   it('with W = log(P) of the smoothed counts its nll is the count model\'s average NLL', () => {
     // softmax(log P) = P, so the network reproduces the count model exactly: the lecture's point
@@ -125,7 +127,7 @@ describe('NeuralBigram on the whole of names.txt', () => {
     setW(m, Array.from(P, Math.log));
     const { nll } = m.loss(all.xs, all.ys, { regularization: 0 });
     expect(Math.abs(nll - expected)).toBeLessThan(5e-5);
-  });
+  }, HEAVY);
 
   it('samples the count model\'s names (mor. axx. minaymoryles. ...) when W = log(P)', () => {
     const P = bigramProbabilities(counts, V, 1);
@@ -134,7 +136,7 @@ describe('NeuralBigram on the whole of names.txt', () => {
     const fromCounts = sampleWords(P, V, 5, new Generator().manualSeed(SEED), vocab);
     expect(fromCounts).toEqual(['mor.', 'axx.', 'minaymoryles.', 'kondlaisah.', 'anchshizarie.']);
     expect(m.sample(5, new Generator().manualSeed(SEED), vocab)).toEqual(fromCounts);
-  });
+  }, HEAVY);
 });
 
 describe('NeuralBigram training approaches the count model', () => {
@@ -157,7 +159,7 @@ describe('NeuralBigram training approaches the count model', () => {
     // below the +1-smoothed ones.
     expect(final - mle).toBeLessThan(0.05);
     expect(final).toBeLessThan(smoothed);
-  });
+  }, HEAVY);
 
   it('the same seed gives the same losses, bit for bit', () => {
     const a = seeded().train(data.xs, data.ys, { steps: 5 });

@@ -3,6 +3,7 @@
 //   npx tsx examples/makemore_part2.ts                  # the lecture's full run: 200000 steps (a few minutes)
 //   npx tsx examples/makemore_part2.ts --steps 20000    # a shorter run; the learning rate drops at half way
 //   npx tsx examples/makemore_part2.ts --words my_words.txt
+//   npx tsx examples/makemore_part2.ts --batch-seed 42   # draw the minibatches from another stream
 //
 // Three characters of context are looked up in an embedding table C, concatenated, passed through
 // a tanh hidden layer and a linear output layer. The script follows the notebook: the seed-42
@@ -11,8 +12,9 @@
 // then 0.01, its train/dev/test losses, and 20 samples. Plots go to out/makemore/part2/.
 //
 // Minibatches: the notebook calls torch.randint without a generator, so its run cannot be repeated.
-// Here every minibatch is drawn from the generator that drew the parameters (seed 2147483647), so a
-// run is repeatable; the losses match the lecture's in distribution, not digit for digit.
+// Here every minibatch is drawn from the generator that drew the parameters (seed 2147483647,
+// continued after the init), or from `new Generator().manualSeed(--batch-seed)`, so a run is
+// repeatable; the losses match the lecture's in distribution, not digit for digit.
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -116,10 +118,19 @@ async function lrFinder(vocab: Vocabulary, splits: Splits, outDir: string): Prom
   return { exponent: s.exponent, lr: s.lr, smoothedLoss: s.smoothedLoss, valleyFrom: a, valleyTo: b };
 }
 
-async function fullModel(vocab: Vocabulary, splits: Splits, steps: number, decayAt: number, outDir: string): Promise<Record<string, unknown>> {
+async function fullModel(
+  vocab: Vocabulary,
+  splits: Splits,
+  steps: number,
+  decayAt: number,
+  batchSeed: bigint | null,
+  outDir: string,
+): Promise<Record<string, unknown>> {
   section(`the 11897-parameter model: embeddings of 10, 200 hidden units, ${steps} steps`);
-  const g = new Generator().manualSeed(SEED);
-  const model = createMlp({ vocabSize: vocab.size, blockSize: BLOCK_SIZE, embDim: 10, hidden: 200, generator: g });
+  const init = new Generator().manualSeed(SEED);
+  const model = createMlp({ vocabSize: vocab.size, blockSize: BLOCK_SIZE, embDim: 10, hidden: 200, generator: init });
+  const g = batchSeed === null ? init : new Generator().manualSeed(batchSeed);
+  console.log(`minibatches from ${batchSeed === null ? 'the init generator (seed 2147483647), continued' : `a generator seeded with ${batchSeed}`}`);
   console.log(`sum(p.nelement() for p in parameters) = ${model.numParameters()}   (lecture: 11897)`);
   console.log(`initial loss on dev: ${model.evaluate(splits.dev).toFixed(4)} (the unscaled randn init is confidently wrong)`);
   console.log(`training: batch 32, lr 0.1 for steps < ${decayAt}, then 0.01 (${getBackend().name} backend)`);
@@ -145,7 +156,7 @@ async function fullModel(vocab: Vocabulary, splits: Splits, steps: number, decay
   section('20 samples (generator seed 2147483647 + 10)');
   const samples = model.sample(20, new Generator().manualSeed(SEED + 10), vocab);
   for (const s of samples) console.log(`  ${s}`);
-  return { steps, decayAt, trainSeconds: run.seconds, stepsPerSecond, train, dev, test, samples };
+  return { steps, decayAt, batchSeed: batchSeed === null ? 'init' : String(batchSeed), trainSeconds: run.seconds, stepsPerSecond, train, dev, test, samples };
 }
 
 export async function main(argv = process.argv.slice(2)): Promise<void> {
@@ -154,6 +165,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     options: {
       steps: { type: 'string', default: '200000' },
       'emb2-steps': { type: 'string', default: '40000' },
+      'batch-seed': { type: 'string' },
       words: { type: 'string' },
       out: { type: 'string', default: OUT_DIR },
     },
@@ -166,6 +178,11 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   const steps = int('steps', values.steps);
   const emb2Steps = int('emb2-steps', values['emb2-steps']);
   const outDir = values.out!;
+  let batchSeed: bigint | null = null;
+  if (values['batch-seed'] !== undefined) {
+    if (!/^\d+$/.test(values['batch-seed'])) throw new Error(`--batch-seed must be a non-negative integer, got ${values['batch-seed']}`);
+    batchSeed = BigInt(values['batch-seed']);
+  }
   const t0 = performance.now();
   const words = readWords(values.words);
   const vocab = Vocabulary.fromWords(words);
@@ -173,7 +190,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   const splits = loadSplits(vocab, words);
   const first = await embedding2d(vocab, splits, emb2Steps, outDir);
   const finder = await lrFinder(vocab, splits, outDir);
-  const full = await fullModel(vocab, splits, steps, Math.floor(steps / 2), outDir);
+  const full = await fullModel(vocab, splits, steps, Math.floor(steps / 2), batchSeed, outDir);
   const total = seconds(t0);
   console.log(`\nwhole script: ${total.toFixed(1)} s on the ${getBackend().name} backend`);
   mkdirSync(outDir, { recursive: true });
