@@ -3,8 +3,7 @@
 // plus a small L2 penalty, and full-batch gradient descent. Its loss approaches the count model's,
 // because W learns the log of the (smoothed) counts.
 import { Tensor } from '../tensor/tensor.js';
-import { randn } from '../tensor/creation.js';
-import { oneHot } from '../tensor/creation.js';
+import { oneHot, randn } from '../tensor/creation.js';
 import { crossEntropy } from '../ops/cross-entropy.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import { Generator, defaultGenerator } from '../random/generator.js';
@@ -44,9 +43,6 @@ export interface BigramTrainOptions extends BigramStepOptions {
   onStep?: (step: number, loss: number, nll: number) => void;
 }
 
-/** One input batch: token ids (int32 [n]) or their one-hot encoding (float [n, V]). */
-export type BigramInput = Tensor;
-
 function checkFiniteNumber(op: string, name: string, v: unknown, min = -Infinity): asserts v is number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < min) {
     throw new RangeError(`${op}: ${name} must be a finite number${min > -Infinity ? ` >= ${min}` : ''}, got ${String(v)}`);
@@ -79,12 +75,12 @@ export class NeuralBigram {
   }
 
   /** Logits `xenc @ W` ([n, V]). `x` is token ids (int32 [n]) or an already one-hot float [n, V]. */
-  forward(x: BigramInput): Tensor {
+  forward(x: Tensor): Tensor {
     return this.encoded('NeuralBigram.forward', x).matmul(this.W);
   }
 
   /** Next-token probabilities, `counts = logits.exp(); counts / counts.sum(1, keepdim=True)`. */
-  probabilities(x: BigramInput): Tensor {
+  probabilities(x: Tensor): Tensor {
     return this.forward(x).softmax(1);
   }
 
@@ -92,7 +88,7 @@ export class NeuralBigram {
    * The lecture's objective `-probs[arange(n), ys].log().mean() + reg * (W**2).mean()`, computed
    * with the fused, max-shifted cross-entropy (the same value, without overflow for large logits).
    */
-  loss(x: BigramInput, ys: Tensor, options: BigramLossOptions = {}): BigramLoss {
+  loss(x: Tensor, ys: Tensor, options: BigramLossOptions = {}): BigramLoss {
     const op = 'NeuralBigram.loss';
     const { regularization = 0.01 } = options;
     checkFiniteNumber(op, 'regularization', regularization, 0);
@@ -104,7 +100,7 @@ export class NeuralBigram {
   }
 
   /** One full-batch gradient-descent step; returns the loss and nll computed before the update. */
-  trainStep(x: BigramInput, ys: Tensor, options: BigramStepOptions = {}): { loss: number; nll: number } {
+  trainStep(x: Tensor, ys: Tensor, options: BigramStepOptions = {}): { loss: number; nll: number } {
     const { lr = 50, ...lossOptions } = options;
     checkFiniteNumber('NeuralBigram.trainStep', 'lr', lr);
     const { loss, nll } = this.loss(x, ys, lossOptions);
@@ -115,7 +111,7 @@ export class NeuralBigram {
   }
 
   /** `steps` full-batch steps over the same inputs (encoded once); returns each step's loss and nll. */
-  train(x: BigramInput, ys: Tensor, options: BigramTrainOptions): { losses: Float64Array; nlls: Float64Array } {
+  train(x: Tensor, ys: Tensor, options: BigramTrainOptions): { losses: Float64Array; nlls: Float64Array } {
     const op = 'NeuralBigram.train';
     const { steps, onStep, ...stepOptions } = options ?? ({} as BigramTrainOptions);
     if (!Number.isInteger(steps) || steps < 0) throw new RangeError(`${op}: steps must be an integer >= 0, got ${String(steps)}`);
@@ -156,7 +152,7 @@ export class NeuralBigram {
     );
   }
 
-  private encoded(op: string, x: BigramInput): Tensor {
+  private encoded(op: string, x: Tensor): Tensor {
     if (!(x instanceof Tensor)) throw new TypeError(`${op}: expected a Tensor of token ids (int32 [n]) or one-hot rows (float [n, ${this.vocabSize}])`);
     if (x.dtype === 'int32') {
       this.checkIds(op, x);
