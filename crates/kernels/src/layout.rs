@@ -9,7 +9,7 @@
 /// Returns None on arithmetic overflow.
 pub fn extent(off: usize, shape: &[usize], strides: &[usize]) -> Option<usize> {
     debug_assert_eq!(shape.len(), strides.len());
-    if shape.iter().any(|&d| d == 0) {
+    if shape.contains(&0) {
         return Some(0);
     }
     let mut last = off;
@@ -25,6 +25,7 @@ pub fn numel(shape: &[usize]) -> Option<usize> {
 }
 
 /// A shape with the strides of `N` operands, coalesced.
+#[allow(clippy::needless_range_loop)] // index loops over parallel per-operand arrays read best
 #[derive(Debug, Clone)]
 pub struct Walk<const N: usize> {
     /// Outer dims (all but the innermost), outermost first.
@@ -37,6 +38,7 @@ pub struct Walk<const N: usize> {
     pub rows: usize,
 }
 
+#[allow(clippy::needless_range_loop)]
 impl<const N: usize> Walk<N> {
     /// `strides[k]` are operand k's strides (each of the shape's rank).
     pub fn new(shape: &[usize], strides: [&[usize]; N]) -> Self {
@@ -57,7 +59,7 @@ impl<const N: usize> Walk<N> {
             }
             dims.push((len, st));
         }
-        if shape.iter().any(|&d| d == 0) {
+        if shape.contains(&0) {
             return Walk { outer: vec![], outer_strides: vec![], inner: 0, inner_strides: [0; N], rows: 0 };
         }
         let (inner, inner_strides) = dims.pop().unwrap_or((1, [0; N]));

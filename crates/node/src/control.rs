@@ -28,7 +28,7 @@ pub fn cpu_features() -> String {
 /// `resume_unwind` unwinds exactly like `panic!` but skips the panic hook, so test logs stay free
 /// of a backtrace for a panic that is expected.
 #[napi(catch_unwind)]
-pub fn debug_panic() {
+pub fn debug_panic() -> Result<()> {
     std::panic::resume_unwind(Box::new("debugPanic: deliberate panic inside the native addon"));
 }
 

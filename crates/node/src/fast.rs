@@ -10,7 +10,7 @@
 //! read as raw pointers and checked for aliasing by the kernels' validation), so nothing is lost.
 
 use crate::arrays::{Arr, Dims};
-use crate::ops;
+use crate::{control, ops};
 use napi::bindgen_prelude::{FromNapiValue, JsValue, Object, ToNapiValue};
 use napi::{sys, Env, JsError, Result};
 use napi_derive::napi;
@@ -52,10 +52,11 @@ unsafe fn arg<T: FromNapiValue>(env: sys::napi_env, v: sys::napi_value) -> Resul
 macro_rules! fast {
     ($raw:ident => $path:path, [$($ty:ty),*]) => {
         unsafe extern "C" fn $raw(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-            const N: usize = [$(stringify!($ty)),*].len() as usize;
+            const N: usize = <[&str]>::len(&[$(stringify!($ty)),*]);
             unsafe {
                 run(env, || {
                     let argv = args::<N>(env, info)?;
+                    #[allow(unused_mut, unused_variables)]
                     let mut it = argv.into_iter();
                     $path($(arg::<$ty>(env, it.next().unwrap())?),*)
                 })
@@ -89,6 +90,7 @@ fast!(cross_entropy_backward_raw => ops::cross_entropy_backward, [Arr, f64, f64,
 fast!(batch_norm_forward_raw => ops::batch_norm_forward, [Arr, f64, f64, O, O, f64, f64, bool, Arr, Arr, Arr, Arr]);
 fast!(batch_norm_backward_raw => ops::batch_norm_backward, [Arr, Arr, f64, f64, Arr, Arr, O, f64, O, O, O]);
 fast!(conv1d_forward_raw => ops::conv1d_forward, [Arr, f64, f64, f64, Arr, f64, f64, f64, f64, O, Arr, f64]);
+fast!(debug_panic_raw => control::debug_panic, []);
 fast!(conv1d_backward_raw => ops::conv1d_backward, [Arr, f64, f64, f64, Arr, f64, f64, f64, f64, Arr, f64, O, O]);
 
 type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
@@ -117,6 +119,8 @@ const FAST: &[(&str, Callback)] = &[
     ("batchNormBackward", batch_norm_backward_raw),
     ("conv1dForward", conv1d_forward_raw),
     ("conv1dBackward", conv1d_backward_raw),
+    // Through the same entry-point wrapper as the kernels, so the panic test covers it.
+    ("debugPanic", debug_panic_raw),
 ];
 
 /// Runs after napi-rs has registered the `#[napi]` exports: swaps in the direct entry points.

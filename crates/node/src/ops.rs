@@ -287,7 +287,7 @@ fn rows_of(k: &Checker, name: &str, len: usize, row_size: usize) -> Result<usize
     if row_size == 0 {
         return Ok(0);
     }
-    if len % row_size != 0 {
+    if !len.is_multiple_of(row_size) {
         return k.fail(format!("{name} has {len} elements, not a multiple of rowSize {row_size}"));
     }
     Ok(len / row_size)
