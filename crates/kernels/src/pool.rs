@@ -139,6 +139,7 @@ mod tests {
 
     #[test]
     fn set_and_get_threads() {
+        let _g = crate::testutil::THREAD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
         let before = num_threads();
         set_num_threads(1).unwrap();
         assert_eq!(num_threads(), 1);
