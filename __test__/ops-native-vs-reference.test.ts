@@ -106,7 +106,7 @@ const asF64 = (t: Tensor): Float64Array => Float64Array.from(t.contiguous().toAr
 /** Builds the inputs from `data` (copied, so that runs never share storage), runs fn, and
  *  backpropagates `probe` from the first output when it requires grad. With `abs`, inputs and probe
  *  are replaced by their absolute values in float64: the magnitude pass. */
-function runCase(be: BackendName, specs: Spec[], data: (Float32Array | Int32Array)[], probeData: Float32Array[], fn: OpFn, abs = false): Outcome {
+function runCase(be: BackendName, specs: Spec[], data: (Float32Array | Int32Array)[], probeFor: (n: number) => Float32Array, fn: OpFn, abs = false): Outcome {
   return withBackend(be, () => {
     const xs = specs.map((s, i) => {
       const d = data[i];
@@ -118,7 +118,7 @@ function runCase(be: BackendName, specs: Spec[], data: (Float32Array | Int32Arra
     const outs = Array.isArray(res) ? res : [res];
     const first = outs[0];
     if (first.requiresGrad) {
-      const p = probeData[0];
+      const p = probeFor(first.numel());
       const probe = tensor(abs ? Float64Array.from(p, Math.abs) : p.slice(), { shape: [...first.shape] }).to(first.dtype);
       first.backward(probe);
     }
@@ -171,17 +171,16 @@ function check(name: string, specs: Spec[], fn: OpFn, opts: CaseOpts): void {
   // One probe per possible output shape is generated lazily from the first output's size.
   // With integer-valued inputs the probe is integer-valued too, so that gradients stay exact.
   const intsOnly = specs.every((s) => s.kind === 'ints' || typeof s.kind === 'object');
-  const probeFor = (n: number): Float32Array[] => {
+  // The probe depends only on the case and the output size, so every run gets the same one.
+  const probeFor = (n: number): Float32Array => {
     const p = new Float32Array(n);
     const r = new Rng(seedOf(name) ^ 0x5bd1e995);
     for (let i = 0; i < n; i++) p[i] = intsOnly ? r.int(-4, 5) : r.normal();
-    return [p];
+    return p;
   };
-  const shapeProbe = runCase('reference', specs, data, [], (...xs) => noGrad(() => fn(...xs)));
-  const probe = probeFor(shapeProbe.outs[0].data.length);
-  const nat = runCase('native', specs, data, probe, fn);
-  const ref = runCase('reference', specs, data, probe, fn);
-  const mag = opts.linear ? runCase('reference', specs.map((s) => ({ ...s })), data, probe, fn, true) : null;
+  const nat = runCase('native', specs, data, probeFor, fn);
+  const ref = runCase('reference', specs, data, probeFor, fn);
+  const mag = opts.linear ? runCase('reference', specs, data, probeFor, fn, true) : null;
   expect(nat.outs.length).toBe(ref.outs.length);
   nat.outs.forEach((o, j) => {
     expect(o.shape, `${name}: output ${j} shape`).toEqual(ref.outs[j].shape);
@@ -202,7 +201,8 @@ function check(name: string, specs: Spec[], fn: OpFn, opts: CaseOpts): void {
 
 function cases(title: string, list: [string, () => void][]): void {
   describe(title, () => {
-    for (const [name, body] of list) it(name, body);
+    // Large cases get a generous guard against a hang on a loaded machine (not a speed check).
+    for (const [name, body] of list) it(name, { timeout: name.startsWith('large') ? 600_000 : 60_000 }, body);
   });
 }
 
@@ -321,7 +321,7 @@ for (const [op, f, terms, linear] of REDUCTIONS) {
       check(`${op} ints ${n}`, [{ shape, kind: 'ints' }], f, { tol: op.startsWith('sum') ? { exact: true } : { rtol: 2e-6, atol: 0 } });
     }];
   });
-  const big = [64, 129, 257];
+  const big = [32, 129, 257];
   list.push([`large [${big}]`, () => check(`${op} large`, [{ shape: big }], f, { tol: { rtol: 2e-6, atol: 0, k: terms(big) }, linear })]);
   cases(`reduction ${op}`, list);
 }
@@ -354,7 +354,7 @@ for (const [op, f, terms] of [
     const shape = [...dims(op, n, 2, 2, 6), n];
     return [`[${shape}]`, () => check(`${op} ${n}`, [{ shape }], f, { tol: varTol(terms(shape)) })];
   });
-  const big = [128, 64, 129];
+  const big = [64, 64, 129];
   list.push([`large [${big}]`, () => check(`${op} large`, [{ shape: big }], f, { tol: varTol(terms(big)) })]);
   cases(`reduction ${op}`, list);
 }
@@ -423,7 +423,7 @@ function matmulCases(n: number): MatCase[] {
     }]);
     list.push([`leading null P[${b}, ${rows + 1}, ${n}] .index([null, ix])`, () => check(`null index ${n}`, [{ shape: [b, rows + 1, n] }, { shape: [5], kind: { ids: rows + 1 } }], (P, ix) => P.index([null, ix]), { tol: { exact: true }, gradTol: { rtol: 1e-6, atol: 0, k: 5 }, linear: true })]);
   }
-  list.push(['large embedding C[10000, 64] .index(X[4096, 8])', () => check('embedding large', [{ shape: [10000, 64] }, { shape: [4096, 8], kind: { ids: 10000 } }], (C, X) => C.index(X), { tol: { exact: true }, gradTol: { rtol: 1e-6, atol: 0, k: 64 }, linear: true })]);
+  list.push(['large embedding C[10000, 64] .index(X[2048, 8])', () => check('embedding large', [{ shape: [10000, 64] }, { shape: [2048, 8], kind: { ids: 10000 } }], (C, X) => C.index(X), { tol: { exact: true }, gradTol: { rtol: 1e-6, atol: 0, k: 64 }, linear: true })]);
   list.push(['large embedding with heavy repetition C[27, 65] .index(X[8192, 3])', () => check('embedding repeat', [{ shape: [27, 65] }, { shape: [8192, 3], kind: { ids: 27 } }], (C, X) => C.index(X), { tol: { exact: true }, gradTol: { rtol: 1e-6, atol: 0, k: 8192 * 3 }, linear: true })]);
   cases('index / gather', list);
 }
@@ -462,7 +462,7 @@ const rowTol = (cols: number): Tol => ({ rtol: 1e-5 + 4 * cols * U, atol: 1e-6 +
     list.push([`logSoftmax of large logits [${r}, ${n}] * 40`, () => check(`logSoftmax big ${n}`, [{ shape: [r, n] }], (x) => x.mul(40).logSoftmax(-1), { tol: rowTol(n) })]);
   }
   list.push(['large softmax [4096, 65]', () => check('softmax large', [{ shape: [4096, 65] }], (x) => x.softmax(-1), { tol: rowTol(65) })]);
-  list.push(['large logSoftmax [2048, 1000]', () => check('logSoftmax large', [{ shape: [2048, 1000] }], (x) => x.logSoftmax(-1), { tol: rowTol(1000) })]);
+  list.push(['large logSoftmax [1024, 1000]', () => check('logSoftmax large', [{ shape: [1024, 1000] }], (x) => x.logSoftmax(-1), { tol: rowTol(1000) })]);
   cases('softmax / logSoftmax', list);
 }
 
