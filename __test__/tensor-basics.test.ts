@@ -333,8 +333,24 @@ describe('printing like PyTorch', () => {
     expect(tensor([[0.1, 0.25], [1, -2]]).toString()).toBe('tensor([[ 0.1000,  0.2500],\n        [ 1.0000, -2.0000]])');
   });
 
-  it('wide ranges switch to scientific notation', () => {
+  it('wide ranges switch to scientific notation (also for integral values, as PyTorch\'s int mode)', () => {
     expect(tensor([1e-5, 1]).toString()).toBe('tensor([1.0000e-05, 1.0000e+00])');
+    // torch.tensor([1., 5000.]): max/min > 1000 -> tensor([1.0000e+00, 5.0000e+03])
+    expect(tensor([1, 5000]).toString()).toBe('tensor([1.0000e+00, 5.0000e+03])');
+  });
+
+  it('nan and inf are printed but do not set the column width', () => {
+    // torch.tensor([1., float('nan')]) -> tensor([1., nan])
+    expect(tensor([1, NaN]).toString()).toBe('tensor([1., nan])');
+    expect(tensor([Infinity, -1.5]).toString()).toBe('tensor([    inf, -1.5000])');
+  });
+
+  it('long rows wrap at 80 columns, continuation lines aligned under the first element', () => {
+    expect(arange(30).float().toString()).toBe(
+      'tensor([ 0.,  1.,  2.,  3.,  4.,  5.,  6.,  7.,  8.,  9., 10., 11., 12., 13.,\n' +
+        '        14., 15., 16., 17., 18., 19., 20., 21., 22., 23., 24., 25., 26., 27.,\n' +
+        '        28., 29.])',
+    );
   });
 
   it('3-D tensors separate matrices by a blank line', () => {
