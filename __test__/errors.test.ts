@@ -182,6 +182,17 @@ const TABLE: ErrorCase[] = [
     fn: () => leaf([2, 3]).mul(2).backward(ones([3, 2])),
     message: /^backward: mismatch in shape.*\[3, ?2\].*\[2, ?3\]/,
   },
+  {
+    // PyTorch's version counters: the saved w changed after it was used, so the gradient would be wrong.
+    name: 'backward after an in-place update of a tensor the graph saved',
+    fn: () => {
+      const w = tensor([1, 2, 3], { requiresGrad: true });
+      const y = w.mul(w).sum();
+      noGrad(() => w.add_(1));
+      y.backward();
+    },
+    message: /^backward: .*modified by an in-?place operation/,
+  },
   { name: 'retainGrad on a tensor that does not require grad', fn: () => zeros([2]).retainGrad(), message: /^retainGrad: / },
 
   // ---- in place --------------------------------------------------------------------------

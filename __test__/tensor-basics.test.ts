@@ -321,6 +321,24 @@ describe('dtype conversion', () => {
   });
 });
 
+describe('integer tensors stay exact', () => {
+  it('max/min/sum of int32 tensors do not round through float32', () => {
+    const big = 2 ** 24 + 1; // not representable in float32
+    expect(tensor([big, 3], { dtype: 'int32' }).max().item()).toBe(big);
+    expect(tensor([-big, 3], { dtype: 'int32' }).min().item()).toBe(-big);
+    expect(tensor([big, 2], { dtype: 'int32' }).sum().item()).toBe(big + 2);
+    expect(full([big], 1, { dtype: 'int32' }).sum().item()).toBe(big);
+  });
+
+  it('neg and abs of an int32 tensor are int32, as in PyTorch', () => {
+    const i = tensor([3, -4], { dtype: 'int32' });
+    expect(i.neg().dtype).toBe('int32');
+    expect(vals(i.neg())).toEqual([-3, 4]);
+    expect(i.abs().dtype).toBe('int32');
+    expect(vals(i.abs())).toEqual([3, 4]);
+  });
+});
+
 describe('printing like PyTorch', () => {
   it('integral floats print with a trailing dot, rows aligned under "tensor("', () => {
     expect(tensor([[1, 2], [3, 4]]).toString()).toBe('tensor([[1., 2.],\n        [3., 4.]])');
@@ -672,6 +690,22 @@ describe('autograd behaviours', () => {
       y.requiresGrad = false;
     }).toThrow(/requiresGrad.*leaf/);
     expect(x.requiresGrad_(false).requiresGrad).toBe(false);
+  });
+
+  it('a leaf\'s gradient has the leaf\'s dtype, also when it met float64 tensors', () => {
+    // PyTorch casts each incoming gradient to its input's dtype.
+    const a = ones([2], { requiresGrad: true });
+    const b = tensor([1, 2], { dtype: 'float64', requiresGrad: true });
+    a.mul(b).sum().backward();
+    expect(a.grad!.dtype).toBe('float32');
+    expect(b.grad!.dtype).toBe('float64');
+    expect(vals(a.grad!)).toEqual([1, 2]);
+    const c = ones([2], { requiresGrad: true });
+    cat([c, zeros([1], { dtype: 'float64' })]).sum().backward();
+    expect(c.grad!.dtype).toBe('float32');
+    const d = ones([3], { requiresGrad: true });
+    d.add(zeros([3], { dtype: 'float64' })).sum().backward();
+    expect(d.grad!.dtype).toBe('float32');
   });
 
   it('gradient of an embedding lookup accumulates repeated rows', () => {
