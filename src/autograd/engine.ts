@@ -87,6 +87,8 @@ export function runBackward(root: Tensor, gradient: Tensor): void {
         let g = grads[i];
         if (input === null || !input.requiresGrad || g === null || g === undefined) continue;
         if (!sameShape(g.shape, input.shape)) g = sumToShape(g, input.shape);
+        // A float32 leaf that met float64 tensors still gets a float32 gradient, as in PyTorch.
+        if (g.dtype !== input.dtype) g = g.to(input.dtype);
         accumulate(pending, input, g);
       }
     }

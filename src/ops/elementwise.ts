@@ -17,8 +17,15 @@ export function asFloat(op: string, t: Tensor): Tensor {
   return isFloat(t.dtype) ? t : t.to('float32');
 }
 
+/** Ops whose result on integers is an integer (PyTorch keeps int dtype for these). */
+const INT_PRESERVING = new Set([UnaryOp.Neg, UnaryOp.Abs, UnaryOp.Square, UnaryOp.Sign, UnaryOp.Relu]);
+
 function unary(op: UnaryOp, input: Tensor): Tensor {
   const name = NAMES[op];
+  if (input instanceof Tensor && input.dtype === 'int32' && INT_PRESERVING.has(op)) {
+    // Exact in float64, then back to int32 (no graph: integer tensors never require grad).
+    return unary(op, input.to('float64')).to('int32');
+  }
   const x = asFloat(name, input).contiguous();
   const dtype = x.dtype as FloatDType;
   const n = x.numel();

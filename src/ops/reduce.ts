@@ -62,6 +62,8 @@ function expandBack(g: Tensor, inShape: readonly number[], dims: number[], keepd
 }
 
 export function sum(t: Tensor, dim: number | number[] | undefined, keepdim: boolean): Tensor {
+  // Integer sums stay exact: computed in float64, returned as int32 (PyTorch returns int64).
+  if (t instanceof Tensor && t.dtype === 'int32') return sum(t.to('float64'), dim, keepdim).to('int32');
   const x = asFloat('sum', t).contiguous();
   const dims = normDims('sum', x, dim);
   const kept = dims.length === 0 ? x.clone() : rawSumKeep(x, dims);
@@ -82,6 +84,10 @@ export function mean(t: Tensor, dim: number | number[] | undefined, keepdim: boo
 }
 
 export function maxMin(kind: 'max' | 'min', t: Tensor, dim: number | undefined, keepdim: boolean): { values: Tensor; indices: Tensor } {
+  if (t instanceof Tensor && t.dtype === 'int32') {
+    const r = maxMin(kind, t.to('float64'), dim, keepdim);
+    return { values: r.values.to('int32'), indices: r.indices };
+  }
   const x = asFloat(kind, t).contiguous();
   if (dim === undefined) {
     if (x.numel() === 0) {

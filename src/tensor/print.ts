@@ -32,8 +32,9 @@ function makeFormatter(t: Tensor, values: number[]): (v: number) => string {
   const maxAbs = absVals.length ? Math.max(...absVals) : 0;
   const minAbs = absVals.length ? Math.min(...absVals) : 0;
   const special = (v: number): string | null => (Number.isNaN(v) ? 'nan' : v === Infinity ? 'inf' : v === -Infinity ? '-inf' : null);
-  if (allInt && maxAbs < 1e8) return (v) => special(v) ?? `${v}.`;
-  const sci = maxAbs >= 1e8 || (minAbs > 0 && (maxAbs / minAbs > 1000 || minAbs < 1e-4));
+  const wide = maxAbs >= 1e8 || (minAbs > 0 && maxAbs / minAbs > 1000);
+  if (allInt && !wide) return (v) => special(v) ?? `${v}.`;
+  const sci = wide || (minAbs > 0 && minAbs < 1e-4);
   if (sci) return (v) => special(v) ?? v.toExponential(4).replace(/e([+-])(\d)$/, 'e$10$2');
   return (v) => special(v) ?? v.toFixed(4);
 }
@@ -43,7 +44,8 @@ export function formatTensor(t: Tensor): string {
   const summarize = n > THRESHOLD;
   const values = collect(t, summarize);
   const fmt = makeFormatter(t, values);
-  const width = Math.max(1, ...values.map((v) => fmt(v).length));
+  // As PyTorch: column width comes from the finite values; a wider nan/inf cell is just not padded.
+  const width = Math.max(1, ...values.filter((v) => Number.isFinite(v)).map((v) => fmt(v).length));
   const cell = (v: number): string => fmt(v).padStart(width);
   const prefix = 'tensor(';
   let body: string;
