@@ -100,6 +100,7 @@ const TABLE: ErrorCase[] = [
   { name: 'slice: step 0', fn: () => zeros([4]).slice(0, 0, 4, 0), message: /^slice: step must be a positive integer, got 0/ },
   { name: 'select: index out of range', fn: () => zeros([3, 2]).select(0, 3), message: /^select: index 3 is out of bounds for dimension 0 with size 3/ },
   { name: 'select: negative index out of range', fn: () => zeros([3, 2]).select(1, -3), message: /^select: index -3 is out of bounds for dimension 1 with size 2/ },
+  { name: 'select: a 0-d tensor', fn: () => tensor(3).select(0, 0), message: /^select: .*0-d/ },
   { name: 'T: more than 2 dims', fn: () => zeros([2, 3, 4]).T, message: /^T: .*\[2, 3, 4\]/ },
 
   // ---- dims out of range -----------------------------------------------------------------
@@ -205,6 +206,11 @@ const TABLE: ErrorCase[] = [
   { name: 'add_ on a non-leaf in the graph', fn: () => leaf([2]).exp().add_(1), message: /^add_: in-place operations on a tensor that is part of the autograd graph/ },
   { name: 'copy_ from a shape that does not broadcast', fn: () => zeros([2, 3]).copy_(zeros([2])), message: /^copy_: .*\[2, 3\] and \[2\]/ },
   { name: 'div_ on an int tensor', fn: () => i32([4]).div_(2), message: /^div_: .*int32/ },
+  // Several elements of an expanded view share one memory location: the result of writing them is
+  // ambiguous, so PyTorch refuses ("more than one element of the written-to tensor refers to a
+  // single memory location. Please clone() the tensor before performing the operation").
+  { name: 'copy_ into an expanded view', fn: () => zeros([1]).expand(3).copy_(tensor([1, 2, 3])), message: /^copy_: .*more than one element of the written-to tensor refers to a single memory location/ },
+  { name: 'add_ into an expanded view', fn: () => zeros([2, 1]).expand(2, 3).add_(ones([2, 3])), message: /^add_: .*more than one element of the written-to tensor refers to a single memory location/ },
 
   // ---- cat / stack -----------------------------------------------------------------------
   {
