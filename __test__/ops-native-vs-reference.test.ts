@@ -64,7 +64,7 @@ function seedOf(name: string): number {
 
 /** How an input is filled: standard normal, positive (|normal| + 0.5), small integers in [-4, 4]
  *  (sums exact in float32), or int32 class ids in [0, ids). */
-type Kind = 'normal' | 'positive' | 'ints' | { ids: number };
+type Kind = 'normal' | 'positive' | 'ints' | 'special' | { ids: number };
 
 interface Spec {
   shape: number[];
@@ -85,6 +85,11 @@ function fill(rng: Rng, spec: Spec): Float32Array | Int32Array {
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     if (kind === 'ints') out[i] = rng.int(-4, 5);
+    else if (kind === 'special') {
+      // Mostly normal values with NaN, ±Infinity and -0 sprinkled in (about one in eight).
+      const r = rng.next();
+      out[i] = r < 0.03 ? NaN : r < 0.06 ? Infinity : r < 0.09 ? -Infinity : r < 0.12 ? -0 : rng.normal();
+    }
     else if (kind === 'positive') out[i] = Math.abs(rng.normal()) + 0.5;
     else out[i] = rng.normal();
   }
@@ -144,6 +149,10 @@ function compareArrays(what: string, got: Float64Array, ref: Float64Array, tol: 
     const r = ref[i];
     if (Number.isNaN(r) || Number.isNaN(g)) {
       if (!(Number.isNaN(r) && Number.isNaN(g))) throw new Error(`${what}[${i}]: native ${g}, reference ${r}`);
+      continue;
+    }
+    if (!Number.isFinite(r) || !Number.isFinite(g)) {
+      if (g !== r) throw new Error(`${what}[${i}]: native ${g}, reference ${r}`);
       continue;
     }
     if ('exact' in tol) {
@@ -298,6 +307,34 @@ cases('in-place updates (optimizer steps) on views', [
   ]),
   ['large axpy [1 << 20]', () => check('inplace large', [{ shape: [1 << 20], grad: false }, { shape: [1 << 20], grad: false }], (p, g) => p.sub_(g, 0.01), { tol: ELEMENTWISE_TOL })],
 ]);
+
+// NaN, ±Infinity and -0 must come out the same on both backends (PyTorch propagates NaN through
+// max/min/maximum/relu/clamp and sums; a SIMD max that drops NaN would be a silent wrong answer).
+{
+  const SPECIAL: [string, (x: Tensor, y: Tensor) => Tensor | Tensor[]][] = [
+    ['exp, tanh, sigmoid, abs, sign, relu, sqrt', (x) => [x.exp(), x.tanh(), x.sigmoid(), x.abs(), x.sign(), x.relu(), x.sqrt()]],
+    ['maximum / minimum / clamp', (x, y) => [x.maximum(y), x.minimum(y), x.clamp(-0.5, 0.5)]],
+    ['comparisons', (x, y) => [x.gt(y), x.eq(y), x.ne(y), x.le(0)]],
+    ['add / mul / div', (x, y) => [x.add(y), x.mul(y), x.div(y)]],
+    ['max / min over the last dim (values and indices)', (x) => {
+      const a = x.maxWithIndices(-1);
+      const b = x.minWithIndices(-1);
+      return [a.values, a.indices, b.values, b.indices];
+    }],
+    ['argmax over everything', (x) => x.argmax()],
+    ['sum over the last dim', (x) => x.sum(-1)],
+    ['softmax / logSoftmax over the last dim', (x) => [x.softmax(-1), x.logSoftmax(-1)]],
+  ];
+  for (const [op, f] of SPECIAL) {
+    const list: [string, () => void][] = NONZERO.map((n) => {
+      const [a] = dims(op, n, 1, 2, 6);
+      const specs: Spec[] = [{ shape: [a, n], kind: 'special', grad: false }, { shape: [a, n], kind: 'special', grad: false }];
+      return [`[${a}, ${n}]`, () => check(`special ${op} ${n}`, specs, f, { tol: op.startsWith('max') || op.startsWith('argmax') || op.startsWith('comp') ? { exact: true } : { rtol: 1e-5, atol: 1e-6, k: n } })];
+    });
+    list.push(['large [64, 1031]', () => check(`special ${op} large`, [{ shape: [64, 1031], kind: 'special', grad: false }, { shape: [64, 1031], kind: 'special', grad: false }], f, { tol: op.startsWith('max') || op.startsWith('argmax') || op.startsWith('comp') ? { exact: true } : { rtol: 1e-5, atol: 1e-6, k: 1031 } })]);
+    cases(`NaN / Infinity / -0: ${op}`, list);
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Reductions.
