@@ -5,6 +5,8 @@ import type { Tensor } from '../tensor/tensor.js';
 import { sameShape } from '../tensor/shape.js';
 import { noGrad } from './grad-mode.js';
 import { sumToShape } from '../ops/reduce.js';
+import { versionOf } from './version.js';
+import { fmtShape } from '../tensor/shape.js';
 
 /** One recorded operation: its inputs and how to turn the output's gradient into theirs.
  *  `backward` returns one gradient per input (null where not needed), each either in the
@@ -13,6 +15,8 @@ export interface GradFn {
   readonly name: string;
   readonly inputs: readonly (Tensor | null)[];
   backward(grad: Tensor): (Tensor | null)[];
+  /** Storage versions of the inputs when the op ran (see version.ts). */
+  readonly versions?: readonly number[];
 }
 
 /** Gradients collected during one backward pass. `owned` means no one else holds the buffer,
@@ -81,6 +85,17 @@ export function runBackward(root: Tensor, gradient: Tensor): void {
         continue;
       }
       if (node.retainsGrad) depositGrad(node, entry.grad, false);
+      if (fn.versions) {
+        for (let i = 0; i < fn.inputs.length; i++) {
+          const input = fn.inputs[i];
+          if (input !== null && versionOf(input.data) !== fn.versions[i]) {
+            throw new Error(
+              `backward: one of the tensors needed for gradient computation (input ${i} of ${fn.name}, shape ${fmtShape(input.shape)}) ` +
+                'has been modified by an in-place operation since it was used; recompute the forward pass after updating it',
+            );
+          }
+        }
+      }
       const grads = fn.backward(entry.grad);
       for (let i = 0; i < fn.inputs.length; i++) {
         const input = fn.inputs[i];

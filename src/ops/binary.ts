@@ -9,6 +9,7 @@ import { alloc, isFloat, promote, type DType } from '../tensor/dtype.js';
 import { broadcastShapes, broadcastStrides, fmtShape, numel, sameShape } from '../tensor/shape.js';
 import { isGradEnabled } from '../autograd/grad-mode.js';
 import { record } from './record.js';
+import { bumpVersion } from '../autograd/version.js';
 import { copyInto } from './views.js';
 
 /** Turn a number into a 0-d tensor of `like`'s float dtype (float32 for int tensors). */
@@ -217,7 +218,19 @@ export function compare(kind: keyof typeof COMPARE & string, a: Tensor, b: Tenso
 
 // ---- in place ---------------------------------------------------------------------------
 
+/** Refuse writes where several elements share one memory location (an expanded view), as PyTorch. */
+function checkWritable(op: string, t: Tensor): void {
+  for (let i = 0; i < t.ndim; i++) {
+    if (t.strides[i] === 0 && t.shape[i] > 1) {
+      throw new Error(
+        `${op}: unsupported operation: more than one element of the written-to tensor refers to a single memory location (shape ${fmtShape(t.shape)}, strides ${fmtShape(t.strides)}); call clone() before writing`,
+      );
+    }
+  }
+}
+
 function checkInplace(op: string, t: Tensor): void {
+  checkWritable(op, t);
   if (isGradEnabled() && t.requiresGrad) {
     if (t.isLeaf) {
       throw new Error(
@@ -226,6 +239,9 @@ function checkInplace(op: string, t: Tensor): void {
     }
     throw new Error(`${op}: in-place operations on a tensor that is part of the autograd graph are not supported; use the out-of-place op`);
   }
+  // Operand checks that follow may still throw; a refused write then only costs a spurious bump,
+  // which can make backward refuse, never compute a wrong gradient.
+  bumpVersion(t.data);
 }
 
 const INPLACE: Record<string, BinaryOp> = { add_: BinaryOp.Add, sub_: BinaryOp.Sub, mul_: BinaryOp.Mul, div_: BinaryOp.Div };

@@ -218,6 +218,7 @@ export function slice(t: Tensor, dim: number, start: number | undefined, end: nu
 }
 
 export function select(t: Tensor, dim: number, index: number): Tensor {
+  if (t.ndim === 0) throw new Error('select: cannot be applied to a 0-dim tensor');
   const d = normDim('select', dim, t.ndim);
   const size = t.shape[d];
   if (!Number.isInteger(index) || index < -size || index >= size) {

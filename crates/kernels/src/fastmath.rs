@@ -103,6 +103,34 @@ macro_rules! multiversion {
     };
 }
 
+/// x[i] = exp(x[i] - shift), in place: the softmax / cross-entropy row step.
+pub fn exp_shift_inplace(x: &mut [f32], shift: f32) {
+    #[inline(always)]
+    fn body(x: &mut [f32], shift: f32) {
+        for v in x.iter_mut() {
+            *v = exp_one(*v - shift);
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx512dq")]
+        unsafe fn avx512(x: &mut [f32], shift: f32) {
+            body(x, shift)
+        }
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn avx2(x: &mut [f32], shift: f32) {
+            body(x, shift)
+        }
+        match level() {
+            // SAFETY: the level was detected at run time on this CPU.
+            Level::Avx512 if std::is_x86_feature_detected!("avx512dq") => return unsafe { avx512(x, shift) },
+            Level::Avx512 | Level::Avx2Fma => return unsafe { avx2(x, shift) },
+            Level::Scalar => {}
+        }
+    }
+    body(x, shift)
+}
+
 multiversion!(tanh_slice, tanh_one);
 multiversion!(exp_slice, exp_one);
 multiversion!(sigmoid_slice, sigmoid_one);

@@ -11,6 +11,7 @@ pub mod copy;
 pub mod cpu;
 pub mod cross_entropy;
 pub mod elementwise;
+pub mod fastmath;
 pub mod gather;
 pub mod layout;
 pub mod matmul;

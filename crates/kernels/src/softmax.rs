@@ -20,9 +20,8 @@ pub(crate) fn exp_shifted(x: &[f32], e: &mut [f32]) -> (f32, f32) {
     // A row of all -inf has no finite max: shift by 0 so exp gives 0s and the sum 0 (→ NaN
     // probabilities, as PyTorch gives).
     let shift = if m == f32::NEG_INFINITY { 0.0 } else { m };
-    for (o, &v) in e.iter_mut().zip(x) {
-        *o = (v - shift).exp();
-    }
+    e.copy_from_slice(x);
+    crate::fastmath::exp_shift_inplace(e, shift);
     (shift, sum_contiguous(e, false))
 }
 
