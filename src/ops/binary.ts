@@ -220,6 +220,7 @@ export function compare(kind: keyof typeof COMPARE & string, a: Tensor, b: Tenso
 
 /** Refuse writes where several elements share one memory location (an expanded view), as PyTorch. */
 function checkWritable(op: string, t: Tensor): void {
+  if (t.numel() === 0) return; // strides of an empty tensor can be 0 without any sharing
   for (let i = 0; i < t.ndim; i++) {
     if (t.strides[i] === 0 && t.shape[i] > 1) {
       throw new Error(
