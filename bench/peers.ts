@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import type { Results } from './results.js';
 import { matmulCase, mlp3Case } from './cases.js';
+import { MALLOC_TUNING } from './tuned-child.js';
 
 export const PROJECT_ROOT = resolve(import.meta.dirname, '..');
 const PEERS_DIR = process.env.FERROGRAD_PEERS_DIR ?? '/work/shared/peers';
@@ -17,7 +18,6 @@ const PYTHON = process.env.FERROGRAD_PYTHON ?? 'python3';
 // A torch installed with `pip install --target scratch/peers/pytorch` is found through PYTHONPATH.
 const TORCH_TARGET = join(PROJECT_ROOT, 'scratch', 'peers', 'pytorch');
 const TFJS_MODULES = process.env.FERROGRAD_TFJS_NODE_MODULES ?? join(PROJECT_ROOT, 'scratch', 'peers', 'tfjs', 'node_modules');
-const MALLOC_TUNING = 'glibc.malloc.trim_threshold=1073741824:glibc.malloc.mmap_threshold=1073741824';
 
 const INSTALL = {
   numpy: 'pip install numpy',

@@ -19,6 +19,7 @@ import { benchMatmul } from './matmul.js';
 import { benchOps } from './ops.js';
 import { loadDataset, makeMlp2, makeMlp3, type Dataset } from './mlp.js';
 import { benchTraining } from './train.js';
+import { TUNED_IMPL, runTunedMlp3 } from './tuned-child.js';
 import { PROJECT_ROOT, runPeers } from './peers.js';
 import { mlp2Case, mlp3Case } from './cases.js';
 import { FERROGRAD, Results } from './results.js';
@@ -144,6 +145,13 @@ async function main(): Promise<void> {
           await benchTraining(results, { section: 'mlp3', case: kase, timing: mlpTiming, ...c });
         } catch (e) {
           results.error(`${kase} [${c.impl}]`, e);
+        }
+      }
+      if (native && !opts.quick) {
+        try {
+          runTunedMlp3(results, batch, mlpTiming);
+        } catch (e) {
+          results.error(`${kase} [${TUNED_IMPL}]`, e);
         }
       }
     }
