@@ -226,6 +226,8 @@ function addMicrograd(results: Results, r: MicrogradBenchResult): void {
 }
 
 main().catch((e) => {
-  console.error(e instanceof Error ? e.stack ?? e.message : e);
+  // Usage errors get their message alone; anything else its stack.
+  const usage = e instanceof Error && e.message.startsWith('bench:');
+  console.error(e instanceof Error ? (usage ? e.message : e.stack ?? e.message) : e);
   process.exit(1);
 });
