@@ -69,6 +69,14 @@ function schedPolicy(): string {
   }
 }
 
+/** The commit measured, and whether the working tree had uncommitted changes. */
+function gitState(): string {
+  const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: PROJECT_ROOT, encoding: 'utf8' });
+  if (head.status !== 0) return 'unknown';
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: PROJECT_ROOT, encoding: 'utf8' });
+  return `${head.stdout.trim()}${dirty.stdout.trim() ? ' (with uncommitted changes)' : ''}`;
+}
+
 function section(title: string): void {
   console.log(`\n== ${title}`);
 }
@@ -92,7 +100,7 @@ async function main(): Promise<void> {
   if (loadavg()[0] > 0.5) {
     console.log(`WARNING: load average ${loadavg()[0].toFixed(2)} before starting: other processes compete for the CPU and every figure below is slowed by them`);
   }
-  console.log(`native addon: ${native ? 'loaded' : 'NOT available (npm run build:native)'}; default threads ${getBackend().getNumThreads()}`);
+  console.log(`git ${gitState()}; native addon: ${native ? 'loaded' : 'NOT available (npm run build:native)'}; default threads ${getBackend().getNumThreads()}`);
   if (!native) {
     results.missing({ impl: 'ferrograd (native backend)', reason: 'native/ferrograd.node did not load', install: 'npm run build:native' });
   }
@@ -202,7 +210,7 @@ async function main(): Promise<void> {
     command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
     machineAtStart: machineAtStart,
     machineAtEnd: machine(),
-    ferrograd: { version: JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')).version, nativeAddon: native },
+    ferrograd: { version: JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')).version, nativeAddon: native, git: gitState() },
     options: { quick: opts.quick, peers: opts.peers, sections: [...sections] },
   });
   console.log(`\nwrote ${opts.json}`);
