@@ -97,7 +97,7 @@ async function main(): Promise<void> {
   const native = nativeAvailable();
   const machineAtStart = machine();
   console.log(`ferrograd bench, ${started.toISOString()}, ${JSON.stringify(machineAtStart)}`);
-  if (loadavg()[0] > 0.5) {
+  if (loadavg()[0] > cpus().length / 2) {
     console.log(`WARNING: load average ${loadavg()[0].toFixed(2)} before starting: other processes compete for the CPU and every figure below is slowed by them`);
   }
   console.log(`git ${gitState()}; native addon: ${native ? 'loaded' : 'NOT available (npm run build:native)'}; default threads ${getBackend().getNumThreads()}`);
