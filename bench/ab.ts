@@ -1,0 +1,100 @@
+// A/B test of a change to the library: the makemore step of this checkout (A) against the same step
+// from a patched copy of the checkout (B), in one process, interleaved round by round so that load
+// from other processes hits both alike. Also checks that both produce bit-identical losses from the
+// same seed (a speed-up that changes the numbers is a different change).
+//
+//   cp -r index.ts src bench data package.json /tmp/b/ && ln -s $PWD/native $PWD/node_modules /tmp/b/
+//   (edit /tmp/b/src/...)
+//   npx tsx bench/ab.ts /tmp/b --batch 32 [--model mlp3|mlp2] [--rounds 16] [--ms 400]
+//
+// The copy must link the same native/ (a symlink), so both sides call the same addon.
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Command } from 'commander';
+import type { Dataset, TrainStep } from './mlp.js';
+
+interface Side {
+  loadDataset: (blockSize?: number) => Dataset;
+  makeMlp3: (ds: Dataset, batch: number) => TrainStep;
+  makeMlp2: (ds: Dataset, batch: number) => TrainStep;
+}
+
+async function main(): Promise<void> {
+  const program = new Command()
+    .argument('<copy>', 'folder holding the patched copy (index.ts, src/, bench/)')
+    .option('--batch <n>', 'minibatch size', '32')
+    .option('--model <name>', 'mlp3 or mlp2', 'mlp3')
+    .option('--rounds <n>', 'A/B rounds', '16')
+    .option('--ms <n>', 'milliseconds per side per round', '400')
+    .parse(process.argv);
+  const o = program.opts<{ batch: string; model: string; rounds: string; ms: string }>();
+  const copy = resolve(program.args[0]);
+  const batch = Number(o.batch);
+  const rounds = Number(o.rounds);
+  const ms = Number(o.ms);
+  if (o.model !== 'mlp3' && o.model !== 'mlp2') throw new Error(`ab: --model must be mlp3 or mlp2, got ${o.model}`);
+  const A = (await import('./mlp.js')) as Side;
+  const B = (await import(pathToFileURL(resolve(copy, 'bench', 'mlp.ts')).href)) as Side;
+  for (const lib of [await import('../index.js'), await import(pathToFileURL(resolve(copy, 'index.ts')).href)]) {
+    (lib as typeof import('../index.js')).getBackend().setNumThreads(1);
+  }
+  const dsA = A.loadDataset(3);
+  const dsB = B.loadDataset(3);
+  const make = (side: Side, ds: Dataset) => (o.model === 'mlp3' ? side.makeMlp3(ds, batch) : side.makeMlp2(ds, batch));
+
+  const a0 = make(A, dsA);
+  const b0 = make(B, dsB);
+  let firstDiff = -1;
+  let la = 0;
+  let lb = 0;
+  for (let i = 0; i < 30; i++) {
+    la = a0.step();
+    lb = b0.step();
+    if (la !== lb && firstDiff < 0) firstDiff = i;
+  }
+  console.log(firstDiff < 0 ? `losses bit-identical for 30 steps (last ${la})` : `LOSSES DIFFER from step ${firstDiff} (A ${la}, B ${lb} after 30)`);
+
+  const sa = make(A, dsA);
+  const sb = make(B, dsB);
+  for (let i = 0; i < 50; i++) {
+    sa.step();
+    sb.step();
+  }
+  const rate = (s: TrainStep): number => {
+    const t0 = performance.now();
+    let n = 0;
+    while (performance.now() - t0 < ms) {
+      s.step();
+      n++;
+    }
+    return (n * 1e3) / (performance.now() - t0);
+  };
+  const ra: number[] = [];
+  const rb: number[] = [];
+  const ratio: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    // Alternate which side goes first.
+    let a: number;
+    let b: number;
+    if (r % 2 === 0) {
+      a = rate(sa);
+      b = rate(sb);
+    } else {
+      b = rate(sb);
+      a = rate(sa);
+    }
+    ra.push(a);
+    rb.push(b);
+    ratio.push(b / a);
+  }
+  const med = (v: number[]) => [...v].sort((p, q) => p - q)[Math.floor(v.length / 2)];
+  console.log(
+    `${o.model} batch ${batch}: A ${med(ra).toFixed(1)} steps/s, B ${med(rb).toFixed(1)} steps/s; ` +
+      `B/A median ${med(ratio).toFixed(3)} (min ${Math.min(...ratio).toFixed(3)}, max ${Math.max(...ratio).toFixed(3)}, ${rounds} rounds of ${ms} ms)`,
+  );
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? e.stack ?? e.message : e);
+  process.exit(1);
+});
