@@ -10,9 +10,8 @@
 //
 // Part 2 is the lecture's final MLP before BatchNorm: W1 with bias b1, tanh, W2 + b2.
 import {
-  F, Generator, Tensor, noGrad, ones, randint, randn, tensor, zeros,
+  F, Generator, Tensor, makemore, noGrad, ones, randint, randn, tensor, zeros,
 } from '../index.js';
-import { Vocabulary, buildContexts, readWords, splitWords } from '../src/makemore/index.js';
 
 export interface Dataset {
   Xtr: Tensor; // [n, 3] int32
@@ -23,10 +22,10 @@ export interface Dataset {
 
 /** The lectures' training split: seed-42 shuffle of names.txt, first 80%, contexts of 3. */
 export function loadDataset(blockSize = 3): Dataset {
-  const words = readWords();
-  const vocab = Vocabulary.fromWords(words);
-  const { train } = splitWords(words);
-  const ds = buildContexts(train, vocab, blockSize);
+  const words = makemore.readWords();
+  const vocab = makemore.Vocabulary.fromWords(words);
+  const { train } = makemore.splitWords(words);
+  const ds = makemore.buildContexts(train, vocab, blockSize);
   return {
     Xtr: tensor(ds.X, { shape: [ds.rows, blockSize] }),
     Ytr: tensor(ds.Y, { shape: [ds.rows] }),
