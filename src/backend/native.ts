@@ -10,6 +10,7 @@
 
 import { createRequire } from 'node:module';
 import type { AnyArray, Backend, BinaryOp, FloatArray, IndexArray, ReduceOp, UnaryOp } from './backend.js';
+import { loadBinding } from './native-binding.js';
 
 /** The raw addon's exports (see crates/node/src/ops.rs; native/index.d.ts is generated from it). */
 export interface NativeAddon {
@@ -50,18 +51,10 @@ let loadErrors: string | null = null;
 
 function load(): NativeAddon | null {
   if (addon !== null || loadErrors !== null) return addon;
-  const require = createRequire(import.meta.url);
-  const errors: string[] = [];
-  for (const rel of CANDIDATES) {
-    try {
-      addon = require(rel) as NativeAddon;
-      return addon;
-    } catch (e) {
-      errors.push(`${rel}: ${(e as Error).message.split('\n')[0]}`);
-    }
-  }
-  loadErrors = errors.join('; ');
-  return null;
+  const found = loadBinding<NativeAddon>(createRequire(import.meta.url), CANDIDATES);
+  addon = found.addon;
+  if (addon === null) loadErrors = found.errors.join('; ');
+  return addon;
 }
 
 function need(): NativeAddon {
