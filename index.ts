@@ -11,6 +11,7 @@ export { cat, stack } from './src/ops/join.js';
 export { matmul } from './src/ops/matmul.js';
 export { histogram, type Histogram, type HistogramOptions } from './src/ops/histogram.js';
 export * as F from './src/ops/functional.js';
+export * as nn from './src/nn/index.js';
 export { Generator, manualSeed, initialSeed, defaultGenerator } from './src/random/generator.js';
 export { PyRandom } from './src/random/pyrandom.js';
 export { getBackend, setBackend, backendFor, nativeAvailable } from './src/backend/index.js';
