@@ -2,7 +2,8 @@
 // (label | data | grad), one small node per operation wired into its result, laid out left to
 // right. DOT is rendered by Graphviz compiled to WebAssembly, so no system binary is needed.
 
-import { Graphviz } from '@hpcc-js/wasm-graphviz';
+// Graphviz (a large WebAssembly module) is imported on first use, not with the library.
+import type { Graphviz } from '@hpcc-js/wasm-graphviz';
 import { svgToPng, writeSvgAndPng } from '../viz/render.js';
 import { Value } from './value.js';
 
@@ -76,7 +77,7 @@ export async function renderGraph(dot: string, format: 'png', scale?: number): P
 export async function renderGraph(dot: string, format: 'svg' | 'png' = 'svg', scale = 2): Promise<string | Uint8Array> {
   if (typeof dot !== 'string') throw new TypeError(`renderGraph: dot must be a string, got ${typeof dot}`);
   if (format !== 'svg' && format !== 'png') throw new RangeError(`renderGraph: format must be 'svg' or 'png', got ${String(format)}`);
-  graphviz ??= Graphviz.load();
+  graphviz ??= import('@hpcc-js/wasm-graphviz').then((m) => m.Graphviz.load());
   let svg: string;
   try {
     svg = (await graphviz).dot(dot, 'svg');

@@ -1,14 +1,35 @@
 // Rendering helpers shared by every plot: Vega-Lite spec -> SVG (no canvas needed), SVG -> PNG.
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
-import { Resvg } from '@resvg/resvg-js';
+// vega, vega-lite and resvg take most of a cold `import 'ferrograd'` (~150 ms), so they are loaded
+// on first use: a program that only uses tensors never pays for them.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
+import type { TopLevelSpec } from 'vega-lite';
 
 export type VegaLiteSpec = TopLevelSpec;
 
+type VegaModules = [typeof import('vega'), typeof import('vega-lite')];
+let vegaModules: Promise<VegaModules> | null = null;
+
+function loadVega(): Promise<VegaModules> {
+  vegaModules ??= Promise.all([import('vega'), import('vega-lite')]).catch((e: unknown) => {
+    vegaModules = null; // let a later call try again
+    throw e;
+  });
+  return vegaModules;
+}
+
+// resvg is CommonJS, so a synchronous require keeps svgToPng synchronous.
+let resvg: typeof import('@resvg/resvg-js') | null = null;
+
+function loadResvg(): typeof import('@resvg/resvg-js') {
+  resvg ??= createRequire(import.meta.url)('@resvg/resvg-js') as typeof import('@resvg/resvg-js');
+  return resvg;
+}
+
 /** Compile a Vega-Lite spec and render it headless to an SVG string. */
 export async function vegaLiteToSvg(spec: VegaLiteSpec): Promise<string> {
+  const [vega, { compile }] = await loadVega();
   const { spec: vgSpec } = compile(spec);
   const view = new vega.View(vega.parse(vgSpec), { renderer: 'none' });
   try {
@@ -20,6 +41,7 @@ export async function vegaLiteToSvg(spec: VegaLiteSpec): Promise<string> {
 
 /** Rasterise an SVG string to PNG bytes. `scale` multiplies the SVG's own size. */
 export function svgToPng(svg: string, scale = 2): Uint8Array {
+  const { Resvg } = loadResvg();
   const resvg = new Resvg(svg, {
     fitTo: { mode: 'zoom', value: scale },
     background: 'white',
