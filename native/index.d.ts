@@ -62,6 +62,38 @@ export declare function reduce(op: number, x: Float32Array, outer: number, n: nu
 /** Max/min over the middle axis with the index of the first extreme element. */
 export declare function reduceArg(op: number, x: Float32Array, outer: number, n: number, inner: number, out: Float32Array, outIdx: Int32Array): void
 
+/** One tensor of a safetensors file. */
+export interface SafetensorsEntry {
+  name: string
+  /** The format's dtype name: "F32", "I64", "BF16", ... */
+  dtype: string
+  shape: Array<number>
+  /** Byte offsets relative to the start of the data section (after the header). */
+  begin: number
+  end: number
+}
+
+/** A validated header. */
+export interface SafetensorsHeader {
+  /** Tensors in the order of their data in the file. */
+  tensors: Array<SafetensorsEntry>
+  /** The `__metadata__` strings sorted by key; `null` when the file has none. */
+  metadata?: Array<SafetensorsMetadataEntry>
+}
+
+/** One `__metadata__` entry. */
+export interface SafetensorsMetadataEntry {
+  key: string
+  value: string
+}
+
+/**
+ * Validates the JSON header of a safetensors file whose data section (everything after the
+ * header) holds `dataLen` bytes, and returns its tensors and metadata. Errors name the fault
+ * and the tensor; the caller adds the file name.
+ */
+export declare function safetensorsParseHeader(header: Uint8Array, dataLen: number): SafetensorsHeader
+
 /** a[i] = a[i] op s. */
 export declare function scalarInplace(op: number, a: Float32Array, s: number): void
 

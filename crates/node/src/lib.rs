@@ -9,3 +9,4 @@ mod check;
 mod control;
 mod fast;
 mod ops;
+mod safetensors;
