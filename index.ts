@@ -9,6 +9,7 @@ export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from './src/autogra
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './src/autograd/gradcheck.js';
 export { cat, stack } from './src/ops/join.js';
 export { matmul } from './src/ops/matmul.js';
+export { where } from './src/ops/where.js';
 export { histogram, type Histogram, type HistogramOptions } from './src/ops/histogram.js';
 export * as F from './src/ops/functional.js';
 export * as nn from './src/nn/index.js';

@@ -3,6 +3,11 @@ export { crossEntropy, type CrossEntropyOptions } from './cross-entropy.js';
 export { batchNorm, type BatchNormOptions } from './batchnorm.js';
 export { conv1d, type Conv1dOptions } from './conv1d.js';
 export { oneHot } from '../tensor/creation.js';
+export { linear } from './linear.js';
+export { embedding } from './embedding.js';
+export { layerNorm } from './layernorm.js';
+export { gelu, type GeluApproximate } from './gelu.js';
+export { dropout } from './dropout.js';
 import { softmax as softmaxOp } from './softmax.js';
 import type { Tensor } from '../tensor/tensor.js';
 

@@ -17,6 +17,7 @@ import * as M from '../ops/matmul.js';
 import * as I from '../ops/indexing.js';
 import * as S from '../ops/softmax.js';
 import * as H from '../ops/histogram.js';
+import * as W from '../ops/where.js';
 
 export type Scalar = number;
 export type TensorOrScalar = Tensor | number;
@@ -297,6 +298,10 @@ export class Tensor {
   softmax(dim = -1): Tensor { return S.softmax(this, dim, false); }
   logSoftmax(dim = -1): Tensor { return S.softmax(this, dim, true); }
   histogram(opts?: H.HistogramOptions): H.Histogram { return H.histogram(this, opts); }
+  /** value where mask is nonzero, this elsewhere (torch's masked_fill; the mask broadcasts). */
+  maskedFill(mask: Tensor, value: number): Tensor { return W.maskedFill(this, mask, value); }
+  /** this where condition is nonzero, other elsewhere (torch's Tensor.where). */
+  where(condition: Tensor, other: TensorOrScalar): Tensor { return W.where(condition, this, other); }
 
   /** Internal: whether results of an op on these inputs should be recorded. */
   static needsGrad(...inputs: (Tensor | null | undefined)[]): boolean {
