@@ -69,7 +69,15 @@ describe('createMlp: the lecture\'s seeded 11897-parameter model', () => {
     const fused = model.loss(X, Y);
     const composed = lectureLoss(model, X, Y);
     expect(Math.abs(fused.item() - composed.item()) / composed.item()).toBeLessThan(1e-5);
-    expect(Math.abs(fused.item() - F.crossEntropy(logits, Y).item())).toBeLessThan(1e-6);
+    // An independent check of the fused float32 kernel: the same forward in float64 on the
+    // reference backend, with a hand-written log-softmax (max-shifted), then the NLL of the targets.
+    const d = (t: Tensor) => t.detach().double();
+    const z = d(model.C).index(X).view(-1, 30).matmul(d(model.W1)).add(d(model.b1)).tanh().matmul(d(model.W2)).add(d(model.b2));
+    const shifted = z.sub(z.max(1, true));
+    const logp = shifted.sub(shifted.exp().sum(1, true).log());
+    const nll64 = logp.index([arange(64), Y]).mean().neg().item();
+    expect(Math.abs(fused.item() - nll64) / nll64).toBeLessThan(1e-6);
+    expect(Math.abs(F.crossEntropy(logits, Y).item() - nll64) / nll64).toBeLessThan(1e-6);
     // Unscaled randn init makes the first loss far worse than uniform guessing (log 27 = 3.30).
     expect(fused.item()).toBeGreaterThan(Math.log(27));
   });
@@ -106,7 +114,7 @@ describe('a short MLP run', () => {
   it('lowers the loss: 600 steps at lr 0.1 roughly halve the dev loss and the minibatch losses fall', () => {
     const { g, model } = seeded();
     const before = model.evaluate(Xdev);
-    const { losses } = model.train(Xtr, { steps: 600, lr: 0.1, generator: g });
+    const { losses } = model.fit(Xtr, { steps: 600, lr: 0.1, generator: g });
     const after = model.evaluate(Xdev);
     expect(losses.length).toBe(600);
     const mean = (a: Float32Array) => a.reduce((s, x) => s + x, 0) / a.length;
@@ -117,8 +125,8 @@ describe('a short MLP run', () => {
   it('is repeatable: the same seed gives the same minibatch losses, bit for bit', () => {
     const a = seeded();
     const b = seeded();
-    const la = a.model.train(Xtr, { steps: 20, lr: 0.1, generator: a.g }).losses;
-    const lb = b.model.train(Xtr, { steps: 20, lr: 0.1, generator: b.g }).losses;
+    const la = a.model.fit(Xtr, { steps: 20, lr: 0.1, generator: a.g }).losses;
+    const lb = b.model.fit(Xtr, { steps: 20, lr: 0.1, generator: b.g }).losses;
     expect(Array.from(la)).toEqual(Array.from(lb));
   });
 
@@ -127,8 +135,8 @@ describe('a short MLP run', () => {
     expect([lr(0), lr(99999), lr(100000), lr(199999)]).toEqual([0.1, 0.1, 0.01, 0.01]);
     const a = seeded();
     const b = seeded();
-    a.model.train(Xtr, { steps: 5, lr: stepDecay(0.1, 0, 3), generator: a.g });
-    b.model.train(Xtr, { steps: 3, lr: 0.1, generator: b.g });
+    a.model.fit(Xtr, { steps: 5, lr: stepDecay(0.1, 0, 3), generator: a.g });
+    b.model.fit(Xtr, { steps: 3, lr: 0.1, generator: b.g });
     a.model.parameters().forEach((p, k) => expect(bits(p)).toEqual(bits(b.model.parameters()[k]!)));
   });
 
@@ -295,8 +303,8 @@ describe('Mlp errors', () => {
     const before = model.parameters().map(bits);
     expect(() => model.trainStep(Xtr, { lr: NaN })).toThrow('Mlp.trainStep: lr must be a finite number, got NaN');
     expect(() => model.trainStep(Xtr, { lr: 0.1, batchSize: 0 })).toThrow('Mlp.trainStep: batchSize must be an integer >= 1, got 0');
-    expect(() => model.train(Xtr, { steps: 3, lr: () => Infinity })).toThrow(
-      'Mlp.train: lr must be a finite number (the schedule returned it for step 0), got Infinity',
+    expect(() => model.fit(Xtr, { steps: 3, lr: () => Infinity })).toThrow(
+      'Mlp.fit: lr must be a finite number (the schedule returned it for step 0), got Infinity',
     );
     expect(() => stepDecay(0.1, 0.01, -1)).toThrow('stepDecay: decayAt must be an integer >= 0, got -1');
     model.parameters().forEach((p, k) => expect(bits(p)).toEqual(before[k]));
@@ -304,7 +312,7 @@ describe('Mlp errors', () => {
 
   it('stops with a clear error when training diverges instead of carrying NaN on', () => {
     const { g, model: m } = seeded();
-    expect(() => m.train(Xtr, { steps: 50, lr: 1e37, generator: g })).toThrow(/Mlp\.train: the minibatch loss became (NaN|Infinity) at step \d+ \(lr 1e\+37\); training diverged/);
+    expect(() => m.fit(Xtr, { steps: 50, lr: 1e37, generator: g })).toThrow(/Mlp\.fit: the minibatch loss became (NaN|Infinity) at step \d+ \(lr 1e\+37\); training diverged/);
   });
 
   it('refuses to sample with a vocabulary of another size', () => {

@@ -90,7 +90,7 @@ describe('NeuralBigram: the seeded model on "emma"', () => {
 
   it('four steps at lr 0.1 without regularisation reach the printed 3.6891887187957764', () => {
     const m = seeded();
-    const { losses } = m.train(emma.xs, emma.ys, { steps: 5, lr: 0.1, regularization: 0 });
+    const { losses } = m.fit(emma.xs, emma.ys, { steps: 5, lr: 0.1, regularization: 0 });
     for (let k = 1; k < 5; k++) expect(losses[k]!).toBeLessThan(losses[k - 1]!);
     expect(Math.abs(losses[4]! - 3.6891887187957764)).toBeLessThan(1e-6);
   });
@@ -105,7 +105,7 @@ describe('NeuralBigram on the whole of names.txt', () => {
     expect(all.xs.shape).toEqual([228146]);
     const xenc = m.encode(all.xs);
     const seen: number[] = [];
-    const { losses, nlls } = m.train(xenc, all.ys, { steps: 3, lr: 50, regularization: 0.01, onStep: (k) => seen.push(k) });
+    const { losses, nlls } = m.fit(xenc, all.ys, { steps: 3, lr: 50, regularization: 0.01, onStep: (k) => seen.push(k) });
     expect(seen).toEqual([0, 1, 2]);
     // Float64 simulation values from the reference, rounded to 5 decimals.
     expect(Math.abs(losses[0]! - 3.76862)).toBeLessThan(1e-4);
@@ -147,7 +147,7 @@ describe('NeuralBigram training approaches the count model', () => {
 
   it('its nll falls at every step and ends near the count model\'s (smoothed) nll on the same words', () => {
     const m = seeded();
-    const { nlls } = m.train(data.xs, data.ys, { steps: 300, lr: 50, regularization: 0.01 });
+    const { nlls } = m.fit(data.xs, data.ys, { steps: 300, lr: 50, regularization: 0.01 });
     for (let k = 1; k < nlls.length; k++) expect(nlls[k]!).toBeLessThan(nlls[k - 1]!);
     // Maximum likelihood without smoothing is the floor no model of this form can beat.
     const mle = averageNll(bigramProbabilities(counts, V, 0), V, some, vocab).nll;
@@ -162,8 +162,8 @@ describe('NeuralBigram training approaches the count model', () => {
   }, HEAVY);
 
   it('the same seed gives the same losses, bit for bit', () => {
-    const a = seeded().train(data.xs, data.ys, { steps: 5 });
-    const b = seeded().train(data.xs, data.ys, { steps: 5 });
+    const a = seeded().fit(data.xs, data.ys, { steps: 5 });
+    const b = seeded().fit(data.xs, data.ys, { steps: 5 });
     expect(Array.from(a.losses)).toEqual(Array.from(b.losses));
   });
 });
@@ -192,7 +192,7 @@ describe('NeuralBigram errors', () => {
     const before = Array.from(m.W.toArray());
     expect(() => m.trainStep(emma.xs, emma.ys, { lr: NaN })).toThrow('NeuralBigram.trainStep: lr must be a finite number, got NaN');
     expect(() => m.trainStep(emma.xs, emma.ys, { regularization: -1 })).toThrow('regularization must be a finite number >= 0, got -1');
-    expect(() => m.train(emma.xs, emma.ys, { steps: -1 })).toThrow('NeuralBigram.train: steps must be an integer >= 0, got -1');
+    expect(() => m.fit(emma.xs, emma.ys, { steps: -1 })).toThrow('NeuralBigram.fit: steps must be an integer >= 0, got -1');
     expect(Array.from(m.W.toArray())).toEqual(before);
   });
 

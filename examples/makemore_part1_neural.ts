@@ -55,7 +55,7 @@ function emmaExample(vocab: Vocabulary): void {
   const loss = model.loss(xenc, ys, { regularization: 0 }).loss.item();
   console.log(`average negative log likelihood, i.e. loss = ${loss}   (lecture: 3.7693049907684326)`);
 
-  const { losses } = model.train(xenc, ys, { steps: 5, lr: 0.1, regularization: 0 });
+  const { losses } = model.fit(xenc, ys, { steps: 5, lr: 0.1, regularization: 0 });
   console.log(`5 forward passes with W.data += -0.1 * W.grad between them: ${Array.from(losses, (l) => l.toFixed(7)).join(', ')}`);
   console.log(`loss after 4 updates = ${losses[4]}   (lecture: 3.6891887187957764)`);
 }
@@ -70,7 +70,7 @@ async function fullData(words: string[], vocab: Vocabulary, steps: number, outDi
   const show = new Set([0, 1, 2, 10, 50, 100, 200, steps - 1]);
   let reached = -1;
   const t0 = performance.now();
-  const { losses, nlls } = model.train(xenc, ys, {
+  const { losses, nlls } = model.fit(xenc, ys, {
     steps,
     lr: 50,
     regularization: 0.01,

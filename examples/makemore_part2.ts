@@ -64,7 +64,7 @@ function trainLogged(model: Mlp, data: MlpSplit, g: Generator, steps: number, de
   let sum = 0;
   let count = 0;
   const t0 = performance.now();
-  const { losses } = model.train(data, {
+  const { losses } = model.fit(data, {
     steps,
     lr: stepDecay(0.1, 0.01, decayAt),
     batchSize: 32,

@@ -97,7 +97,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     : null;
   bar?.start(o.steps, 0, { loss: '-', rate: '-' });
   const t0 = performance.now();
-  const { losses } = model.train(sets.train, {
+  const { losses } = model.fit(sets.train, {
     steps: o.steps,
     batchSize: o.batchSize,
     generator: g,

@@ -2,16 +2,20 @@
 // `blockSize` characters is looked up in an embedding table C, the embeddings are concatenated,
 // go through one tanh hidden layer, and a linear layer gives the logits of the next character.
 // Trained with minibatch SGD on cross-entropy. The lecture's model is vocab 27, block 3, embedding
-// 10, hidden 200: 11897 parameters.
+// 10, hidden 200: 11897 parameters. An nn.Module (parameters C, W1, b1, W2, b2 in the lecture's
+// order), trained by `fit` with optim.SGD.
 import { Tensor } from '../tensor/tensor.js';
 import { randint, randn } from '../tensor/creation.js';
 import { crossEntropy } from '../ops/cross-entropy.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import { Generator, defaultGenerator } from '../random/generator.js';
 import { fmtShape } from '../tensor/shape.js';
+import { Module, Parameter } from '../nn/module.js';
+import type { SGD } from '../optim/sgd.js';
 import type { ContextDataset } from './data.js';
 import type { Vocabulary } from './vocab.js';
 import { sampleSequences } from './sampling.js';
+import { checkFitOptions, checkLr, fitMinibatches, lectureSgd, sgdStep, type FitOptions } from './fit.js';
 
 export interface MlpConfig {
   /** Number of tokens V (27 for names.txt). */
@@ -54,13 +58,8 @@ export interface MlpStepOptions {
   generator?: Generator;
 }
 
-export interface MlpTrainOptions extends Omit<MlpStepOptions, 'lr'> {
-  steps: number;
-  /** A constant, or the step size for step i (see `stepDecay`). */
-  lr: number | ((step: number) => number);
-  /** Called after every step with the minibatch loss of that step. */
-  onStep?: (step: number, loss: number) => void;
-}
+/** Options of `Mlp.fit` (steps, lr or a schedule, batchSize, generator, onStep, ...). */
+export type MlpTrainOptions = FitOptions;
 
 export interface MlpTrainResult {
   /** Minibatch loss of every step (before that step's update), float32 as `loss.item()` gives it. */
@@ -80,25 +79,24 @@ function checkGenerator(op: string, g: unknown): asserts g is Generator {
   if (!(g instanceof Generator)) throw new TypeError(`${op}: generator must be a Generator (e.g. new Generator().manualSeed(2147483647))`);
 }
 
-function checkLr(op: string, lr: unknown, where = ''): asserts lr is number {
-  if (typeof lr !== 'number' || !Number.isFinite(lr)) throw new RangeError(`${op}: lr must be a finite number${where}, got ${String(lr)}`);
-}
-
-export class Mlp {
+export class Mlp extends Module {
   readonly config: Readonly<MlpConfig>;
   /** Embedding table [V, embDim]. */
-  readonly C: Tensor;
+  readonly C: Parameter;
   /** Hidden weights [blockSize·embDim, hidden]. */
-  readonly W1: Tensor;
-  readonly b1: Tensor;
+  readonly W1: Parameter;
+  readonly b1: Parameter;
   /** Output weights [hidden, V]. */
-  readonly W2: Tensor;
-  readonly b2: Tensor;
+  readonly W2: Parameter;
+  readonly b2: Parameter;
   /** X tensors already validated, with the Y they were validated against. */
   private readonly checkedSplits = new WeakMap<Tensor, Tensor>();
   private readonly datasetTensors = new WeakMap<ContextDataset, MlpSplit>();
+  /** The `p.data += -lr * p.grad` update, made on the first step (trainStep sets its lr each call). */
+  private optimizer: SGD | null = null;
 
   constructor(options: MlpOptions = {}) {
+    super();
     const op = 'createMlp';
     const { generator = defaultGenerator, ...rest } = options ?? {};
     const config = { ...LECTURE_MLP, ...rest };
@@ -106,7 +104,7 @@ export class Mlp {
     checkGenerator(op, generator);
     this.config = Object.freeze(config);
     const { vocabSize: V, blockSize, embDim, hidden } = config;
-    const draw = (shape: number[]) => randn(shape, { generator, requiresGrad: true });
+    const draw = (shape: number[]) => new Parameter(randn(shape, { generator }));
     this.C = draw([V, embDim]);
     this.W1 = draw([blockSize * embDim, hidden]);
     this.b1 = draw([hidden]);
@@ -114,15 +112,8 @@ export class Mlp {
     this.b2 = draw([V]);
   }
 
-  /** [C, W1, b1, W2, b2], the lecture's `parameters` list. */
-  parameters(): Tensor[] {
-    return [this.C, this.W1, this.b1, this.W2, this.b2];
-  }
-
-  /** `sum(p.nelement() for p in parameters)`: 11897 for the lecture's model. */
-  numParameters(): number {
-    return this.parameters().reduce((n, p) => n + p.numel(), 0);
-  }
+  // parameters() is Module's: [C, W1, b1, W2, b2], the lecture's `parameters` list, and
+  // numParameters() its `sum(p.nelement() for p in parameters)`: 11897 for the lecture's model.
 
   /** Logits [n, V] for contexts X (int32 [n, blockSize]): `tanh(C[X].view(n, -1) @ W1 + b1) @ W2 + b2`. */
   forward(X: Tensor): Tensor {
@@ -149,31 +140,21 @@ export class Mlp {
     checkLr(op, lr);
     checkPositiveInt(op, 'batchSize', batchSize);
     checkGenerator(op, generator);
-    return this.step(X, Y, lr, batchSize, generator);
+    if (X.shape[0] === 0) throw new RangeError(`${op}: the training split is empty (0 rows)`);
+    const ix = randint(0, X.shape[0]!, [batchSize], { generator });
+    // A non-finite loss is returned, not thrown: the learning-rate finder looks for it.
+    return sgdStep(this.sgd(), crossEntropy(this.logits(X.index(ix)), Y.index(ix)), lr);
   }
 
-  /** `steps` minibatch steps; `lr` may change with the step (the lecture: 0.1, then 0.01 from step 100000). */
-  train(data: MlpData, options: MlpTrainOptions): MlpTrainResult {
-    const op = 'Mlp.train';
+  /**
+   * `steps` minibatch steps; `lr` may change with the step (the lecture: 0.1, then 0.01 from step
+   * 100000). Named `fit` because `train()` is Module's switch into training mode.
+   */
+  fit(data: MlpData, options: MlpTrainOptions): MlpTrainResult {
+    const op = 'Mlp.fit';
     const { X, Y } = this.split(op, data);
-    const { steps, lr, batchSize = 32, generator = defaultGenerator, onStep } = options ?? ({} as MlpTrainOptions);
-    if (!Number.isInteger(steps) || steps < 0) throw new RangeError(`${op}: steps must be an integer >= 0, got ${String(steps)}`);
-    if (typeof lr !== 'function') checkLr(op, lr);
-    checkPositiveInt(op, 'batchSize', batchSize);
-    checkGenerator(op, generator);
-    if (onStep !== undefined && typeof onStep !== 'function') throw new TypeError(`${op}: onStep must be a function`);
-    const losses = new Float32Array(steps);
-    for (let i = 0; i < steps; i++) {
-      const rate = typeof lr === 'function' ? lr(i) : lr;
-      if (typeof lr === 'function') checkLr(op, rate, ` (the schedule returned it for step ${i})`);
-      const loss = this.step(X, Y, rate, batchSize, generator);
-      if (!Number.isFinite(loss)) {
-        throw new Error(`${op}: the minibatch loss became ${loss} at step ${i} (lr ${rate}); training diverged, lower the learning rate`);
-      }
-      losses[i] = loss;
-      onStep?.(i, loss);
-    }
-    return { losses };
+    checkFitOptions(op, options);
+    return fitMinibatches(op, this.sgd(), (Xb, Yb) => crossEntropy(this.logits(Xb), Yb), X, Y, options);
   }
 
   /**
@@ -236,18 +217,9 @@ export class Mlp {
     return h.matmul(this.W2).add(this.b2);
   }
 
-  private step(X: Tensor, Y: Tensor, lr: number, batchSize: number, generator: Generator): number {
-    const n = X.shape[0]!;
-    if (n === 0) throw new RangeError('Mlp.trainStep: the training split is empty (0 rows)');
-    const ix = randint(0, n, [batchSize], { generator });
-    const loss = crossEntropy(this.logits(X.index(ix)), Y.index(ix));
-    const params = this.parameters();
-    for (const p of params) p.grad = null;
-    loss.backward();
-    noGrad(() => {
-      for (const p of params) p.add_(p.grad!, -lr);
-    });
-    return loss.item();
+  private sgd(): SGD {
+    this.optimizer ??= lectureSgd(this.parameters());
+    return this.optimizer;
   }
 
   /**

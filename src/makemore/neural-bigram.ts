@@ -1,13 +1,17 @@
 // The neural bigram of makemore part 1 (second half): a one-hot encoded character times a V×V
 // weight matrix gives the logits of the next character; softmax, the mean negative log-likelihood
 // plus a small L2 penalty, and full-batch gradient descent. Its loss approaches the count model's,
-// because W learns the log of the (smoothed) counts.
+// because W learns the log of the (smoothed) counts. An nn.Module with one parameter W, stepped
+// by optim.SGD (the lecture's `W.data += -lr * W.grad`).
 import { Tensor } from '../tensor/tensor.js';
 import { oneHot, randn } from '../tensor/creation.js';
 import { crossEntropy } from '../ops/cross-entropy.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import { Generator, defaultGenerator } from '../random/generator.js';
 import { fmtShape } from '../tensor/shape.js';
+import { Module, Parameter } from '../nn/module.js';
+import type { SGD } from '../optim/sgd.js';
+import { lectureSgd, sgdStep } from './fit.js';
 import type { BigramPairs } from './data.js';
 import type { Vocabulary } from './vocab.js';
 import { sampleSequences } from './sampling.js';
@@ -49,22 +53,20 @@ function checkFiniteNumber(op: string, name: string, v: unknown, min = -Infinity
   }
 }
 
-export class NeuralBigram {
+export class NeuralBigram extends Module {
   readonly vocabSize: number;
   /** The V×V weights: row i holds the logits of the character after token i. */
-  readonly W: Tensor;
+  readonly W: Parameter;
+  private optimizer: SGD | null = null;
 
   constructor(options: NeuralBigramOptions) {
+    super();
     const op = 'NeuralBigram';
     const { vocabSize, generator = defaultGenerator } = options ?? ({} as NeuralBigramOptions);
     if (!Number.isInteger(vocabSize) || vocabSize < 1) throw new RangeError(`${op}: vocabSize must be an integer >= 1, got ${String(vocabSize)}`);
     if (!(generator instanceof Generator)) throw new TypeError(`${op}: generator must be a Generator`);
     this.vocabSize = vocabSize;
-    this.W = randn([vocabSize, vocabSize], { generator, requiresGrad: true });
-  }
-
-  parameters(): Tensor[] {
-    return [this.W];
+    this.W = new Parameter(randn([vocabSize, vocabSize], { generator }));
   }
 
   /** `F.one_hot(xs, num_classes=V).float()`: float32 [n, V]. Encode a full data set once and reuse it. */
@@ -104,15 +106,16 @@ export class NeuralBigram {
     const { lr = 50, ...lossOptions } = options;
     checkFiniteNumber('NeuralBigram.trainStep', 'lr', lr);
     const { loss, nll } = this.loss(x, ys, lossOptions);
-    this.W.grad = null;
-    loss.backward();
-    noGrad(() => this.W.add_(this.W.grad!, -lr));
-    return { loss: loss.item(), nll };
+    this.optimizer ??= lectureSgd([this.W]);
+    return { loss: sgdStep(this.optimizer, loss, lr), nll };
   }
 
-  /** `steps` full-batch steps over the same inputs (encoded once); returns each step's loss and nll. */
-  train(x: Tensor, ys: Tensor, options: BigramTrainOptions): { losses: Float64Array; nlls: Float64Array } {
-    const op = 'NeuralBigram.train';
+  /**
+   * `steps` full-batch steps over the same inputs (encoded once); returns each step's loss and nll.
+   * Named `fit` because `train()` is Module's switch into training mode.
+   */
+  fit(x: Tensor, ys: Tensor, options: BigramTrainOptions): { losses: Float64Array; nlls: Float64Array } {
+    const op = 'NeuralBigram.fit';
     const { steps, onStep, ...stepOptions } = options ?? ({} as BigramTrainOptions);
     if (!Number.isInteger(steps) || steps < 0) throw new RangeError(`${op}: steps must be an integer >= 0, got ${String(steps)}`);
     if (onStep !== undefined && typeof onStep !== 'function') throw new TypeError(`${op}: onStep must be a function`);
