@@ -21,4 +21,5 @@ export { withBackend, referenceBackend } from './src/backend/index.js';
 export * as micrograd from './src/micrograd/index.js';
 export * as makemore from './src/makemore/index.js';
 export * as optim from './src/optim/index.js';
+export * as io from './src/io/index.js';
 export { NumpyRandomState } from './src/random/numpy.js';
