@@ -75,6 +75,63 @@ function fmaf(a: number, b: number, c: number): number {
   return e > 0 ? up : down;
 }
 
+/**
+ * a*b + c rounded once to double (C's fma). Fast path: with p = a·b + e and p + c = s + t exactly
+ * (Dekker's product and Knuth's sum), the result is s + (t + e) rounded once whenever t + e is
+ * exact; otherwise the exact sum is formed with BigInt and rounded by Number().
+ */
+function fma(a: number, b: number, c: number): number {
+  const p = a * b;
+  if (!Number.isFinite(p) || !Number.isFinite(c) || a === 0 || b === 0) return p + c;
+  const e = productError(a, b, p);
+  const s = p + c;
+  const bv = s - p;
+  const t = (p - (s - bv)) + (c - bv);
+  const u = t + e;
+  const ub = u - t;
+  if ((t - (u - ub)) + (e - ub) === 0) return s + u;
+  return fmaExact(a, b, c);
+}
+
+const SPLIT = 134217729; // 2^27 + 1 (Veltkamp)
+function productError(a: number, b: number, p: number): number {
+  const ca = SPLIT * a;
+  const ah = ca - (ca - a);
+  const al = a - ah;
+  const cb = SPLIT * b;
+  const bh = cb - (cb - b);
+  const bl = b - bh;
+  return ((ah * bh - p) + ah * bl + al * bh) + al * bl;
+}
+
+const f64buf = new Float64Array(1);
+const f64words = new Uint32Array(f64buf.buffer);
+/** x = m · 2^e exactly (x finite). */
+function decompose(x: number): [bigint, number] {
+  f64buf[0] = x;
+  const lo = f64words[0]!;
+  const hi = f64words[1]!;
+  const expBits = (hi >>> 20) & 0x7ff;
+  let m = (BigInt(hi & 0xfffff) << 32n) | BigInt(lo);
+  let e = -1074;
+  if (expBits !== 0) {
+    m |= 1n << 52n;
+    e = expBits - 1075;
+  }
+  return [hi >>> 31 ? -m : m, e];
+}
+
+function fmaExact(a: number, b: number, c: number): number {
+  const [ma, ea] = decompose(a);
+  const [mb, eb] = decompose(b);
+  const [mc, ec] = decompose(c);
+  const ep = ea + eb;
+  if (c === 0 || Math.abs(ep - ec) > 900) return a * b + c;
+  const E = Math.min(ep, ec);
+  const M = ((ma * mb) << BigInt(ep - E)) + (mc << BigInt(ec - E));
+  return Number(M) * 2 ** E;
+}
+
 const f32buf = new Float32Array(1);
 const u32view = new Uint32Array(f32buf.buffer);
 function nextFloatUp(x: number): number {
@@ -196,7 +253,9 @@ export class Generator {
       if (!Number.isFinite(range)) {
         throw new RangeError(`uniform_: high - low must be finite, got low=${low} and high=${high}`);
       }
-      for (let i = 0; i < n; i++) out[i] = this.nextDouble53() * range + low;
+      // PyTorch's double kernel compiles `x * range + from` to a fused multiply-add (checked
+      // against torch.nn.Linear(6, 5, dtype=float64)), so round once, as fma does.
+      for (let i = 0; i < n; i++) out[i] = fma(this.nextDouble53(), range, low);
     }
   }
 
