@@ -1,17 +1,24 @@
 // Peers measured in the same `npm run bench` session: numpy (OpenBLAS), PyTorch CPU eager and
 // TensorFlow.js (cpu, wasm), by running their measuring scripts from where they live
-// (/work/shared/peers, or FERROGRAD_PEERS_DIR) and parsing what they print. Peers are discovered at
-// run time; one that is not installed is reported as "not available" with how to install it,
-// never given a number.
+// (../shared/peers next to the checkout, or FERROGRAD_PEERS_DIR) and parsing what they print.
+// Peers are discovered at run time; one that is not installed is reported as "not available"
+// with how to install it, never given a number.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { delimiter, join, resolve } from 'node:path';
+import { delimiter, join, relative, resolve } from 'node:path';
 import type { Results } from './results.js';
 import { matmulCase, mlp3Case } from './cases.js';
 import { MALLOC_TUNING } from './tuned-child.js';
 
 export const PROJECT_ROOT = resolve(import.meta.dirname, '..');
-const PEERS_DIR = process.env.FERROGRAD_PEERS_DIR ?? '/work/shared/peers';
+/**
+ * Where the peers' measuring scripts are: FERROGRAD_PEERS_DIR, else `shared/peers` beside the
+ * checkout (the project keeps its shared material one level up, in ../shared).
+ */
+export function peersDir(env: NodeJS.ProcessEnv = process.env, root: string = PROJECT_ROOT): string {
+  return env.FERROGRAD_PEERS_DIR ? resolve(env.FERROGRAD_PEERS_DIR) : resolve(root, '..', 'shared', 'peers');
+}
+const PEERS_DIR = peersDir();
 const NAMES_TXT = join(PROJECT_ROOT, 'data', 'names.txt');
 const RAW_DIR = join(PROJECT_ROOT, 'out', 'bench', 'peers');
 const PYTHON = process.env.FERROGRAD_PYTHON ?? 'python3';
@@ -193,7 +200,7 @@ export function runPeers(plan: PeerPlan, results: Results): void {
   results.peerInfo.numpy = numpy;
   results.peerInfo.torch = torch;
   results.peerInfo.tfjs = tfjs;
-  results.peerInfo.dir = PEERS_DIR;
+  results.peerInfo.dir = relative(PROJECT_ROOT, PEERS_DIR) || '.'; // relative: the record must not name this machine
 
   if (!numpy.ok) results.missing({ impl: 'numpy', reason: numpy.reason!, install: INSTALL.numpy });
   else {
