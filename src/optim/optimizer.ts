@@ -38,7 +38,7 @@ export type Params<O extends LrGroupOptions = LrGroupOptions> =
   | Iterable<ParamGroupSpec<O>>;
 
 /** A state entry: buffers (tensors) and counters (numbers). */
-export type ParamState = Record<string, Tensor | number>;
+export type ParamState = Record<string, Tensor | number | undefined>;
 
 /** torch's optimizer state_dict layout, camelCased. Tensors are snapshots (copies). */
 export interface OptimizerStateDict {
@@ -335,4 +335,45 @@ export function checkStateTensor(op: string, where: string, entry: ParamState, k
   const v = entry[key];
   if (!(v instanceof Tensor)) throw new Error(`${op}: ${where} has no '${key}' tensor`);
   if (!sameShape(v.shape, p.shape)) throw new Error(`${op}: ${where}.${key} has shape ${fmtShape(v.shape)}, expected ${fmtShape(p.shape)}`);
+}
+
+// ---- torch's names ------------------------------------------------------------------------
+
+/** torch's state_dict layout with its snake_case names. */
+export interface TorchOptimizerStateDict {
+  state: Record<number, Record<string, Tensor | number>>;
+  param_groups: (Record<string, unknown> & { params: number[] })[];
+}
+
+const snake = (k: string): string => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+const camel = (k: string): string => k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+/** Options of torch's that choose an implementation, not the update: nothing to load. */
+const TORCH_ONLY = new Set(['foreach', 'capturable', 'differentiable', 'fused']);
+
+function renameKeys(o: Record<string, unknown>, f: (k: string) => string, drop?: Set<string>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (drop?.has(k) || v === undefined) continue;
+    out[f(k)] = Array.isArray(v) ? [...v] : v;
+  }
+  return out;
+}
+
+/** A state dict with torch's names (`param_groups`, `weight_decay`, `exp_avg_sq`, ...), ready
+ *  for `optimizer.load_state_dict` once its tensors are torch tensors. */
+export function stateDictToTorch(sd: OptimizerStateDict): TorchOptimizerStateDict {
+  const state: TorchOptimizerStateDict['state'] = {};
+  for (const [k, v] of Object.entries(sd.state)) state[Number(k)] = renameKeys(v, snake) as Record<string, Tensor | number>;
+  return { state, param_groups: sd.paramGroups.map((g) => renameKeys(g, snake) as TorchOptimizerStateDict['param_groups'][number]) };
+}
+
+/** The inverse of `stateDictToTorch`, for a state dict saved by torch (its `foreach`,
+ *  `capturable`, `differentiable` and `fused` flags are dropped). */
+export function stateDictFromTorch(sd: TorchOptimizerStateDict): OptimizerStateDict {
+  if (sd === null || typeof sd !== 'object' || !Array.isArray(sd.param_groups)) {
+    throw new TypeError(`stateDictFromTorch: expected torch's { state, param_groups }, got ${describe(sd)}`);
+  }
+  const state: OptimizerStateDict['state'] = {};
+  for (const [k, v] of Object.entries(sd.state ?? {})) state[Number(k)] = renameKeys(v, camel) as ParamState;
+  return { state, paramGroups: sd.param_groups.map((g) => renameKeys(g, camel, TORCH_ONLY) as OptimizerStateDict['paramGroups'][number]) };
 }
