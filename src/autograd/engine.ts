@@ -8,15 +8,22 @@ import { sumToShape } from '../ops/reduce.js';
 import { versionOf } from './version.js';
 import { fmtShape } from '../tensor/shape.js';
 
+/** A tensor that a backward reads, with the version of its storage when the op ran. */
+export interface SavedTensor {
+  readonly tensor: Tensor;
+  readonly version: number;
+}
+
 /** One recorded operation: its inputs and how to turn the output's gradient into theirs.
  *  `backward` returns one gradient per input (null where not needed), each either in the
- *  input's shape or in a shape that broadcasts to it; the engine sums the broadcast dims away. */
+ *  input's shape or in a shape that broadcasts to it; the engine sums the broadcast dims away.
+ *  An input that did not require grad when the op ran is null here (no edge). */
 export interface GradFn {
   readonly name: string;
   readonly inputs: readonly (Tensor | null)[];
   backward(grad: Tensor): (Tensor | null)[];
-  /** Storage versions of the inputs when the op ran (see version.ts). */
-  readonly versions?: readonly number[];
+  /** What `backward` reads (see record.ts); checked against in-place changes before it runs. */
+  readonly saved?: readonly SavedTensor[];
 }
 
 /** Gradients collected during one backward pass. `owned` means no one else holds the buffer,
@@ -69,6 +76,24 @@ function depositGrad(t: Tensor, g: Tensor, owned: boolean): void {
   }
 }
 
+/** PyTorch's op name in its messages: ExpBackward -> Exp. */
+const opName = (fn: GradFn): string => fn.name.replace(/Backward\d*$/, '');
+
+/** Refuse to run a backward whose saved tensors changed in place since the op ran (the gradient
+ *  would silently be wrong), with PyTorch's message plus the op that needed the tensor. */
+function checkSaved(fn: GradFn): void {
+  for (const { tensor, version } of fn.saved!) {
+    const now = versionOf(tensor.data);
+    if (now === version) continue;
+    const producer = tensor.gradFn ? `, which is output 0 of ${opName(tensor.gradFn)},` : '';
+    throw new Error(
+      'backward: one of the variables needed for gradient computation has been modified by an inplace operation: ' +
+        `[${tensor.dtype} tensor of shape ${fmtShape(tensor.shape)}]${producer} is at version ${now}; expected version ${version} instead ` +
+        `(${fn.name} reads it; recompute the forward pass after changing it, or change a clone)`,
+    );
+  }
+}
+
 export function runBackward(root: Tensor, gradient: Tensor): void {
   noGrad(() => {
     const order = topoOrder(root);
@@ -85,17 +110,7 @@ export function runBackward(root: Tensor, gradient: Tensor): void {
         continue;
       }
       if (node.retainsGrad) depositGrad(node, entry.grad, false);
-      if (fn.versions) {
-        for (let i = 0; i < fn.inputs.length; i++) {
-          const input = fn.inputs[i];
-          if (input !== null && versionOf(input.data) !== fn.versions[i]) {
-            throw new Error(
-              `backward: one of the tensors needed for gradient computation (input ${i} of ${fn.name}, shape ${fmtShape(input.shape)}) ` +
-                'has been modified by an in-place operation since it was used; recompute the forward pass after updating it',
-            );
-          }
-        }
-      }
+      if (fn.saved) checkSaved(fn);
       const grads = fn.backward(entry.grad);
       for (let i = 0; i < fn.inputs.length; i++) {
         const input = fn.inputs[i];

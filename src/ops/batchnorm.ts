@@ -38,7 +38,10 @@ export function batchNorm(input: Tensor, opts: BatchNormOptions = {}): Tensor {
   if (input.ndim !== 2 && input.ndim !== 3) {
     throw new Error(`batchNorm: expected 2D [N, C] or 3D [N, T, C] input (channels last), got ${fmtShape(input.shape)}`);
   }
-  if (!(eps > 0)) throw new Error(`batchNorm: eps must be positive, got ${eps}`);
+  // As torch.nn.functional.batch_norm: eps > 0 when training, >= 0 with running statistics.
+  if (typeof eps !== 'number' || !Number.isFinite(eps) || eps < 0 || (training && eps === 0)) {
+    throw new Error(`batchNorm: eps must be a finite number ${training ? '> 0 when training' : '>= 0'}, got ${eps}`);
+  }
   if (!(momentum >= 0 && momentum <= 1)) throw new Error(`batchNorm: momentum must be in [0, 1], got ${momentum}`);
   if (correction !== 0 && correction !== 1) throw new Error(`batchNorm: correction must be 0 or 1, got ${correction}`);
   const c = input.shape[input.ndim - 1];
@@ -114,5 +117,5 @@ export function batchNorm(input: Tensor, opts: BatchNormOptions = {}): Tensor {
       dx ? dx.flatFloat() : null, dgamma ? dgamma.flatFloat() : null, dbeta ? dbeta.flatFloat() : null,
     );
     return [dx, dgamma, dbeta];
-  });
+  }, [x, weight]); // the statistics are private copies; the bias is never read
 }

@@ -7,7 +7,7 @@ import { backendFor } from '../backend/index.js';
 import { referenceBackend } from '../backend/reference.js';
 import { alloc, isFloat, promote, type DType } from '../tensor/dtype.js';
 import { broadcastShapes, broadcastStrides, fmtShape, numel, sameShape } from '../tensor/shape.js';
-import { isGradEnabled } from '../autograd/grad-mode.js';
+import { isGradEnabled, noGrad } from '../autograd/grad-mode.js';
 import { record } from './record.js';
 import { bumpVersion } from '../autograd/version.js';
 import { copyInto } from './views.js';
@@ -89,11 +89,11 @@ export function add(a: Tensor, b: TensorOrScalar, alpha = 1): Tensor {
   if (typeof b === 'number') {
     checkNumber('add', b);
     const out = rawScalar(BinaryOp.Add, cast(a, resultDtype(a, b)), b * alpha, false);
-    return record(out, 'AddBackward', [a], (g) => [g]);
+    return record(out, 'AddBackward', [a], (g) => [g], []);
   }
   const bb = alpha === 1 ? b : mul(b, alpha);
   const out = rawBinary(BinaryOp.Add, 'add', a, bb, promote(a.dtype, b.dtype));
-  return record(out, 'AddBackward', [a, bb], (g) => [g, g]);
+  return record(out, 'AddBackward', [a, bb], (g) => [g, g], []);
 }
 
 export function sub(a: Tensor, b: TensorOrScalar, alpha = 1): Tensor {
@@ -102,11 +102,11 @@ export function sub(a: Tensor, b: TensorOrScalar, alpha = 1): Tensor {
   if (typeof b === 'number') {
     checkNumber('sub', b);
     const out = rawScalar(BinaryOp.Sub, cast(a, resultDtype(a, b)), b * alpha, false);
-    return record(out, 'SubBackward', [a], (g) => [g]);
+    return record(out, 'SubBackward', [a], (g) => [g], []);
   }
   const bb = alpha === 1 ? b : mul(b, alpha);
   const out = rawBinary(BinaryOp.Sub, 'sub', a, bb, promote(a.dtype, b.dtype));
-  return record(out, 'SubBackward', [a, bb], (g) => [g, g.neg()]);
+  return record(out, 'SubBackward', [a, bb], (g) => [g, g.neg()], []);
 }
 
 export function mul(a: Tensor, b: TensorOrScalar): Tensor {
@@ -114,13 +114,16 @@ export function mul(a: Tensor, b: TensorOrScalar): Tensor {
   if (typeof b === 'number') {
     checkNumber('mul', b);
     const out = rawScalar(BinaryOp.Mul, cast(a, resultDtype(a, b)), b, false);
-    return record(out, 'MulBackward', [a], (g) => [rawScalar(BinaryOp.Mul, g, b, false)]);
+    return record(out, 'MulBackward', [a], (g) => [rawScalar(BinaryOp.Mul, g, b, false)], []);
   }
   const out = rawBinary(BinaryOp.Mul, 'mul', a, b, promote(a.dtype, b.dtype));
+  // Each factor's gradient reads the other factor only.
+  const needA = a.requiresGrad;
+  const needB = b.requiresGrad;
   return record(out, 'MulBackward', [a, b], (g) => [
-    a.requiresGrad ? rawBinary(BinaryOp.Mul, 'mul', g, b, g.dtype) : null,
-    b.requiresGrad ? rawBinary(BinaryOp.Mul, 'mul', g, a, g.dtype) : null,
-  ]);
+    needA ? rawBinary(BinaryOp.Mul, 'mul', g, b, g.dtype) : null,
+    needB ? rawBinary(BinaryOp.Mul, 'mul', g, a, g.dtype) : null,
+  ], [needA ? b : null, needB ? a : null]);
 }
 
 export function div(a: Tensor, b: TensorOrScalar): Tensor {
@@ -130,15 +133,17 @@ export function div(a: Tensor, b: TensorOrScalar): Tensor {
   if (typeof b === 'number') {
     checkNumber('div', b);
     const out = rawScalar(BinaryOp.Div, fa, b, false);
-    return record(out, 'DivBackward', [a], (g) => [rawScalar(BinaryOp.Div, g, b, false)]);
+    return record(out, 'DivBackward', [a], (g) => [rawScalar(BinaryOp.Div, g, b, false)], []);
   }
   const fb = isFloat(b.dtype) ? b : b.to(fa.dtype);
   const out = rawBinary(BinaryOp.Div, 'div', fa, fb, promote(fa.dtype, fb.dtype));
+  const needA = fa.requiresGrad;
+  const needB = fb.requiresGrad;
   return record(out, 'DivBackward', [fa, fb], (g) => [
-    fa.requiresGrad ? rawBinary(BinaryOp.Div, 'div', g, fb, g.dtype) : null,
-    // d(a/b)/db = -a/b² = -out/b
-    fb.requiresGrad ? rawBinary(BinaryOp.Div, 'div', rawBinary(BinaryOp.Mul, 'mul', g, out, g.dtype), fb, g.dtype).neg() : null,
-  ]);
+    needA ? rawBinary(BinaryOp.Div, 'div', g, fb, g.dtype) : null,
+    // d(a/b)/db = -a/b², from a and b (as PyTorch, so the output itself may change afterwards)
+    needB ? rawBinary(BinaryOp.Div, 'div', rawBinary(BinaryOp.Mul, 'mul', g, fa, g.dtype), rawBinary(BinaryOp.Mul, 'mul', fb, fb, fb.dtype), g.dtype).neg() : null,
+  ], [needA || needB ? fb : null, needB ? fa : null]);
 }
 
 export function pow(a: Tensor, e: TensorOrScalar): Tensor {
@@ -152,16 +157,48 @@ export function pow(a: Tensor, e: TensorOrScalar): Tensor {
       // d(x^e)/dx = e · x^(e-1)
       const local = rawScalar(BinaryOp.Mul, rawScalar(BinaryOp.Pow, x.detach(), e - 1, false), e, false);
       return [rawBinary(BinaryOp.Mul, 'mul', g, local, g.dtype)];
-    });
+    }, e === 0 ? [] : [x]);
   }
   const x = isFloat(a.dtype) ? a : a.to('float32');
   const y = isFloat(e.dtype) ? e : e.to(x.dtype);
-  const out = rawBinary(BinaryOp.Pow, 'pow', x, y, promote(x.dtype, y.dtype));
-  return record(out, 'PowBackward', [x, y], (g) => [
-    x.requiresGrad ? g.mul(y.mul(x.pow(y.sub(1)))) : null,
-    // d(x^y)/dy = x^y · ln x
-    y.requiresGrad ? g.mul(out.mul(x.log())) : null,
-  ]);
+  const dtype = promote(x.dtype, y.dtype);
+  const out = rawBinary(BinaryOp.Pow, 'pow', x, y, dtype);
+  const needX = x.requiresGrad;
+  const needY = y.requiresGrad;
+  return record(out, 'PowBackward', [x, y], (g) => {
+    let gx: Tensor | null = null;
+    let gy: Tensor | null = null;
+    if (needX) {
+      // d(x^y)/dx = y · x^(y-1), and 0 where y == 0 (x^0 is 1 for every x, also x = 0), as PyTorch.
+      const local = rawBinary(BinaryOp.Mul, 'pow', y, rawBinary(BinaryOp.Pow, 'pow', x, rawScalar(BinaryOp.Sub, y, 1, false), dtype), dtype);
+      zeroWhere(local, out.shape, [y], ([yv]) => yv === 0);
+      gx = rawBinary(BinaryOp.Mul, 'mul', g, local, g.dtype);
+    }
+    if (needY) {
+      // d(x^y)/dy = x^y · ln x, and 0 where x == 0 and y >= 0 (the limit, as PyTorch; not 0 · -inf).
+      const local = rawBinary(BinaryOp.Mul, 'pow', out, rawLog(x), dtype);
+      zeroWhere(local, out.shape, [x, y], ([xv, yv]) => xv === 0 && yv >= 0);
+      gy = rawBinary(BinaryOp.Mul, 'mul', g, local, g.dtype);
+    }
+    return [gx, gy];
+  }, [needX || needY ? x : null, needX || needY ? y : null, needY ? out : null]);
+}
+
+/** ln x without a graph (x float). */
+function rawLog(x: Tensor): Tensor {
+  return noGrad(() => x.log());
+}
+
+/** Set the elements of the contiguous tensor `t` (of `shape`) to 0 where `cond` holds for the
+ *  operands broadcast to that shape: the `where(cond, 0, t)` of PyTorch's edge-case formulas. */
+function zeroWhere(t: Tensor, shape: readonly number[], operands: Tensor[], cond: (vals: number[]) => boolean): void {
+  const data = t.flat();
+  const views = operands.map((o) => o.expand([...shape]).contiguous().flat());
+  const vals = new Array<number>(views.length);
+  for (let i = 0; i < data.length; i++) {
+    for (let k = 0; k < views.length; k++) vals[k] = views[k][i];
+    if (cond(vals)) data[i] = 0;
+  }
 }
 
 function extremum(kind: 'maximum' | 'minimum', a: Tensor, b: TensorOrScalar): Tensor {
@@ -176,7 +213,7 @@ function extremum(kind: 'maximum' | 'minimum', a: Tensor, b: TensorOrScalar): Te
     const shareA = winA.add(tie.mul(0.5));
     const gA = g.mul(shareA);
     return [gA, g.sub(gA)];
-  });
+  }, [a, bt]);
 }
 
 export const maximum = (a: Tensor, b: TensorOrScalar): Tensor => extremum('maximum', a, b);
@@ -190,12 +227,15 @@ export function clamp(t: Tensor, min?: number, max?: number): Tensor {
   if (min !== undefined) out = rawScalar(BinaryOp.Max, out, min, false);
   if (max !== undefined) out = rawScalar(BinaryOp.Min, out, max, false);
   if (out === x) out = x.clone();
-  // Gradient flows where the value was inside [min, max] (as torch.clamp).
+  // The gradient is 1 strictly inside (min, max) and 0 elsewhere: at a bound (x == min or
+  // x == max), outside, and at NaN. That is what PyTorch 2.15 computes (checked against torch by
+  // scripts/fixtures/torch_edges.py); older releases let the gradient through at the bounds.
   return record(out, 'ClampBackward', [x], (g) => {
-    let mask = rawScalar(BinaryOp.Ge, x, min ?? -Infinity, false);
-    if (max !== undefined) mask = mask.mul(rawScalar(BinaryOp.Le, x, max, false));
+    const above = min === undefined ? null : rawScalar(BinaryOp.Gt, x, min, false);
+    const below = max === undefined ? null : rawScalar(BinaryOp.Lt, x, max, false);
+    const mask = above && below ? above.mul(below) : (above ?? below)!;
     return [g.mul(mask)];
-  });
+  }, [x]);
 }
 
 const COMPARE: Record<string, BinaryOp> = {

@@ -63,5 +63,5 @@ export function conv1d(input: Tensor, weight: Tensor, bias: Tensor | null = null
     }
     const db = b && b.requiresGrad ? gc.sum([0, 2]) : null;
     return [dx, dw, db];
-  });
+  }, [x, w]); // the bias gradient needs only g
 }

@@ -65,5 +65,5 @@ export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyO
     const dx = new Tensor(allocFloat(dtype, rows * cols), [rows, cols]);
     if (rows * cols > 0) backendFor(dtype).crossEntropyBackward(probs, rows, cols, tgt, ignoreIndex, scale, dx.flatFloat());
     return [dx];
-  });
+  }, [target]); // the backward reads the targets (tgt may be target's own storage) and its private probs
 }

@@ -17,6 +17,14 @@ export function asFloat(op: string, t: Tensor): Tensor {
   return isFloat(t.dtype) ? t : t.to('float32');
 }
 
+/** What each backward kernel reads besides the gradient (the kernels' unaryGrad formulas):
+ *  the input x, the output y, or neither. Only that tensor is saved for the version check. */
+const READS: Record<UnaryOp, 'input' | 'output' | 'none'> = {
+  [UnaryOp.Neg]: 'none', [UnaryOp.Exp]: 'output', [UnaryOp.Log]: 'input', [UnaryOp.Tanh]: 'output',
+  [UnaryOp.Relu]: 'input', [UnaryOp.Sqrt]: 'output', [UnaryOp.Abs]: 'input', [UnaryOp.Sigmoid]: 'output',
+  [UnaryOp.Square]: 'input', [UnaryOp.Sign]: 'none',
+};
+
 /** Ops whose result on integers is an integer (PyTorch keeps int dtype for these). */
 const INT_PRESERVING = new Set([UnaryOp.Neg, UnaryOp.Abs, UnaryOp.Square, UnaryOp.Sign, UnaryOp.Relu]);
 
@@ -31,12 +39,14 @@ function unary(op: UnaryOp, input: Tensor): Tensor {
   const n = x.numel();
   const out = new Tensor(allocFloat(dtype, n), [...x.shape]);
   if (n > 0) backendFor(dtype).unary(op, x.flatFloat(), out.flatFloat());
+  const reads = READS[op];
+  const saved = reads === 'input' ? [x] : reads === 'output' ? [out] : [];
   return record(out, `${name[0].toUpperCase()}${name.slice(1)}Backward`, [x], (g) => {
     const gc = g.contiguous();
     const dx = new Tensor(allocFloat(dtype, n), [...x.shape]);
     if (n > 0) backendFor(dtype).unaryBackward(op, x.flatFloat(), out.flatFloat(), gc.flatFloat(), dx.flatFloat());
     return [dx];
-  });
+  }, saved);
 }
 
 export const neg = (t: Tensor): Tensor => unary(UnaryOp.Neg, t);

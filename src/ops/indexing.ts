@@ -88,7 +88,7 @@ function gatherRows(t: Tensor, rows: Int32Array, outShape: number[], rowSize: nu
     const gx = new Tensor(allocFloat(g.dtype as FloatDType, numel(inShape)), inShape);
     if (rows.length * rowSize > 0) backendFor(g.dtype).indexAdd(gc.flatFloat(), rowSize, rows, gx.flatFloat());
     return [gx];
-  });
+  }, []); // reads only the row ids, copied at forward time
 }
 
 export function index(t: Tensor, indices: IndexArg | IndexArg[]): Tensor {

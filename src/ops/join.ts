@@ -10,14 +10,22 @@ export function cat(tensors: Tensor[], dim = 0): Tensor {
   tensors.forEach((t, i) => {
     if (!(t instanceof Tensor)) throw new Error(`cat: element ${i} is not a Tensor`);
   });
-  // PyTorch skips 1-D empty tensors in cat (legacy behaviour that users rely on).
-  const parts = tensors.filter((t) => !(t.ndim === 1 && t.shape[0] === 0));
-  if (parts.length === 0) return tensors[0];
+  // PyTorch skips 1-D empty tensors in cat (legacy behaviour that users rely on); they still take
+  // part in the dtype and get an (empty) gradient.
+  const isSkipped = (t: Tensor): boolean => t.ndim === 1 && t.shape[0] === 0;
+  const parts = tensors.filter((t) => !isSkipped(t));
+  if (parts.length === 0) {
+    // Only empty parts: a new empty tensor, never one of the inputs itself (as torch.cat).
+    const dtype = tensors.reduce<DType>((acc, t) => promote(acc, t.dtype), tensors[0].dtype);
+    const out = new Tensor(alloc(dtype, 0), [0]);
+    return record(out, 'CatBackward', tensors, (g) => tensors.map(() => g), []);
+  }
   const ref = parts[0];
   if (ref.ndim === 0) throw new Error('cat: zero-dimensional tensor (at position 0) cannot be concatenated');
   const d = normDim('cat', dim, ref.ndim);
   let total = 0;
   let dtype: DType = ref.dtype;
+  for (const t of tensors) if (isSkipped(t)) dtype = promote(dtype, t.dtype);
   parts.forEach((t, i) => {
     if (t.ndim !== ref.ndim) {
       throw new Error(`cat: tensors must have the same number of dimensions: got ${ref.ndim} and ${t.ndim} (shapes ${fmtShape(ref.shape)} and ${fmtShape(t.shape)})`);
@@ -35,14 +43,16 @@ export function cat(tensors: Tensor[], dim = 0): Tensor {
   const shape = [...ref.shape];
   shape[d] = total;
   const out = new Tensor(alloc(dtype, numel(shape)), shape);
-  const starts: number[] = [];
+  const starts: number[] = []; // per entry of `tensors` (unused for skipped ones)
   let at = 0;
-  for (const t of parts) {
+  for (const t of tensors) {
     starts.push(at);
+    if (isSkipped(t)) continue;
     copyInto(out.slice(d, at, at + t.shape[d]), t);
     at += t.shape[d];
   }
-  return record(out, 'CatBackward', parts, (g) => parts.map((t, i) => g.slice(d, starts[i], starts[i] + t.shape[d])));
+  return record(out, 'CatBackward', tensors, (g) =>
+    tensors.map((t, i) => (isSkipped(t) ? new Tensor(alloc(g.dtype, 0), [0]) : g.slice(d, starts[i], starts[i] + t.shape[d]))), []);
 }
 
 export function stack(tensors: Tensor[], dim = 0): Tensor {

@@ -40,18 +40,22 @@ function rawBmm(a: Tensor, b: Tensor): Tensor {
   backendFor(dtype).matmul(
     A.t.data as Float32Array, A.t.offset, a.shape[0] === 1 ? 0 : A.batchStride, A.trans,
     B.t.data as Float32Array, B.t.offset, b.shape[0] === 1 ? 0 : B.batchStride, B.trans,
-    out.data as Float32Array, batch, m, k, n, 0,
+    out.data as Float32Array, batch, m, k, n,
   );
   return out;
 }
 
-/** The differentiable batched product of two 3-D tensors. */
-function bmm(a: Tensor, b: Tensor): Tensor {
+/** The differentiable batched product of two 3-D tensors. `savedA`/`savedB` are the caller's
+ *  operands that a and b view (same storage), named in the in-place check's message. */
+function bmm(a: Tensor, b: Tensor, savedA: Tensor = a, savedB: Tensor = b): Tensor {
   const out = rawBmm(a, b);
+  // Each operand's gradient reads the other operand only.
+  const needA = a.requiresGrad;
+  const needB = b.requiresGrad;
   return record(out, 'MmBackward', [a, b], (g) => {
-    const ga = a.requiresGrad ? rawBmm(g, b.transpose(1, 2)) : null;
+    const ga = needA ? rawBmm(g, b.transpose(1, 2)) : null;
     let gb: Tensor | null = null;
-    if (b.requiresGrad) {
+    if (needB) {
       if (b.shape[0] === 1 && a.shape[0] > 1) {
         // A shared right operand: Σ_b A[b]^T G[b] = (A as [B·m, k])^T (G as [B·m, n]), one product.
         const a2 = a.contiguous().reshape([1, a.shape[0] * a.shape[1], a.shape[2]]);
@@ -62,7 +66,7 @@ function bmm(a: Tensor, b: Tensor): Tensor {
       }
     }
     return [ga, gb];
-  });
+  }, [needA ? savedB : null, needB ? savedA : null]);
 }
 
 function checkOperands(a: Tensor, b: Tensor): void {
@@ -95,16 +99,16 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const kb = b.ndim === 1 ? b.shape[0] : b.shape[b.ndim - 2];
   if (k !== kb) throw mismatch(a, b);
 
-  if (a.ndim === 1 && b.ndim === 1) return bmm(a.reshape([1, 1, k]), b.reshape([1, k, 1])).reshape([]);
-  if (a.ndim === 1 && b.ndim === 2) return bmm(a.reshape([1, 1, k]), b.unsqueeze(0)).reshape([b.shape[1]]);
-  if (a.ndim === 2 && b.ndim === 1) return bmm(a.unsqueeze(0), b.reshape([1, k, 1])).reshape([a.shape[0]]);
-  if (a.ndim === 2 && b.ndim === 2) return bmm(a.unsqueeze(0), b.unsqueeze(0)).reshape([a.shape[0], b.shape[1]]);
+  if (a.ndim === 1 && b.ndim === 1) return bmm(a.reshape([1, 1, k]), b.reshape([1, k, 1]), a, b).reshape([]);
+  if (a.ndim === 1 && b.ndim === 2) return bmm(a.reshape([1, 1, k]), b.unsqueeze(0), a, b).reshape([b.shape[1]]);
+  if (a.ndim === 2 && b.ndim === 1) return bmm(a.unsqueeze(0), b.reshape([1, k, 1]), a, b).reshape([a.shape[0]]);
+  if (a.ndim === 2 && b.ndim === 2) return bmm(a.unsqueeze(0), b.unsqueeze(0), a, b).reshape([a.shape[0], b.shape[1]]);
   if (b.ndim <= 2) {
     // [..., m, k] @ [k, n]: fold the batch into rows, one product (the lectures' emb @ W case).
     const lead = a.shape.slice(0, -1);
     const b2 = b.ndim === 1 ? b.reshape([1, k, 1]) : b.unsqueeze(0);
     const n = b.ndim === 1 ? 1 : b.shape[1];
-    const out = bmm(a.reshape([1, numel(lead), k]), b2);
+    const out = bmm(a.reshape([1, numel(lead), k]), b2, a, b);
     return b.ndim === 1 ? out.reshape(lead) : out.reshape([...lead, n]);
   }
   // Batched with broadcast batch dims.

@@ -6,6 +6,7 @@ import { backendFor } from '../backend/index.js';
 import { allocFloat, isFloat, type FloatDType } from '../tensor/dtype.js';
 import { fmtShape, normDim, numel } from '../tensor/shape.js';
 import { record } from './record.js';
+import { noGrad } from '../autograd/grad-mode.js';
 import { asFloat } from './elementwise.js';
 
 /** Sorted, de-duplicated, normalised dims; undefined means all. */
@@ -46,7 +47,7 @@ function rawSumKeep(x: Tensor, dims: number[]): Tensor {
     for (let d = first; d <= last; d++) newShape[d] = 1;
     const dtype = cur.dtype as FloatDType;
     const out = new Tensor(allocFloat(dtype, outer * inner), newShape);
-    if (outer * inner > 0) backendFor(dtype).reduce(ReduceOp.Sum, cur.flatFloat(), outer, n, inner, out.flatFloat());
+    if (outer * inner > 0) backendFor(dtype).sum(cur.flatFloat(), outer, n, inner, out.flatFloat());
     cur = out;
     shape = newShape;
     i = j - 1;
@@ -69,7 +70,7 @@ export function sum(t: Tensor, dim: number | number[] | undefined, keepdim: bool
   const kept = dims.length === 0 ? x.clone() : rawSumKeep(x, dims);
   const out = keepdim ? kept : kept.reshape(reducedShape(x.shape, dims, false)).detach();
   const inShape = [...x.shape];
-  return record(out, 'SumBackward', [x], (g) => [expandBack(g, inShape, dims, keepdim)]);
+  return record(out, 'SumBackward', [x], (g) => [expandBack(g, inShape, dims, keepdim)], []);
 }
 
 export function mean(t: Tensor, dim: number | number[] | undefined, keepdim: boolean): Tensor {
@@ -101,7 +102,7 @@ export function maxMin(kind: 'max' | 'min', t: Tensor, dim: number | undefined, 
       values: record(out, kind === 'max' ? 'MaxBackward' : 'MinBackward', [x], (g) => {
         const mask = x.detach().eq(out);
         return [mask.mul(g.div(mask.sum()))];
-      }),
+      }, [x, out]),
       indices,
     };
   }
@@ -131,7 +132,7 @@ export function maxMin(kind: 'max' | 'min', t: Tensor, dim: number | undefined, 
     }
     if (flatIdx.length > 0) backendFor(g.dtype).putAdd(gc.flatFloat(), flatIdx, gx.flatFloat());
     return [gx];
-  });
+  }, []); // reads only the winning positions, kept here
   return { values, indices };
 }
 
@@ -173,9 +174,21 @@ export function variance(t: Tensor, dim: number | number[] | undefined, opts: Va
   return sum(diff.mul(diff), dims, opts.keepdim ?? false).div(Math.max(n - c, 0));
 }
 
+/** Standard deviation, sqrt(var). Where the spread is 0 the gradient is 0 (as PyTorch), not the
+ *  0 · ∞ = NaN that the chain rule through sqrt would give; with no degrees of freedom left
+ *  (N <= correction) std is NaN and so is its gradient. */
 export function std(t: Tensor, dim: number | number[] | undefined, opts: VarOptions): Tensor {
   correctionOf('std', opts);
-  return variance(t, dim, opts).sqrt();
+  const v = variance(t, dim, opts);
+  const out = noGrad(() => v.sqrt());
+  return record(out, 'StdBackward', [v], (g) => {
+    // d sqrt(v)/dv = 1 / (2 sqrt(v)), masked to 0 where sqrt(v) == 0.
+    const local = out.mul(2).rdiv(1);
+    const d = local.flat();
+    const o = out.flat();
+    for (let i = 0; i < d.length; i++) if (o[i] === 0) d[i] = 0;
+    return [g.mul(local)];
+  }, [out]);
 }
 
 /** Sum a (broadcast) gradient down to `shape`: the engine's single place for undoing broadcasting. */

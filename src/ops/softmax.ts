@@ -25,5 +25,5 @@ export function softmax(t: Tensor, dim: number, log: boolean): Tensor {
     const dx = new Tensor(allocFloat(dtype, x.numel()), [...x.shape]);
     if (x.numel() > 0) backendFor(dtype).softmaxBackward(out.flatFloat(), gc.flatFloat(), rows, cols, log, dx.flatFloat());
     return [dx];
-  });
+  }, [out]); // the backward reads the output only
 }

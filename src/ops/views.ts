@@ -82,7 +82,7 @@ export function view(t: Tensor, shape: number[]): Tensor {
   }
   const out = new Tensor(t.data, newShape, strides, t.offset);
   const inShape = t.shape;
-  return record(out, 'ViewBackward', [t], (g) => [g.reshape([...inShape])]);
+  return record(out, 'ViewBackward', [t], (g) => [g.reshape([...inShape])], []);
 }
 
 export function reshape(t: Tensor, shape: number[]): Tensor {
@@ -91,7 +91,7 @@ export function reshape(t: Tensor, shape: number[]): Tensor {
   if (strides !== null) {
     const out = new Tensor(t.data, newShape, strides, t.offset);
     const inShape = t.shape;
-    return record(out, 'ReshapeBackward', [t], (g) => [g.reshape([...inShape])]);
+    return record(out, 'ReshapeBackward', [t], (g) => [g.reshape([...inShape])], []);
   }
   return view(contiguousCopy(t), newShape);
 }
@@ -114,7 +114,7 @@ export function permute(t: Tensor, dims: number[]): Tensor {
   const out = new Tensor(t.data, nd.map((d) => t.shape[d]), nd.map((d) => t.strides[d]), t.offset);
   const inverse = new Array<number>(nd.length);
   nd.forEach((d, i) => (inverse[d] = i));
-  return record(out, 'PermuteBackward', [t], (g) => [permute(g, inverse)]);
+  return record(out, 'PermuteBackward', [t], (g) => [permute(g, inverse)], []);
 }
 
 export function transpose(t: Tensor, d0: number, d1: number): Tensor {
@@ -142,7 +142,7 @@ export function squeeze(t: Tensor, dim?: number): Tensor {
   }
   const out = new Tensor(t.data, keep.map((i) => t.shape[i]), keep.map((i) => t.strides[i]), t.offset);
   const inShape = [...t.shape];
-  return record(out, 'SqueezeBackward', [t], (g) => [g.reshape(inShape)]);
+  return record(out, 'SqueezeBackward', [t], (g) => [g.reshape(inShape)], []);
 }
 
 export function unsqueeze(t: Tensor, dim: number): Tensor {
@@ -153,7 +153,7 @@ export function unsqueeze(t: Tensor, dim: number): Tensor {
   shape.splice(d, 0, 1);
   strides.splice(d, 0, stride);
   const out = new Tensor(t.data, shape, strides, t.offset);
-  return record(out, 'UnsqueezeBackward', [t], (g) => [squeeze(g, d)]);
+  return record(out, 'UnsqueezeBackward', [t], (g) => [squeeze(g, d)], []);
 }
 
 export function expand(t: Tensor, shape: number[]): Tensor {
@@ -187,7 +187,7 @@ export function expand(t: Tensor, shape: number[]): Tensor {
   checkShape('expand', outShape);
   const out = new Tensor(t.data, outShape, strides, t.offset);
   // The engine sums the gradient back to t's shape.
-  return record(out, 'ExpandBackward', [t], (g) => [g]);
+  return record(out, 'ExpandBackward', [t], (g) => [g], []);
 }
 
 export function slice(t: Tensor, dim: number, start: number | undefined, end: number | undefined, step: number): Tensor {
@@ -214,7 +214,7 @@ export function slice(t: Tensor, dim: number, start: number | undefined, end: nu
     const target = slice(full, d, s, e, step);
     copyInto(target, g);
     return [full];
-  });
+  }, []);
 }
 
 export function select(t: Tensor, dim: number, index: number): Tensor {
@@ -255,12 +255,12 @@ function rawContiguous(t: Tensor): Tensor {
 
 export function contiguousCopy(t: Tensor): Tensor {
   const out = rawContiguous(t);
-  return record(out, 'ContiguousBackward', [t], (g) => [g]);
+  return record(out, 'ContiguousBackward', [t], (g) => [g], []);
 }
 
 export function clone(t: Tensor): Tensor {
   const out = rawContiguous(t);
-  return record(out, 'CloneBackward', [t], (g) => [g]);
+  return record(out, 'CloneBackward', [t], (g) => [g], []);
 }
 
 function convert(t: Tensor, dtype: DType): Tensor {
@@ -285,5 +285,5 @@ export function toDtype(t: Tensor, dtype: DType): Tensor {
   const out = convert(t, dtype);
   if (!isFloat(dtype)) return out;
   const inDtype = t.dtype;
-  return record(out, 'ToCopyBackward', [isFloat(inDtype) ? t : null], (g) => [convert(g, inDtype)]);
+  return record(out, 'ToCopyBackward', [isFloat(inDtype) ? t : null], (g) => [convert(g, inDtype)], []);
 }

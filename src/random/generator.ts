@@ -10,7 +10,8 @@
  * - randn, numel >= 16: fill with uniforms, Box-Muller in blocks of 16 (element j pairs with j+8);
  *                      a ragged tail redraws 16 fresh uniforms into the last 16 slots and redoes them.
  * - randn, numel < 16: ATen's scalar double Box-Muller, caching the sine half for the next call.
- * - randint:           `low + u32 % (high - low)`; ranges >= 2^32 use a 64-bit draw.
+ * - randint:           `low + u32 % (high - low)`; ranges of 2^28 and more use a 64-bit draw
+ *                      (two words, the first the high half) per element, as PyTorch 2.15 does.
  * - randperm:          swap i with i + u32 % (n - i), for i = 0..n-2.
  * - multinomial:       with replacement, a 53-bit uniform per sample and a binary search over the
  *                      normalised cumulative distribution (the CPU kernel's algorithm).
@@ -34,6 +35,8 @@ export type RandomDtype = 'float32' | 'float64';
 export const DEFAULT_SEED = 67280421310721n;
 
 const TWO_POW_32 = 4294967296;
+/** From this range on, torch.randint draws one 64-bit word per element (checked against torch 2.15). */
+const RANDINT_64BIT_FROM = 2 ** 28;
 const TWO_POW_M24 = 1 / 16777216;
 const TWO_POW_M53 = 1 / 9007199254740992;
 const TWO_PI = 2 * Math.PI;
@@ -57,8 +60,9 @@ const OFF_FLOAT_VALID = 5052;
  * Rounds the exact value a*b + c to float32, as a fused multiply-add in float does. a, b and c must
  * be float32 values whose product is exact in double (true for 24-bit operands). Double rounding
  * is corrected: the only double sums that round differently are exact float midpoints.
+ * (Also used by histogram, whose float32 bin edges PyTorch computes with fused multiply-adds.)
  */
-function fmaf(a: number, b: number, c: number): number {
+export function fmaf(a: number, b: number, c: number): number {
   const p = a * b; // exact: two 24-bit significands fit in 53 bits
   const s = p + c;
   const r = Math.fround(s);
@@ -333,7 +337,7 @@ export class Generator {
 
   /**
    * `torch.randint(low, high, ...)`: each element is `low + u32 % (high - low)` (a 64-bit draw
-   * `% range` when the range is 2^32 or more). Bounds must be integers with high > low; an Int32Array
+   * `% range` when the range is 2^28 or more). Bounds must be integers with high > low; an Int32Array
    * output must be able to hold every value in [low, high).
    */
   fillRandint(low: number, high: number, out: Int32Array | Float32Array | Float64Array): void {
@@ -352,7 +356,7 @@ export class Generator {
     const range = high - low;
     const e = this.engine;
     const n = out.length;
-    if (range < TWO_POW_32) {
+    if (range < RANDINT_64BIT_FROM) {
       for (let i = 0; i < n; i++) out[i] = low + (e.nextU32() % range);
     } else {
       const r = BigInt(range);
