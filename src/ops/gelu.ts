@@ -15,15 +15,18 @@ const SQRT_HALF = 0.7071067811865476; // 1/√2
 const INV_SQRT_2PI = 0.3989422804014327; // 1/√(2π)
 const SQRT_2_OVER_PI = 0.7978845608028654; // √(2/π)
 const KAPPA = 0.044715;
+/** Below it the series for erf, above it the continued fraction for erfc. */
+const ERF_SPLIT = 1.5;
 
-/** erfc(x) for x >= 3 by its continued fraction, evaluated from the tail (converged for x >= 3). */
+/** erfc(x) for x >= 1.5 by its continued fraction, evaluated from the tail (80 terms: relative
+ *  error ~1e-15 at 1.5, better above). */
 function erfcLarge(x: number): number {
   let t = x;
   for (let k = 80; k >= 1; k--) t = x + (k / 2) / t;
   return (Math.exp(-x * x) * INV_SQRT_PI) / t;
 }
 
-/** erf(x) for 0 <= x < 3: (2/√π)·e^(-x²)·Σ (2x²)^n·x / (1·3···(2n+1)), all terms positive. */
+/** erf(x) for 0 <= x < 1.5: (2/√π)·e^(-x²)·Σ (2x²)^n·x / (1·3···(2n+1)), all terms positive. */
 function erfSmall(x: number): number {
   const q = 2 * x * x;
   let term = x;
@@ -40,16 +43,16 @@ function erfSmall(x: number): number {
 export function erf(x: number): number {
   if (Number.isNaN(x)) return NaN;
   const a = Math.abs(x);
-  const v = a < 3 ? erfSmall(a) : a > 6 ? 1 : 1 - erfcLarge(a);
+  const v = a < ERF_SPLIT ? erfSmall(a) : a > 6 ? 1 : 1 - erfcLarge(a);
   return x < 0 ? -v : v;
 }
 
 /** The complementary error function 1 - erf(x), accurate in relative terms for large x. */
 export function erfc(x: number): number {
   if (Number.isNaN(x)) return NaN;
-  if (x >= 3) return x > 27 ? 0 : erfcLarge(x);
-  if (x >= 0) return 1 - erfSmall(x);
-  return 1 + (x > -3 ? erfSmall(-x) : x < -6 ? 1 : 1 - erfcLarge(-x));
+  if (x >= ERF_SPLIT) return x > 27 ? 0 : erfcLarge(x);
+  if (x >= 0) return 1 - erfSmall(x); // erfc >= 0.03 here: the subtraction loses < 5 bits
+  return 1 + erf(-x);
 }
 
 /** Φ(x), the standard normal CDF. */
