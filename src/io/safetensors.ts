@@ -16,7 +16,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { Tensor, isTensor } from '../tensor/tensor.js';
 import type { AnyArray } from '../backend/backend.js';
-import { native, nativeAvailable } from '../backend/native.js';
+import { headerParser, type HeaderEntry, type ParsedHeader } from './header-parser.js';
 import { fmtShape, numel } from '../tensor/shape.js';
 import { writeAll, writeFileAtomic } from './atomic-write.js';
 
@@ -40,23 +40,6 @@ const ALIGNMENT_RANK: Record<SafetensorsDtype, number> = { I32: 15, F32: 17, F64
 const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
 const READ_CHUNK = 1 << 30;
-
-interface HeaderEntry {
-  name: string;
-  dtype: string;
-  shape: number[];
-  begin: number;
-  end: number;
-}
-
-interface ParsedHeader {
-  tensors: HeaderEntry[];
-  metadata?: { key: string; value: string }[] | null;
-}
-
-interface SafetensorsAddon {
-  safetensorsParseHeader(header: Uint8Array, dataLen: number): ParsedHeader;
-}
 
 /** A failure in one file, reported as `op: file: what is wrong`. */
 class FileFault extends Error {}
@@ -140,19 +123,6 @@ function readHeader(fd: number, size: number): { header: ParsedHeader; dataStart
     throw new FileFault((e as Error).message);
   }
   return { header, dataStart };
-}
-
-function headerParser(): SafetensorsAddon['safetensorsParseHeader'] {
-  if (!nativeAvailable()) {
-    throw new FileFault(
-      'reading safetensors needs the native addon, whose reference parser validates the header; build it with `npm run build:native`',
-    );
-  }
-  const parse = (native as unknown as Partial<SafetensorsAddon>).safetensorsParseHeader;
-  if (typeof parse !== 'function') {
-    throw new FileFault('the native addon was built without safetensors support; rebuild it with `npm run build:native`');
-  }
-  return parse;
 }
 
 function readTensor(fd: number, dataStart: number, e: HeaderEntry): Tensor {
