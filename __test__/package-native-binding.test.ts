@@ -56,9 +56,9 @@ describe('loadBinding', () => {
     const manifest = JSON.parse(readFileSync(layout, 'utf8')) as { name: string; main: string };
     expect(manifest.name).toBe(name);
     const req = fakeInstall('c', name, manifest.main, (p) => copyFileSync(built, p));
-    const found = loadBinding<{ getNumThreads(): number }>(req, ['./no-local-build.node']);
+    const found = loadBinding<Record<string, unknown>>(req, ['./no-local-build.node']);
     expect(found.from).toBe(name);
-    expect(found.addon!.getNumThreads()).toBeGreaterThan(0);
+    expect(Object.keys(found.addon!).length).toBeGreaterThan(0); // the addon's exports
   });
 
   it('reports every candidate when none loads', () => {

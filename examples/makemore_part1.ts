@@ -8,17 +8,11 @@
 // `countingModel` (the counts half, below) and, once the tensor library is in, the neural bigram.
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import {
-  Vocabulary,
-  averageNll,
-  bigramPairs,
-  bigramProbabilities,
-  countBigrams,
-  plotBigramCounts,
-  readWords,
-  sampleWords,
-} from '../src/makemore/index.js';
-import { Generator } from '../src/random/generator.js';
+import { Generator, makemore } from 'ferrograd';
+
+const { Vocabulary, averageNll, bigramPairs, bigramProbabilities, countBigrams, plotBigramCounts, readWords, sampleWords } =
+  makemore;
+type Vocabulary = makemore.Vocabulary;
 
 /** torch.Generator().manual_seed(2147483647), used for every draw in the lecture. */
 export const LECTURE_SEED = 2147483647;

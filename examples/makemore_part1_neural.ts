@@ -12,17 +12,20 @@
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Generator, arange, getBackend } from '../index.js';
-import {
+import { Generator, arange, getBackend, makemore } from 'ferrograd';
+
+const {
   Vocabulary,
   averageNll,
   bigramPairs,
   bigramProbabilities,
+  bigramTensors,
   countBigrams,
+  createNeuralBigram,
   plotLossCurve,
   readWords,
-} from '../src/makemore/index.js';
-import { bigramTensors, createNeuralBigram } from '../src/makemore/neural-bigram.js';
+} = makemore;
+type Vocabulary = makemore.Vocabulary;
 
 const SEED = 2147483647;
 /** What the notebook prints after its last full-data step (a cell re-run by hand, so a cumulative count). */

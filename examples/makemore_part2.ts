@@ -19,18 +19,25 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Generator, getBackend } from '../index.js';
-import {
+import { Generator, getBackend, makemore } from 'ferrograd';
+
+const {
   Vocabulary,
   buildContexts,
+  contextTensors,
+  createMlp,
+  learningRateSweep,
   plotEmbedding2d,
   plotLearningRateSweep,
   plotLossCurve,
   readWords,
   splitWords,
-} from '../src/makemore/index.js';
-import { contextTensors, createMlp, stepDecay, type Mlp, type MlpSplit } from '../src/makemore/mlp.js';
-import { learningRateSweep, suggestLearningRate } from '../src/makemore/lr-finder.js';
+  stepDecay,
+  suggestLearningRate,
+} = makemore;
+type Vocabulary = makemore.Vocabulary;
+type Mlp = makemore.Mlp;
+type MlpSplit = makemore.MlpSplit;
 
 const SEED = 2147483647;
 const BLOCK_SIZE = 3;

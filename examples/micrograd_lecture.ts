@@ -2,7 +2,9 @@
 // step by step: derivatives by finite differences, the expression graph L, one gradient step, the
 // tanh neuron (drawn to out/micrograd/neuron.svg/.png), the accumulation bug, and a tiny MLP.
 //   npx tsx examples/micrograd_lecture.ts
-import { MLP, Value, pyFloat, writeGraph } from '../src/micrograd/index.js';
+import { micrograd } from 'ferrograd';
+
+const { MLP, Value, pyFloat, writeGraph } = micrograd;
 
 async function main(): Promise<void> {
   // A scalar function and its slope by finite differences.
@@ -78,7 +80,7 @@ async function main(): Promise<void> {
   const ys = [1.0, -1.0, -1.0, 1.0];
   const net = new MLP(3, [4, 4, 1], { activation: 'tanh', outputActivation: 'tanh', biasInit: 'uniform', seed: 0 });
   console.log(`MLP(3, [4, 4, 1]): ${net.parameters().length} parameters`);
-  let ypred: Value[] = [];
+  let ypred: micrograd.Value[] = [];
   for (let k = 0; k < 20; k++) {
     ypred = xs.map((row) => net.forwardScalar(row));
     const loss = Value.sum(ypred.map((yout, i) => yout.sub(ys[i]!).pow(2)));

@@ -1,7 +1,9 @@
 // micrograd's demo.ipynb: a 2-16-16-1 MLP learns make_moons with SGD, printing the notebook's
 // trajectory, then draws its decision boundary to out/micrograd/moons.svg/.png.
 //   npx tsx examples/micrograd_moons.ts
-import { MLP, pyFloat, trainMoons, writeDecisionBoundary } from '../src/micrograd/index.js';
+import { micrograd } from 'ferrograd';
+
+const { MLP, pyFloat, trainMoons, writeDecisionBoundary } = micrograd;
 
 async function main(): Promise<void> {
   console.log(String(new MLP(2, [16, 16, 1], { seed: 1337 })));
