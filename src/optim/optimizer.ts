@@ -349,6 +349,8 @@ const snake = (k: string): string => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCas
 const camel = (k: string): string => k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 /** Options of torch's that choose an implementation, not the update: nothing to load. */
 const TORCH_ONLY = new Set(['foreach', 'capturable', 'differentiable', 'fused']);
+/** ferrograd's options that torch has no use for (loading keeps the optimizer's own value). */
+const FERROGRAD_ONLY = new Set(['fusedMultiplyAdd']);
 
 function renameKeys(o: Record<string, unknown>, f: (k: string) => string, drop?: Set<string>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -360,11 +362,12 @@ function renameKeys(o: Record<string, unknown>, f: (k: string) => string, drop?:
 }
 
 /** A state dict with torch's names (`param_groups`, `weight_decay`, `exp_avg_sq`, ...), ready
- *  for `optimizer.load_state_dict` once its tensors are torch tensors. */
+ *  for `optimizer.load_state_dict` once its tensors are torch tensors (checked: torch resumes
+ *  from it and continues bit for bit). `fusedMultiplyAdd` is left out: torch has no such option. */
 export function stateDictToTorch(sd: OptimizerStateDict): TorchOptimizerStateDict {
   const state: TorchOptimizerStateDict['state'] = {};
   for (const [k, v] of Object.entries(sd.state)) state[Number(k)] = renameKeys(v, snake) as Record<string, Tensor | number>;
-  return { state, param_groups: sd.paramGroups.map((g) => renameKeys(g, snake) as TorchOptimizerStateDict['param_groups'][number]) };
+  return { state, param_groups: sd.paramGroups.map((g) => renameKeys(g, snake, FERROGRAD_ONLY) as TorchOptimizerStateDict['param_groups'][number]) };
 }
 
 /** The inverse of `stateDictToTorch`, for a state dict saved by torch (its `foreach`,
