@@ -67,6 +67,16 @@ describe('build-native without cargo', () => {
     expect(r.stdout).toContain(`node_modules/${layout.name}/${layout.main}`);
   });
 
+  it('succeeds without Rust when `napi artifacts` put the binary in npm/<platform>/ (a release job)', () => {
+    const dir = fakeRepo('artifacts');
+    const platform = platformPackages()[0].replace(/^ferrograd-/, '');
+    const { main } = JSON.parse(readFileSync(join(ROOT, 'npm', platform, 'package.json'), 'utf8')) as { main: string };
+    cpSync(BUILT, join(dir, 'npm', platform, main));
+    const r = run(dir, noCargo);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`npm/${platform}/${main}`);
+  });
+
   it('does not take an addon that fails to load for a prebuilt one', () => {
     const dir = fakeRepo('broken');
     mkdirSync(join(dir, 'native'));

@@ -2,9 +2,10 @@
 // `npm run build:native` (and so `npm install` in a clone, through `prepare`): build the Rust addon
 // into native/ with napi-rs. It checks for cargo first, so a machine without Rust is told what
 // to install instead of napi's "cargo metadata failed to run". Where cargo is missing but a
-// prebuilt addon loads (native/ferrograd.node, or a platform package such as
-// ferrograd-linux-x64-gnu from npm/<platform>/), it uses that and succeeds, so a release job that
-// downloaded the binaries needs no Rust. Extra arguments go to `napi build`.
+// prebuilt addon loads (native/ferrograd.node, a platform package such as
+// ferrograd-linux-x64-gnu, or its binary in npm/<platform>/ after `napi artifacts`), it uses that
+// and succeeds, so a release job that downloaded the binaries needs no Rust. Extra arguments go
+// to `napi build`.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -33,22 +34,24 @@ function hasCargo() {
   return !r.error && r.status === 0;
 }
 
-/** Platform packages of npm/<platform>/ that match this machine's os and cpu. */
-function platformPackageNames() {
+/**
+ * Prebuilt binaries for this machine's os and cpu, from the layout in npm/<platform>/: the
+ * installed platform package, and the binary placed in npm/<platform>/ by `napi artifacts`.
+ */
+function platformBinaries() {
   const dir = join(ROOT, 'npm');
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
-    .map((d) => join(dir, d, 'package.json'))
-    .filter((p) => existsSync(p))
-    .map((p) => JSON.parse(readFileSync(p, 'utf8')))
-    .filter((m) => (m.os ?? []).includes(process.platform) && (m.cpu ?? []).includes(process.arch))
-    .map((m) => m.name);
+    .filter((d) => existsSync(join(dir, d, 'package.json')))
+    .map((d) => ({ d, m: JSON.parse(readFileSync(join(dir, d, 'package.json'), 'utf8')) }))
+    .filter(({ m }) => (m.os ?? []).includes(process.platform) && (m.cpu ?? []).includes(process.arch))
+    .flatMap(({ d, m }) => [m.name, `./npm/${d}/${m.main}`]);
 }
 
 /** Where an addon that loads on this machine already is, or null. */
 function prebuiltAddon() {
   const require = createRequire(join(ROOT, 'package.json'));
-  for (const spec of ['./native/ferrograd.node', ...platformPackageNames()]) {
+  for (const spec of ['./native/ferrograd.node', ...platformBinaries()]) {
     try {
       const path = require.resolve(spec);
       require(path);
