@@ -35,6 +35,7 @@ function expectClose(actual: Tensor, expected: Tensor, what: string, atol = 2e-5
 }
 
 const BACKENDS = ['native', 'reference'] as const;
+const list2 = (t: Tensor): number[] => Array.from(t.toArray());
 
 describe('module outputs match torch on fixed inputs', () => {
   for (const be of BACKENDS) {
@@ -223,10 +224,25 @@ describe('shapes', () => {
     expect(new nn.Conv1d(4, 6, 3).forward(randn([4, 9])).shape).toEqual([6, 7]);
   });
 
+  it('Embedding.fromPretrained copies the table, is frozen by default, and draws nothing', () => {
+    const table = tensor([[1, 2], [3, 4], [5, 6]]);
+    manualSeed(4);
+    const e = nn.Embedding.fromPretrained(table, { paddingIdx: 0 });
+    const next = randn([2]);
+    manualSeed(4);
+    expect(list2(randn([2]))).toEqual(list2(next));
+    expect(e.weight.requiresGrad).toBe(false);
+    expect(e.weight.data).not.toBe(table.data);
+    expect(list2(e.forward(tensor([2, 0], { dtype: 'int32' })))).toEqual([5, 6, 1, 2]);
+    expect(nn.Embedding.fromPretrained(table, { freeze: false }).weight.requiresGrad).toBe(true);
+    expect(e.toString()).toBe('Embedding(3, 2, padding_idx=0)');
+  });
+
   it('Identity returns its input; activations keep the shape', () => {
     const x = randn([2, 3]);
     expect(new nn.Identity(54, { unused: true }).forward(x)).toBe(x);
-    for (const m of [new nn.Tanh(), new nn.ReLU(), new nn.Sigmoid(), new nn.GELU()]) expect(m.forward(x).shape).toEqual([2, 3]);
+    const opts = { generator: new Generator(1) };
+    for (const m of [new nn.Tanh(opts), new nn.ReLU(opts), new nn.Sigmoid(opts), new nn.GELU(opts)]) expect(m.forward(x).shape).toEqual([2, 3]);
   });
 });
 

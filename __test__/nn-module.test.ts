@@ -309,7 +309,7 @@ describe('stateDict and loadStateDict', () => {
     expect((m.at(0) as nn.Linear).weight.dtype).toBe('float32');
     expect(Array.from((m.at(0) as nn.Linear).weight.toArray())).toEqual(Array.from(w64.float().toArray()));
     expect(() => m.loadStateDict({ ...d, '1.num_batches_tracked': tensor(3) })).toThrow(
-      'dtype mismatch for 1.num_batches_tracked: copying a float32 tensor from checkpoint into a int32 tensor in current model.',
+      'dtype mismatch for 1.num_batches_tracked: copying a float32 tensor from checkpoint, the dtype in current model is int32.',
     );
   });
 

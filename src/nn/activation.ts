@@ -1,21 +1,35 @@
-// Elementwise activation modules (no parameters): Tanh, ReLU, Sigmoid, GELU.
+// Elementwise activation modules (no parameters): Tanh, ReLU, Sigmoid, GELU. Like every module
+// they accept { generator } (unused: they draw nothing), so model builders can pass it uniformly.
 import { Tensor } from '../tensor/tensor.js';
+import type { Generator } from '../random/generator.js';
 import { Module } from './module.js';
 import { gelu, type GeluApproximate } from '../ops/gelu.js';
 
 export class Tanh extends Module {
+  constructor(_opts: { generator?: Generator } = {}) {
+    super();
+  }
+
   forward(input: Tensor): Tensor {
     return input.tanh();
   }
 }
 
 export class ReLU extends Module {
+  constructor(_opts: { generator?: Generator } = {}) {
+    super();
+  }
+
   forward(input: Tensor): Tensor {
     return input.relu();
   }
 }
 
 export class Sigmoid extends Module {
+  constructor(_opts: { generator?: Generator } = {}) {
+    super();
+  }
+
   forward(input: Tensor): Tensor {
     return input.sigmoid();
   }
@@ -24,7 +38,7 @@ export class Sigmoid extends Module {
 export class GELU extends Module {
   readonly approximate: GeluApproximate;
 
-  constructor(opts: { approximate?: GeluApproximate } = {}) {
+  constructor(opts: { approximate?: GeluApproximate; generator?: Generator } = {}) {
     super();
     const a = opts.approximate ?? 'none';
     if (a !== 'none' && a !== 'tanh') throw new Error(`GELU: approximate must be 'none' or 'tanh', got ${String(a)}`);

@@ -5,7 +5,8 @@ import { Module, Parameter } from './module.js';
 import { embedding, normPaddingIdx } from '../ops/embedding.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import * as init from './init.js';
-import type { Generator } from '../random/generator.js';
+import { Generator } from '../random/generator.js';
+import { fmtShape } from '../tensor/shape.js';
 import { checkSize, emptyTensor, factoryDtype, factoryGenerator, type FactoryOptions } from './options.js';
 
 export interface EmbeddingOptions extends FactoryOptions {
@@ -25,6 +26,22 @@ export class Embedding extends Module {
     this.paddingIdx = normPaddingIdx('Embedding', opts.paddingIdx, numEmbeddings);
     this.weight = new Parameter(emptyTensor([numEmbeddings, embeddingDim], factoryDtype('Embedding', opts)));
     this.resetParameters(factoryGenerator('Embedding', opts.generator));
+  }
+
+  /** torch's Embedding.from_pretrained: a layer over a copy of `embeddings` [num, dim], frozen
+   *  (requiresGrad false) unless freeze is false. Draws nothing from the generator. */
+  static fromPretrained(embeddings: Tensor, opts: { freeze?: boolean; paddingIdx?: number | null } = {}): Embedding {
+    if (!(embeddings instanceof Tensor) || embeddings.ndim !== 2) {
+      throw new Error(`Embedding.fromPretrained: embeddings must be a 2-D tensor [num, dim], got ${embeddings instanceof Tensor ? fmtShape(embeddings.shape) : typeof embeddings}`);
+    }
+    if (embeddings.dtype !== 'float32' && embeddings.dtype !== 'float64') {
+      throw new Error(`Embedding.fromPretrained: embeddings must be floating point, got ${embeddings.dtype}`);
+    }
+    const [num, dim] = embeddings.shape;
+    const e = new Embedding(num, dim, { dtype: embeddings.dtype, paddingIdx: opts.paddingIdx, generator: new Generator(0) });
+    noGrad(() => e.weight.copy_(embeddings.detach()));
+    e.weight.requiresGrad = !(opts.freeze ?? true);
+    return e;
   }
 
   resetParameters(generator?: Generator): void {

@@ -357,7 +357,7 @@ export abstract class Module {
         continue;
       }
       if (isFloat(target.dtype) !== isFloat(src.dtype)) {
-        errors.push(`dtype mismatch for ${key}: copying a ${src.dtype} tensor from checkpoint into a ${target.dtype} tensor in current model.`);
+        errors.push(`dtype mismatch for ${key}: copying a ${src.dtype} tensor from checkpoint, the dtype in current model is ${target.dtype}.`);
         continue;
       }
       copies.push([target, src]);
