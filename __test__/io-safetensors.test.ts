@@ -3,7 +3,7 @@
 // crafted byte by byte), and atomic replacement: a writer killed in the middle of a large save
 // leaves the previous file intact and loadable.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -234,7 +234,9 @@ describe('bad files: a clear error naming the file and the fault', () => {
       /tensor "w" has a dimension of 18014398509481984, too large for JavaScript/,
     ],
     ['size overflow', () => craft('e21.safetensors', '{"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,0]}}'), /tensor "w" has shape \[4294967296, 4294967296\], whose size overflows/],
-    ['a directory', () => (mkdirSync(file('e22.safetensors'), { recursive: true }), file('e22.safetensors')), /not a regular file/],
+    ['a directory', () => (mkdirSync(file('e22.safetensors'), { recursive: true }), file('e22.safetensors')), /not a regular file \(a directory\)/],
+    ['a FIFO (refused, not waited on)', () => (spawnSync('mkfifo', [file('e23.safetensors')]), file('e23.safetensors')), /not a regular file \(a FIFO\)/],
+    ['a device', () => '/dev/zero', /not a regular file \(a device\)/],
     ['a missing file', () => file('missing.safetensors'), /ENOENT/],
   ];
 

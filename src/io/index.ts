@@ -8,4 +8,3 @@ export {
   type SaveSafetensorsOptions,
   type SafetensorsDtype,
 } from './safetensors.js';
-export { writeFileAtomic } from './atomic-write.js';

@@ -12,7 +12,7 @@
 // Writing: the header is composed here (the format is a JSON object; keys are laid out as the
 // reference serializer does: by descending dtype alignment, then by name), and the file is replaced
 // atomically (./atomic-write.ts).
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { Tensor, isTensor } from '../tensor/tensor.js';
 import type { AnyArray } from '../backend/backend.js';
@@ -85,13 +85,17 @@ function withFile<T>(op: string, path: string, body: (fd: number, size: number) 
   requireLittleEndian(op);
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    // Non-blocking open: a FIFO given by mistake must be refused below, not wait for a writer.
+    fd = openSync(path, constants.O_NONBLOCK === undefined ? 'r' : constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
     throw new Error(`${op}: ${path}: ${(e as Error).message}`, { cause: e });
   }
   try {
     const stat = fstatSync(fd);
-    if (!stat.isFile()) throw new FileFault('not a regular file');
+    if (!stat.isFile()) {
+      const kind = stat.isDirectory() ? 'a directory' : stat.isFIFO() ? 'a FIFO' : stat.isSocket() ? 'a socket' : 'a device';
+      throw new FileFault(`not a regular file (${kind})`);
+    }
     return body(fd, stat.size);
   } catch (e) {
     if (e instanceof FileFault) throw new Error(`${op}: ${path}: ${e.message}`);
