@@ -53,6 +53,15 @@ describe('where / maskedFill', () => {
     expect(list(z.grad!)).toEqual([1, 0]);
   });
 
+  it('backward uses the mask as it was at the forward pass', () => {
+    const x = tensor([1, 2, 3]).requiresGrad_();
+    const mask = tensor([1, 0, 1]);
+    const y = x.maskedFill(mask, 0);
+    mask.fill_(0);
+    y.sum().backward();
+    expect(list(x.grad!)).toEqual([0, 1, 0]);
+  });
+
   it('causal attention mask: maskedFill of the upper triangle', () => {
     const T = 4;
     const tril = tensor(Array.from({ length: T }, (_, i) => Array.from({ length: T }, (_, j) => (j <= i ? 1 : 0))));

@@ -52,7 +52,10 @@ export function where(cond: Tensor, a: TensorOrScalar, b: TensorOrScalar, opName
     );
   }
   const n = numel(shape);
-  const c = expanded(cond, shape, cond.dtype);
+  // The mask is copied: backward must not see later in-place writes into cond.
+  const cv = expanded(cond, shape, cond.dtype);
+  const c = new Uint8Array(n);
+  for (let i = 0; i < n; i++) c[i] = cv[i] !== 0 ? 1 : 0;
   const xa = expanded(ta, shape, dtype);
   const xb = expanded(tb, shape, dtype);
   const out = alloc(dtype, n);
