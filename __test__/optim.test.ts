@@ -4,7 +4,7 @@
 // property of step(), and the error table.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { Tensor, optim, randn, tensor, Generator, makemore } from '../index.js';
+import { Tensor, optim, randn, tensor, Generator, makemore, nativeAvailable, withBackend } from '../index.js';
 import { versionOf } from '../src/autograd/version.js';
 
 const fx = JSON.parse(readFileSync(new URL('./fixtures/torch_optim.json', import.meta.url), 'utf8'));
@@ -347,26 +347,31 @@ describe('step', () => {
     expect(opt.state.get(a)!.step).toBe(1);
   });
 
-  it('fusedMultiplyAdd: false rounds -lr·g first, as the lectures\' p.data += -lr * p.grad does', () => {
-    const g = new Generator().manualSeed(11);
-    const p = randn([1000], { generator: g, requiresGrad: true });
-    const q = Float32Array.from(p.data);
-    const r = Float32Array.from(p.data);
-    const lectureStep = new optim.SGD([p], { lr: 0.1, fusedMultiplyAdd: false });
-    const negLr = Math.fround(-0.1);
-    for (let s = 0; s < 5; s++) {
-      const grad = randn([1000], { generator: g });
-      p.grad = grad;
-      lectureStep.step();
-      const G = grad.data;
-      for (let i = 0; i < q.length; i++) {
-        q[i] = Math.fround(q[i] + Math.fround(negLr * G[i])); // two float32 roundings
-        r[i] = Math.fround(r[i] + negLr * G[i]); // one: torch.optim.SGD's fused add_
+  it('fusedMultiplyAdd: false rounds -lr·g first, as the lectures\' p.data += -lr * p.grad does (on either backend)', () => {
+    // Native: the addon's axpy; reference: the TypeScript loop. Both must give the float32 formula.
+    for (const backend of nativeAvailable() ? (['native', 'reference'] as const) : (['reference'] as const)) {
+      const g = new Generator().manualSeed(11);
+      const p = randn([1000], { generator: g, requiresGrad: true });
+      const q = Float32Array.from(p.data);
+      const r = Float32Array.from(p.data);
+      for (const maximize of [false, true]) {
+        const lectureStep = new optim.SGD([p], { lr: 0.1, fusedMultiplyAdd: false, maximize });
+        const negLr = Math.fround(maximize ? 0.1 : -0.1);
+        for (let s = 0; s < 3; s++) {
+          const grad = randn([1000], { generator: g });
+          p.grad = grad;
+          withBackend(backend, () => lectureStep.step());
+          const G = grad.data;
+          for (let i = 0; i < q.length; i++) {
+            q[i] = Math.fround(q[i] + Math.fround(negLr * G[i])); // two float32 roundings
+            r[i] = Math.fround(r[i] + negLr * G[i]); // one: torch.optim.SGD's fused add_
+          }
+        }
       }
+      expect(Array.from(p.data)).toEqual(Array.from(q));
+      // The two roundings are different answers for some elements (so the option matters).
+      expect(Array.from(r)).not.toEqual(Array.from(q));
     }
-    expect(Array.from(p.data)).toEqual(Array.from(q));
-    // The two roundings are different answers for some elements (so the option matters).
-    expect(Array.from(r)).not.toEqual(Array.from(q));
   });
 });
 

@@ -5,6 +5,7 @@
 // two float32 numbers, so rounding `x + a*y` once to float32 is that same fused operation).
 import { Tensor } from '../tensor/tensor.js';
 import { bumpVersion } from '../autograd/version.js';
+import { getBackend } from '../backend/index.js';
 import {
   Optimizer, checkBool, checkNonNegative, checkStateTensor, flatGrad, flatParam, roundingFor, zerosLikeParam,
   type ParamGroup, type ParamState, type Params,
@@ -77,6 +78,24 @@ export class SGD extends Optimizer<SGDOptions, SGDState> {
       const G = flatGrad('SGD.step', p);
       if (G === null) continue;
       const P = flatParam('SGD.step', p);
+      if (momentum === 0 && group.weightDecay === 0 && !fusedMultiplyAdd && p.dtype === 'float32' && G.length > 0) {
+        // The lectures' update p += float32(-lr·g): the addon's axpy rounds the same way (alpha
+        // to float32, the product, then the sum), with SIMD. The reference backend's axpy
+        // works in double, so there the loop below gives the float32 answer.
+        const be = getBackend();
+        if (be.name === 'native' && G !== P) {
+          be.axpy(maximize ? group.lr : -group.lr, G as Float32Array, P as Float32Array);
+          bumpVersion(p.data);
+          continue;
+        }
+      }
+      if (momentum === 0 && group.weightDecay === 0 && !maximize && fusedMultiplyAdd) {
+        // Plain SGD, torch's rounding: the double p + (-lr)·g (an exact product) rounded once
+        // to p's dtype by the store.
+        plainStep(P, G, roundingFor(p)(-group.lr));
+        bumpVersion(p.data);
+        continue;
+      }
       const r = roundingFor(p);
       // Scalars enter torch's float32 kernels as float32 (computed in double first, as Python does).
       const negLr = r(-group.lr);
@@ -113,4 +132,9 @@ export class SGD extends Optimizer<SGDOptions, SGDState> {
       bumpVersion(p.data);
     }
   }
+}
+
+function plainStep(P: Float32Array | Float64Array, G: Float32Array | Float64Array, negLr: number): void {
+  const n = P.length;
+  for (let i = 0; i < n; i++) P[i] += negLr * G[i];
 }
