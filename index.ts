@@ -9,6 +9,8 @@ export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from './src/autogra
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './src/autograd/gradcheck.js';
 export { cat, stack } from './src/ops/join.js';
 export { matmul } from './src/ops/matmul.js';
+export { indexAdd, type IndexAddOptions } from './src/ops/index-add.js';
+export { isclose, allclose, type CloseOptions } from './src/ops/allclose.js';
 export { where } from './src/ops/where.js';
 export { histogram, type Histogram, type HistogramOptions } from './src/ops/histogram.js';
 export * as F from './src/ops/functional.js';
