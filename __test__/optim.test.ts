@@ -476,8 +476,27 @@ describe('learning-rate schedules against torch.optim.lr_scheduler', () => {
     expect(seen).toEqual([0.1, 0.1, 0.1, 0.01, 0.01, 0.01]);
   });
 
+  it('warns once when stepped before the optimizer, as torch does', () => {
+    const realEmit = process.emitWarning;
+    const emitted: string[] = [];
+    process.emitWarning = ((m: string) => { emitted.push(m); }) as typeof process.emitWarning;
+    try {
+      const opt = new optim.SGD(makeParams('float32'), { lr: 0.1 });
+      const sched = new optim.StepLR(opt, { stepSize: 1 });
+      sched.step();
+      sched.step();
+      const ok = new optim.StepLR(new optim.SGD(makeParams('float32'), { lr: 0.1 }), { stepSize: 1 });
+      ok.optimizer.step();
+      ok.step();
+    } finally {
+      process.emitWarning = realEmit;
+    }
+    expect(emitted).toEqual(['StepLR.step() was called before optimizer.step(); call optimizer.step() first, or the first value of the schedule is skipped']);
+  });
+
   it('a second scheduler keeps the first one\'s initialLr', () => {
     const opt = new optim.SGD(makeParams('float32'), { lr: 0.1 });
+    opt.step();
     new optim.StepLR(opt, { stepSize: 1, gamma: 0.5 }).step();
     expect(opt.paramGroups[0]).toMatchObject({ lr: 0.05, initialLr: 0.1 });
     const second = new optim.LambdaLR(opt, () => 1);

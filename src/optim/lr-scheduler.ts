@@ -3,7 +3,7 @@
 // `initialLr` and applies the schedule's step-0 value), then call `step()` after each
 // `optimizer.step()`. The recursive (chainable) formulas are torch's, so the lr sequences are
 // the same doubles torch computes.
-import { Optimizer, describe, type ParamGroup } from './optimizer.js';
+import { Optimizer, describe, hasStepped, type ParamGroup } from './optimizer.js';
 
 /** A scheduler's state: counters and last values (no functions), for resuming. */
 export type SchedulerStateDict = Record<string, unknown> & { lastEpoch: number; baseLrs: number[]; stepCount: number; lastLr: number[] };
@@ -52,6 +52,13 @@ export abstract class LRScheduler {
 
   /** Advance one step and set each group's lr. Call after `optimizer.step()`. */
   step(): void {
+    if (this.stepCount === 1 && !hasStepped(this.optimizer)) {
+      // torch's warning: stepping the schedule first skips its first learning rate.
+      process.emitWarning(
+        `${this.opName}.step() was called before optimizer.step(); call optimizer.step() first, or the first value of the schedule is skipped`,
+        'UserWarning',
+      );
+    }
     this.stepCount++;
     this.lastEpoch++;
     const values = this.getLr();

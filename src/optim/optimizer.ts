@@ -96,6 +96,7 @@ export abstract class Optimizer<O extends LrGroupOptions = LrGroupOptions, S ext
       this.checkOptions(group, `paramGroups[${gi}]`);
       this.updateGroup(group);
     }
+    stepped.add(this);
     return loss;
   }
 
@@ -278,6 +279,13 @@ export abstract class Optimizer<O extends LrGroupOptions = LrGroupOptions, S ext
 }
 
 // ---- helpers for the optimizers --------------------------------------------------------
+
+const stepped = new WeakSet<object>();
+
+/** Whether step() has run (the schedulers warn when they are stepped first, as torch does). */
+export function hasStepped(optimizer: object): boolean {
+  return stepped.has(optimizer);
+}
 
 export function describe(x: unknown): string {
   if (x === null) return 'null';
