@@ -7,7 +7,8 @@
 //
 // Three characters of context are looked up in an embedding table C, concatenated, passed through
 // a tanh hidden layer and a linear output layer. The script follows the notebook: the seed-42
-// 80/10/10 split, the first version with 2-D embeddings (and its embedding scatter plot), the
+// 80/10/10 split, view() and storage() on the lecture's arange(18), overfitting one batch of 32
+// examples with the first version, the first version with 2-D embeddings (and its embedding scatter plot), the
 // learning-rate finder, the 11897-parameter model trained for 200000 minibatch steps at lr 0.1
 // then 0.01, its train/dev/test losses, and 20 samples. Plots go to out/makemore/part2/.
 //
@@ -19,7 +20,7 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Generator, getBackend, makemore } from 'ferrograd';
+import { F, Generator, arange, getBackend, makemore, noGrad, randn, type Tensor } from 'ferrograd';
 
 const {
   Vocabulary,
@@ -87,6 +88,89 @@ function trainLogged(model: Mlp, data: MlpSplit, g: Generator, steps: number, de
     },
   });
   return { losses, seconds: seconds(t0) };
+}
+
+/** The lecture's aside on view(): every view of arange(18) is the same 18-element storage. */
+function viewsShareStorage(): void {
+  section('view() is cheap: the tensors share one 1-D storage (a = arange(18))');
+  const a = arange(18);
+  console.log('a.storage() =');
+  console.log(a.storage().toString());
+  for (const v of [a.view(2, 9), a.view(9, 2), a.view(3, 3, 2)]) {
+    const same = v.untypedStorage().dataPtr() === a.untypedStorage().dataPtr();
+    console.log(`a.view(${v.shape.join(', ')}): shape [${v.shape.join(', ')}], strides [${v.strides.join(', ')}], same storage as a: ${same}`);
+  }
+  console.log('view() only changes shape and strides; no element is copied');
+}
+
+export interface OverfitResult {
+  words: string[];
+  examples: number;
+  parameters: number;
+  steps: number;
+  /** The minibatch loss before each update, as the lecture prints loss.item() in its loop. */
+  losses: number[];
+  /** The loss after the last update. */
+  final: number;
+  /** Examples whose most likely next character is the target. */
+  correct: number;
+  /** Examples whose context also occurs with a different next character (no model gets them all). */
+  ambiguous: number;
+}
+
+/** Overfitting one batch, as the lecture: the first version (C 27x2, W1 6x100, b1, W2 100x27, b2:
+ *  3481 parameters, drawn from seed 2147483647) trained by full-batch SGD (lr 0.1) on the 32
+ *  examples of the first 5 words. */
+export function overfitOneBatch(words: readonly string[], vocab: Vocabulary, steps = 1000): OverfitResult {
+  const first = words.slice(0, 5);
+  const ds = buildContexts(first, vocab, BLOCK_SIZE);
+  const { X, Y } = contextTensors(ds);
+  const g = new Generator().manualSeed(SEED);
+  const C = randn([vocab.size, 2], { generator: g, requiresGrad: true });
+  const W1 = randn([2 * BLOCK_SIZE, 100], { generator: g, requiresGrad: true });
+  const b1 = randn([100], { generator: g, requiresGrad: true });
+  const W2 = randn([100, vocab.size], { generator: g, requiresGrad: true });
+  const b2 = randn([vocab.size], { generator: g, requiresGrad: true });
+  const params = [C, W1, b1, W2, b2];
+  const logitsOf = (): Tensor => C.index(X).view(-1, 2 * BLOCK_SIZE).matmul(W1).add(b1).tanh().matmul(W2).add(b2);
+  const losses: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const loss = F.crossEntropy(logitsOf(), Y);
+    losses.push(loss.item());
+    for (const p of params) p.grad = null;
+    loss.backward();
+    noGrad(() => {
+      for (const p of params) p.add_(p.grad!, -0.1);
+    });
+  }
+  const { final, correct } = noGrad(() => {
+    const logits = logitsOf();
+    return { final: F.crossEntropy(logits, Y).item(), correct: logits.argmax(1).eq(Y).sum().item() };
+  });
+  // A context seen with several next characters ("..." starts all five words) caps what fits.
+  const targetsOf = new Map<string, Set<number>>();
+  for (let r = 0; r < ds.rows; r++) {
+    const key = ds.X.subarray(r * BLOCK_SIZE, (r + 1) * BLOCK_SIZE).join(',');
+    targetsOf.set(key, (targetsOf.get(key) ?? new Set()).add(ds.Y[r]));
+  }
+  let ambiguous = 0;
+  for (let r = 0; r < ds.rows; r++) if (targetsOf.get(ds.X.subarray(r * BLOCK_SIZE, (r + 1) * BLOCK_SIZE).join(','))!.size > 1) ambiguous++;
+  const parameters = params.reduce((n, p) => n + p.numel(), 0);
+  return { words: first, examples: ds.rows, parameters, steps, losses, final, correct, ambiguous };
+}
+
+function overfitSection(words: readonly string[], vocab: Vocabulary): OverfitResult {
+  section('overfitting one batch: the first version on the 32 examples of the first 5 words');
+  const r = overfitOneBatch(words, vocab);
+  console.log(`words: ${r.words.join(', ')} -> ${r.examples} examples; parameters: ${r.parameters}`);
+  for (const i of [0, 9, 99, r.steps - 1]) console.log(`  step ${String(i + 1).padStart(4)}: loss ${r.losses[i].toFixed(4)}`);
+  console.log(`after ${r.steps} steps: loss ${r.final.toFixed(4)} (lecture's notes: 0.25521), the most likely next character is right for ${r.correct} of ${r.examples}`);
+  console.log(
+    `${r.parameters} parameters for ${r.examples} examples: the network can memorise the batch, so this loss is far below what ` +
+      'the same model reaches on the whole training set (below: about 2.3). It stays above 0 because ' +
+      `${r.ambiguous} of the examples share their context with a different next character ('...' begins all five words).`,
+  );
+  return r;
 }
 
 async function embedding2d(vocab: Vocabulary, splits: Splits, steps: number, outDir: string): Promise<Record<string, number>> {
@@ -195,6 +279,8 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   const vocab = Vocabulary.fromWords(words);
   console.log(`${words.length} words, vocabulary ${vocab}`);
   const splits = loadSplits(vocab, words);
+  viewsShareStorage();
+  const overfit = overfitSection(words, vocab);
   const first = await embedding2d(vocab, splits, emb2Steps, outDir);
   const finder = await lrFinder(vocab, splits, outDir);
   const full = await fullModel(vocab, splits, steps, Math.floor(steps / 2), batchSeed, outDir);
@@ -204,7 +290,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   const summary = join(outDir, 'summary.json');
   writeFileSync(
     summary,
-    JSON.stringify({ backend: getBackend().name, node: process.version, embedding2d: first, lrFinder: finder, mlp: full, totalSeconds: total }, null, 2) + '\n',
+    JSON.stringify({ backend: getBackend().name, node: process.version, overfitOneBatch: { final: overfit.final, correct: overfit.correct, steps: overfit.steps }, embedding2d: first, lrFinder: finder, mlp: full, totalSeconds: total }, null, 2) + '\n',
   );
   console.log(`numbers: ${rel(summary)}`);
 }

@@ -4,8 +4,8 @@
 // tensor: PyTorch's linspace, first half from the left edge, second half from the right, each
 // edge one fused multiply-add), and each value goes to the bin whose float32 edges enclose it. So
 // a value lying exactly on an edge lands in the same bin as in PyTorch; edges computed in float64
-// put about half the values of a 0.1 grid one bin off. float64 inputs use float64 edges (there
-// without the fused rounding, which JavaScript has no operation for: the last bit may differ).
+// put about half the values of a 0.1 grid one bin off. float64 inputs get float64 edges from an
+// emulated float64 fused multiply-add.
 import type { Tensor } from '../tensor/tensor.js';
 import { fmaf } from '../random/generator.js';
 
@@ -20,6 +20,25 @@ export interface Histogram {
   binEdges: Float64Array; // bins + 1 edges, values of the input's dtype
 }
 
+/** a·b + c with one rounding in float64 (JavaScript has no fma): the product split exactly into
+ *  two doubles (Dekker), the sum's error carried (Knuth's TwoSum). Correctly rounded except in
+ *  rare double-rounding ties. */
+function fma64(a: number, b: number, c: number): number {
+  const split = (x: number): [number, number] => {
+    const t = 134217729 * x; // 2^27 + 1
+    const hi = t - (t - x);
+    return [hi, x - hi];
+  };
+  const p = a * b;
+  const [ah, al] = split(a);
+  const [bh, bl] = split(b);
+  const pErr = ah * bh - p + ah * bl + al * bh + al * bl;
+  const s = p + c;
+  const bv = s - p;
+  const sErr = p - (s - bv) + (c - bv);
+  return s + (sErr + pErr);
+}
+
 /** linspace(lo, hi, bins + 1) as PyTorch computes it in float32 or float64. */
 function binEdgesOf(lo: number, hi: number, bins: number, f32: boolean): Float64Array {
   const steps = bins + 1;
@@ -30,7 +49,7 @@ function binEdgesOf(lo: number, hi: number, bins: number, f32: boolean): Float64
     for (let i = 0; i < steps; i++) edges[i] = i < half ? fmaf(step, i, lo) : fmaf(-step, steps - i - 1, hi);
   } else {
     const step = (hi - lo) / bins;
-    for (let i = 0; i < steps; i++) edges[i] = i < half ? lo + step * i : hi - step * (steps - i - 1);
+    for (let i = 0; i < steps; i++) edges[i] = i < half ? fma64(step, i, lo) : fma64(-step, steps - i - 1, hi);
   }
   return edges;
 }

@@ -9,6 +9,7 @@ import type { GradFn } from '../autograd/engine.js';
 import { runBackward } from '../autograd/engine.js';
 import { isGradEnabled } from '../autograd/grad-mode.js';
 import { formatTensor } from './print.js';
+import { TypedStorage, UntypedStorage, addressOf } from './storage.js';
 import * as V from '../ops/views.js';
 import * as U from '../ops/elementwise.js';
 import * as B from '../ops/binary.js';
@@ -113,6 +114,27 @@ export class Tensor {
   size(d?: number): number[] | number {
     if (d === undefined) return [...this.shape];
     return this.shape[V.normDimFor('size', this, d)];
+  }
+
+  /** The shared one-dimensional storage this tensor views (torch's storage()): views such as
+   *  view(9, 2) of arange(18) show the same 18 elements, in the same order. */
+  storage(): TypedStorage {
+    return new TypedStorage(this.data);
+  }
+
+  /** The storage's bytes (torch's untyped_storage()); its dataPtr() is equal for all views of it. */
+  untypedStorage(): UntypedStorage {
+    return new UntypedStorage(this.data);
+  }
+
+  /** Index of this tensor's first element in its storage (torch's storage_offset()). */
+  storageOffset(): number {
+    return this.offset;
+  }
+
+  /** Address-like identity of the first element, as torch's data_ptr(): storage + offset · itemsize. */
+  dataPtr(): number {
+    return addressOf(this.data) + this.offset * this.data.BYTES_PER_ELEMENT;
   }
 
   isContiguous(): boolean {
