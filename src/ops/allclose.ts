@@ -31,7 +31,9 @@ export function isclose(a: Tensor, b: Tensor, opts: CloseOptions = {}): Tensor {
   return noGrad(() => {
     const x = a.detach();
     const y = b.detach();
-    const within = x.sub(y).abs().le(y.abs().mul(rtol).add(atol));
+    const err = x.sub(y).abs();
+    // An infinite error is never within tolerance (inf vs -inf), even when the tolerance is infinite.
+    const within = err.le(y.abs().mul(rtol).add(atol)).mul(err.lt(Infinity));
     let close = within.maximum(x.eq(y));
     if (equalNan) close = close.maximum(x.ne(x).mul(y.ne(y)));
     return close;
