@@ -22,6 +22,7 @@ export type { Backend } from './src/backend/backend.js';
 export { withBackend, referenceBackend } from './src/backend/index.js';
 export * as micrograd from './src/micrograd/index.js';
 export * as makemore from './src/makemore/index.js';
+export * as viz from './src/viz/index.js';
 export * as optim from './src/optim/index.js';
 export * as io from './src/io/index.js';
 export { NumpyRandomState } from './src/random/numpy.js';
