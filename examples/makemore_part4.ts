@@ -22,8 +22,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { F, Generator, Tensor, getBackend, randint, noGrad } from '../index.js';
-import {
+import { F, Generator, getBackend, makemore, noGrad, randint, type Tensor } from 'ferrograd';
+
+const {
   Vocabulary,
   buildContexts,
   calibrateBatchNorm,
@@ -35,8 +36,8 @@ import {
   batchNormBackward,
   batchNormForwardFast,
   evaluateNinja,
-  exercise4Forward,
   exercise1Rows,
+  exercise4Forward,
   initNinjaParams,
   manualBackward,
   manualGradients,
@@ -49,9 +50,10 @@ import {
   stepDecay,
   trainManual,
   NINJA_SEED,
-  type MlpSplit,
-  type NinjaParams,
-} from '../src/makemore/index.js';
+} = makemore;
+type Vocabulary = makemore.Vocabulary;
+type MlpSplit = makemore.MlpSplit;
+type NinjaParams = makemore.NinjaParams;
 
 const BLOCK_SIZE = 3;
 const OUT_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'makemore', 'part4');
