@@ -182,12 +182,13 @@ export function std(t: Tensor, dim: number | number[] | undefined, opts: VarOpti
   const v = variance(t, dim, opts);
   const out = noGrad(() => v.sqrt());
   return record(out, 'StdBackward', [v], (g) => {
-    // d sqrt(v)/dv = 1 / (2 sqrt(v)), masked to 0 where sqrt(v) == 0.
-    const local = out.mul(2).rdiv(1);
-    const d = local.flat();
-    const o = out.flat();
+    // d sqrt(v)/dv = 1 / (2 sqrt(v)): g / (2 · out), one rounding (as sqrt's own backward and
+    // PyTorch's), then 0 where out == 0.
+    const gv = g.div(out.mul(2)).contiguous();
+    const d = gv.flat();
+    const o = out.expand([...gv.shape]).contiguous().flat();
     for (let i = 0; i < d.length; i++) if (o[i] === 0) d[i] = 0;
-    return [g.mul(local)];
+    return [gv];
   }, [out]);
 }
 
