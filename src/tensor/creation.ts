@@ -142,7 +142,8 @@ export function rand(shape: ShapeArg, opts: RandomOptions = {}): Tensor {
   return finish(t, opts);
 }
 
-/** Standard normal draws, the same stream as torch.randn with the same seed. */
+/** Standard normal draws, the same stream as torch.randn with the same seed (16 or more float32
+ *  elements follow PyTorch's scalar recipe: within 1e-6 of its AVX-512 kernel, see generator.ts). */
 export function randn(shape: ShapeArg, opts: RandomOptions = {}): Tensor {
   const { t, g, dtype } = randomFloat('randn', shape, opts);
   g.fillRandn(t.data as Float32Array, 0, 1, dtype);
