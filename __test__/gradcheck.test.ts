@@ -1,4 +1,6 @@
-// Finite-difference gradient checks in float64 (reference backend) for every differentiable op.
+// Finite-difference gradient checks in float64 (reference backend) for every differentiable op,
+// in gradcheck's default full-Jacobian mode (every entry compared; fast mode is tested in
+// correctness-gradcheck.test.ts).
 import { describe, expect, it } from 'vitest';
 import { F, Generator, Tensor, gradcheck, randn, rand, tensor, cat, stack, randint } from '../index.js';
 
