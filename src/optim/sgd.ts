@@ -115,6 +115,12 @@ export class SGD extends Optimizer<SGDOptions, SGDState> {
         }
         B = s.momentumBuffer.flatFloat();
       }
+      if (B !== null && !first && !nesterov && !maximize && wd === 0 && fusedMultiplyAdd) {
+        // Heavy-ball momentum, torch's rounding, as a tight loop (the general one below is slower).
+        momentumStep(P, G, B, r === Math.fround ? Math.fround : identity, mom, keep, negLr);
+        bumpVersion(p.data);
+        continue;
+      }
       const n = P.length;
       for (let i = 0; i < n; i++) {
         let g = maximize ? -G[i] : G[i];
@@ -137,4 +143,20 @@ export class SGD extends Optimizer<SGDOptions, SGDState> {
 function plainStep(P: Float32Array | Float64Array, G: Float32Array | Float64Array, negLr: number): void {
   const n = P.length;
   for (let i = 0; i < n; i++) P[i] += negLr * G[i];
+}
+
+/** B = round(B·mom) + keep·g (fused, rounded by the store); p = p + (-lr)·B (fused). */
+function momentumStep(
+  P: Float32Array | Float64Array, G: Float32Array | Float64Array, B: Float32Array | Float64Array,
+  r: (x: number) => number, mom: number, keep: number, negLr: number,
+): void {
+  const n = P.length;
+  for (let i = 0; i < n; i++) {
+    B[i] = r(B[i] * mom) + keep * G[i];
+    P[i] += negLr * B[i];
+  }
+}
+
+function identity(x: number): number {
+  return x;
 }
