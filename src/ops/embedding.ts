@@ -45,5 +45,5 @@ export function embedding(input: Tensor, weight: Tensor, opts: { paddingIdx?: nu
     if (out.numel() > 0) backendFor(dtype).indexAdd(gc.flatFloat(), dim, rows, gw.flatFloat());
     if (pad !== null) gw.flatFloat().fill(0, pad * dim, (pad + 1) * dim);
     return [gw];
-  });
+  }, []); // reads only the row ids, copied above: the weight may change before backward
 }

@@ -73,5 +73,5 @@ export function indexAdd(input: Tensor, dim: number, index: Tensor, source: Tens
       if (alpha !== 1) gs = gs.mul(alpha);
     }
     return [input.requiresGrad ? g : null, gs];
-  });
+  }, [index]); // the source gradient gathers by `index`; input and source are never read
 }

@@ -76,7 +76,7 @@ export function where(cond: Tensor, a: TensorOrScalar, b: TensorOrScalar, opName
     const back = (arr: ReturnType<typeof alloc> | null, t: Tensor | null) =>
       arr && t ? (t.dtype === g.dtype ? new Tensor(arr, shape) : new Tensor(arr, shape).to(t.dtype)) : null;
     return [back(ga, inputs[0]), back(gb, inputs[1])];
-  });
+  }, []); // reads only the copied mask, never the operands
 }
 
 /** Tensor.masked_fill(mask, value): value where mask is nonzero, x elsewhere (the mask broadcasts to x). */
