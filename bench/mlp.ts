@@ -10,7 +10,7 @@
 //
 // Part 2 is the lecture's final MLP before BatchNorm: W1 with bias b1, tanh, W2 + b2.
 import {
-  F, Generator, Tensor, makemore, noGrad, ones, randint, randn, tensor, zeros,
+  F, Generator, Tensor, makemore, nn, noGrad, ones, optim, randint, randn, tensor, zeros,
 } from '../index.js';
 
 export interface Dataset {
@@ -102,6 +102,57 @@ export function makeMlp3(ds: Dataset, batch: number, variant: Mlp3Variant = 'fus
     noGrad(() => {
       for (const p of params) p.sub_(p.grad!, LR);
     });
+    const value = loss.item();
+    mark?.('update');
+    return value;
+  };
+  return { step, params, flop: 3 * 2 * batch * (fanIn * N_HIDDEN + N_HIDDEN * V) };
+}
+
+/**
+ * The part 3 MLP as a library user writes it: nn.Sequential(Embedding, Flatten, Linear(no bias),
+ * BatchNorm1d(momentum 0.001), Tanh, Linear) and optim.SGD(lr 0.1), stepped with
+ * `optimizer.zeroGrad(); loss.backward(); optimizer.step()`. The same work per step as makeMlp3
+ * (nn's BatchNorm1d normalises with the biased variance, as torch's, where makeMlp3 uses the
+ * unbiased one: the same kernel). Starts from makeMlp3's weights (W1 transposed into nn's
+ * [out, in] layout) and draws the same minibatches, so the losses can be compared.
+ */
+/** The row label of makeMlp3Nn in the bench table. */
+export const NN_IMPL = 'ferrograd, nn modules + optim.SGD';
+
+export function makeMlp3Nn(ds: Dataset, batch: number): TrainStep {
+  const { Xtr, Ytr, vocab: V, blockSize } = ds;
+  const n = Xtr.shape[0];
+  const fanIn = N_EMBD * blockSize;
+  const g = new Generator().manualSeed(2147483647);
+  const C = randn([V, N_EMBD], { generator: g });
+  const W1 = randn([fanIn, N_HIDDEN], { generator: g }).mul((5 / 3) / Math.sqrt(fanIn));
+  const W2 = randn([N_HIDDEN, V], { generator: g }).mul(0.01);
+  const b2 = randn([V], { generator: g }).mul(0);
+  const emb = new nn.Embedding(V, N_EMBD);
+  const fc1 = new nn.Linear(fanIn, N_HIDDEN, { bias: false });
+  const fc2 = new nn.Linear(N_HIDDEN, V);
+  noGrad(() => {
+    emb.weight.copy_(C);
+    fc1.weight.copy_(W1.transpose(0, 1));
+    fc2.weight.copy_(W2.transpose(0, 1));
+    fc2.bias!.copy_(b2);
+  });
+  const model = new nn.Sequential(emb, new nn.Flatten(), fc1, new nn.BatchNorm1d(N_HIDDEN, { momentum: 0.001 }), new nn.Tanh(), fc2);
+  const params = model.parameters();
+  const optimizer = new optim.SGD(params, { lr: LR });
+
+  const step = (mark?: (phase: Phase) => void): number => {
+    const ix = randint(0, n, [batch], { generator: g });
+    const Xb = Xtr.index(ix);
+    const Yb = Ytr.index(ix);
+    mark?.('sample');
+    const loss = F.crossEntropy(model.forward(Xb), Yb);
+    mark?.('forward');
+    optimizer.zeroGrad();
+    loss.backward();
+    mark?.('backward');
+    optimizer.step();
     const value = loss.item();
     mark?.('update');
     return value;

@@ -17,7 +17,7 @@ import { Command } from 'commander';
 import { getBackend, nativeAvailable } from '../index.js';
 import { benchMatmul } from './matmul.js';
 import { benchOps } from './ops.js';
-import { loadDataset, makeMlp2, makeMlp3, type Dataset } from './mlp.js';
+import { NN_IMPL, loadDataset, makeMlp2, makeMlp3, makeMlp3Nn, type Dataset } from './mlp.js';
 import { benchTraining } from './train.js';
 import { TUNED_IMPL, runTunedMlp3 } from './tuned-child.js';
 import { PROJECT_ROOT, runPeers } from './peers.js';
@@ -136,6 +136,7 @@ async function main(): Promise<void> {
         ...(native
           ? [
               { impl: FERROGRAD, backend: 'native' as const, threads: 1, make: () => makeMlp3(dataset(), batch) },
+              { impl: NN_IMPL, backend: 'native' as const, threads: 1, make: () => makeMlp3Nn(dataset(), batch) },
               ...(opts.quick ? [] : [
                 { impl: 'ferrograd, 2 threads', backend: 'native' as const, threads: 2, make: () => makeMlp3(dataset(), batch) },
                 { impl: "ferrograd, lecture's composed BatchNorm", backend: 'native' as const, threads: 1, make: () => makeMlp3(dataset(), batch, 'composed') },

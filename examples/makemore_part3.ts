@@ -105,7 +105,7 @@ function lossLog(splits: Splits, steps: number, keys: Set<string>): Record<strin
   for (const v of makemore.LOSS_LOG) {
     if (!keys.has(v.key)) continue;
     const r = makemore.runLossLogVariant(v, splits, { steps });
-    console.log(`### ${v.title}:   (${r.parameters} parameters, step-0 loss ${r.step0.toFixed(4)}, ${r.seconds.toFixed(1)} s${v.evalStats === 'calibrated' ? ', calibrated statistics' : ''})`);
+    console.log(`### ${v.title}:   (${r.parameters} parameters, step-0 loss ${r.step0.toFixed(4)}, ${r.seconds.toFixed(1)} s${v.evalStats === 'split' ? ", each split normalised with its own statistics" : ''})`);
     console.log(`train ${String(r.train).padEnd(20)}   lecture ${v.lecture.train}`);
     console.log(`val   ${String(r.val).padEnd(20)}   lecture ${v.lecture.val}`);
     rows.push({ key: v.key, title: v.title, parameters: r.parameters, step0: r.step0, train: r.train, val: r.val, lecture: v.lecture, seconds: r.seconds });
