@@ -3,9 +3,9 @@
 // examples overfits one batch. PyTorch's printout and its losses for the same seeded run are in
 // __test__/fixtures/torch_edges.json (scripts/fixtures/torch_edges.py).
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { arange, makemore, tensor, zeros } from '../index.js';
-import { overfitOneBatch } from '../examples/makemore_part2.js';
+import { overfitOneBatch, type OverfitResult } from '../examples/makemore_part2.js';
 
 interface Fixture {
   storage: { values: (number | string)[]; float32: string; int32: string; int32ViewsShareStorage: boolean; float32Bytes: number };
@@ -58,9 +58,12 @@ describe('Tensor.storage()', () => {
 });
 
 describe('overfitting one batch (makemore part 2)', () => {
-  const words = makemore.readWords();
-  const vocab = makemore.Vocabulary.fromWords(words);
-  const r = overfitOneBatch(words, vocab, FX.overfit.steps);
+  let r: OverfitResult;
+  beforeAll(() => {
+    const words = makemore.readWords();
+    r = overfitOneBatch(words, vocab(words), FX.overfit.steps);
+  });
+  const vocab = (words: string[]) => makemore.Vocabulary.fromWords(words);
 
   it('the first version: 3481 parameters, the 32 examples of the first 5 words', () => {
     expect(r.words).toEqual(FX.overfit.words);
