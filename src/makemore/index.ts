@@ -111,6 +111,7 @@ export {
   type CmpResult,
 } from './backprop-ninja.js';
 export {
+  exercise4Forward,
   manualGradients,
   manualTrainStep,
   trainManual,
@@ -118,6 +119,7 @@ export {
   evaluateNinja,
   sampleNinja,
   type NinjaGrads,
+  type Exercise4Forward,
   type ManualGradients,
   type ManualStepOptions,
   type ManualTrainOptions,
