@@ -56,7 +56,8 @@ type MlpSplit = makemore.MlpSplit;
 type NinjaParams = makemore.NinjaParams;
 
 const BLOCK_SIZE = 3;
-const OUT_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'makemore', 'part4');
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
+const OUT_DIR = join(REPO, 'docs', 'makemore', 'part4');
 
 const section = (title: string) => console.log(`\n=== ${title} ===`);
 const rel = (p: string) => relative(process.cwd(), p);
@@ -168,7 +169,7 @@ async function exercises123(splits: Splits, globalRng: Generator, outDir: string
     exercise1: rows.map(({ name, exact, approximate, maxdiff }) => ({ name, exact, approximate, maxdiff })),
     exercise2: { lossFast: lossFast.item(), maxdiff: ce.maxdiff, fusedMaxdiff: fusedCe.maxdiff },
     exercise3: { forwardMaxdiff: fwdDiff.item(), maxdiff: bn.maxdiff, fusedForwardMaxdiff: fusedFwd.item(), fusedMaxdiff: fusedBn.maxdiff },
-    image,
+    image: { svg: relative(REPO, image.svg), png: relative(REPO, image.png) },
   };
 }
 
