@@ -1,153 +1,261 @@
-#!/usr/bin/env node
-// The makemore command: train the character-level MLP of makemore part 2 on any word list
-// (the bundled names by default), report train/dev/test losses, plot the loss curve, and sample
-// new words. Checkpoints, resume and the other model types come with the makemore-command issue.
-import { Command, InvalidArgumentError } from 'commander';
-import { SingleBar, Presets } from 'cli-progress';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { Generator } from '../random/generator.js';
+// The makemore command: what Karpathy's makemore.py is for Python users, for any word list.
+//   makemore [train] [-i words.txt] [-o out] [--type transformer] [--max-steps N] ...
+//   makemore sample -o out [--num-samples 50 --top-k K --temperature T --prefix P --seed S]
+//   makemore eval -o out [-i words.txt]
+// `main(argv)` is the whole program as a function (tests call it in-process); importing this module
+// does nothing else. The `makemore` bin (bin.ts) calls it.
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { defaultWordsPath } from '../makemore/data.js';
 import { getBackend } from '../backend/index.js';
-import { readWords, defaultWordsPath, splitWords, buildContexts } from '../makemore/data.js';
-import { Vocabulary } from '../makemore/vocab.js';
-import { createMlp, stepDecay } from '../makemore/mlp.js';
-import { plotLossCurve } from '../makemore/plots.js';
+import { MODEL_TYPES, defaultSizes, isLectureType, isModelType, type ModelType } from '../makemore/models/index.js';
+import { runTrain, type Schedule, type TrainSettings } from './train.js';
+import { runSample, runEval } from './use.js';
+import { CommandError } from './errors.js';
+import { processOutput, type Output } from './output.js';
 
-function int(name: string, min: number) {
+/** makemore.py's default is -1 (train until interrupted); here the default run ends, in about
+ *  two and a half minutes on 2 cores for the default transformer on names (see the README). */
+export const DEFAULT_MAX_STEPS = 20_000;
+
+function intArg(flag: string, min: number) {
   return (v: string): number => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}, got '${v}'`);
+    if (v.trim() === '' || !Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${flag} must be an integer >= ${min}, got '${v}'`);
     return n;
   };
 }
 
-function positive(name: string) {
+function numArg(flag: string, opts: { positive?: boolean; min?: number } = {}) {
   return (v: string): number => {
     const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number, got '${v}'`);
+    const ok = v.trim() !== '' && Number.isFinite(n) && (opts.positive ? n > 0 : n >= (opts.min ?? -Infinity));
+    if (!ok) throw new InvalidArgumentError(`${flag} must be ${opts.positive ? 'a positive number' : `a number >= ${opts.min}`}, got '${v}'`);
     return n;
   };
 }
 
-interface Options {
-  input: string;
-  out: string;
-  steps: number;
-  batchSize: number;
-  lr: number;
-  lrDecayed: number;
-  decayAt?: number;
-  blockSize: number;
-  embDim: number;
-  hidden: number;
+function typeArg(v: string): ModelType {
+  if (!isModelType(v)) throw new InvalidArgumentError(`--type must be one of ${MODEL_TYPES.join(', ')}, got '${v}'`);
+  return v;
+}
+
+function scheduleArg(v: string): Schedule {
+  if (v !== 'constant' && v !== 'step' && v !== 'cosine') throw new InvalidArgumentError(`--schedule must be constant, step or cosine, got '${v}'`);
+  return v;
+}
+
+function version(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'ferrograd') return pkg.version ?? '0.0.0';
+    } catch {
+      // keep walking up
+    }
+    dir = dirname(dir);
+  }
+  return '0.0.0';
+}
+
+function addThreads(cmd: Command): Command {
+  return cmd.option('--threads <n>', 'worker threads of the native kernels (default: all cores; results are the same with any number)', intArg('--threads', 1));
+}
+
+function applyThreads(n: number | undefined): void {
+  if (n !== undefined) getBackend().setNumThreads(n);
+}
+
+function explicitFlags(cmd: Command): Set<string> {
+  const set = new Set<string>();
+  for (const key of Object.keys(cmd.opts())) if (cmd.getOptionValueSource(key) === 'cli') set.add(key);
+  return set;
+}
+
+interface TrainFlags {
+  inputFile: string;
+  workDir: string;
+  type: ModelType;
+  maxSteps: number;
   seed: number;
-  samples: number;
+  batchSize: number;
+  learningRate?: number;
+  weightDecay?: number;
+  schedule?: Schedule;
+  warmupSteps: number;
+  nLayer: number;
+  nHead: number;
+  nEmbd?: number;
+  nEmbd2?: number;
+  blockSize?: number;
+  topK: number;
+  temperature: number;
+  numSamples?: number;
+  prefix?: string;
+  evalEvery: number;
+  sampleEvery: number;
   logEvery: number;
-  progress: boolean;
-  plot: boolean;
+  resume: boolean;
+  sampleOnly: boolean;
+  force: boolean;
+  threads?: number;
+  device: string;
 }
 
-export async function main(argv: string[] = process.argv): Promise<void> {
+/** Flags checked against each other, before any file is touched. */
+export function settingsFrom(f: TrainFlags, explicit: ReadonlySet<string>): TrainSettings {
+  const lecture = isLectureType(f.type);
+  const sizes = defaultSizes(f.type);
+  if (f.device !== 'cpu') throw new CommandError(`--device ${f.device}: only cpu is available (the native kernels use the CPU's SIMD units and threads)`);
+  const nEmbd = f.nEmbd ?? sizes.nEmbd;
+  if (f.type === 'transformer' && nEmbd % f.nHead !== 0) {
+    throw new CommandError(`--n-embd ${nEmbd} is not divisible by --n-head ${f.nHead} (each head gets n_embd / n_head channels)`);
+  }
+  const blockSize = f.blockSize ?? (lecture ? sizes.contextSize : null);
+  if ((f.type === 'wavenet' || f.type === 'conv') && blockSize !== null && !(Number.isInteger(Math.log2(blockSize)) && blockSize >= 2)) {
+    throw new CommandError(`--block-size ${blockSize}: ${f.type} fuses the context two characters at a time, so it must be a power of two >= 2`);
+  }
+  if (f.topK === 0 || f.topK < -1) throw new CommandError(`--top-k must be -1 (no top-k) or >= 1, got ${f.topK}`);
+  return {
+    inputFile: f.inputFile,
+    workDir: f.workDir,
+    type: f.type,
+    maxSteps: f.maxSteps,
+    seed: f.seed,
+    batchSize: f.batchSize,
+    learningRate: f.learningRate ?? (lecture ? 0.1 : 5e-4),
+    weightDecay: f.weightDecay ?? (lecture ? 0 : 0.01),
+    schedule: f.schedule ?? (lecture ? 'step' : 'constant'),
+    warmupSteps: f.warmupSteps,
+    nLayer: f.nLayer,
+    nHead: f.nHead,
+    nEmbd,
+    nEmbd2: f.nEmbd2 ?? sizes.nEmbd2,
+    blockSize,
+    topK: f.topK === -1 ? null : f.topK,
+    temperature: f.temperature,
+    numSamples: f.numSamples ?? 10,
+    evalEvery: f.evalEvery,
+    sampleEvery: f.sampleEvery,
+    logEvery: f.logEvery,
+    resume: f.resume,
+    force: f.force,
+    explicit,
+  };
+}
+
+function buildProgram(out: Output, run: { action?: () => Promise<number> }): Command {
   const program = new Command()
     .name('makemore')
-    .description('Train a character-level MLP language model (makemore part 2) on a word list and sample new words.')
-    .option('-i, --input <file>', 'word list, one item per line (UTF-8)', defaultWordsPath())
-    .option('-o, --out <dir>', 'where to write the loss curve and the samples', 'out/makemore')
-    .option('--steps <n>', 'training steps', int('--steps', 0), 200_000)
-    .option('--batch-size <n>', 'minibatch size', int('--batch-size', 1), 32)
-    .option('--lr <x>', 'learning rate', positive('--lr'), 0.1)
-    .option('--lr-decayed <x>', 'learning rate after --decay-at', positive('--lr-decayed'), 0.01)
-    .option('--decay-at <n>', 'step at which the learning rate drops (default: half of --steps)', int('--decay-at', 0))
-    .option('--block-size <n>', 'characters of context', int('--block-size', 1), 3)
-    .option('--emb-dim <n>', 'embedding dimension', int('--emb-dim', 1), 10)
-    .option('--hidden <n>', 'hidden tanh units', int('--hidden', 1), 200)
-    .option('--seed <n>', 'seed of the parameter draws and minibatches', int('--seed', 0), 2147483647)
-    .option('--samples <n>', 'words to sample after training', int('--samples', 0), 20)
-    .option('--log-every <n>', 'print the minibatch loss every n steps', int('--log-every', 1), 10_000)
-    .option('--no-progress', 'no progress bar (log lines only)')
-    .option('--no-plot', 'do not write the loss-curve plot')
-    .showHelpAfterError();
-  program.parse(argv);
-  const o = program.opts<Options>();
+    .description('Make more of anything: train a character-level language model on a word list (one item per line) and sample new items, as makemore.py does.\nRun without a command, makemore trains (the same as `makemore train`).')
+    .version(version(), '-V, --version')
+    .addHelpText('after', '\nEach command has its own flags: makemore train --help, makemore sample --help, makemore eval --help.')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => out.out(s.replace(/\n$/, '')), writeErr: (s) => out.err(s.replace(/\n$/, '')), outputError: () => {} });
 
-  const words = readWords(resolve(o.input));
-  const vocab = Vocabulary.fromWords(words);
-  const split = splitWords(words);
-  const sets = {
-    train: buildContexts(split.train, vocab, o.blockSize),
-    dev: buildContexts(split.dev, vocab, o.blockSize),
-    test: buildContexts(split.test, vocab, o.blockSize),
-  };
-  if (sets.train.rows === 0) throw new Error(`makemore: the training split of ${o.input} is empty (${words.length} words)`);
-  const g = new Generator().manualSeed(o.seed);
-  const model = createMlp({ vocabSize: vocab.size, blockSize: o.blockSize, embDim: o.embDim, hidden: o.hidden, generator: g });
-  const decayAt = o.decayAt ?? Math.floor(o.steps / 2);
-  console.log(
-    `makemore: ${words.length} words from ${o.input}, vocabulary ${vocab.size} (${vocab.chars.join('')}), ` +
-      `rows train/dev/test ${sets.train.rows}/${sets.dev.rows}/${sets.test.rows}`,
-  );
-  console.log(
-    `model: MLP block ${o.blockSize}, embedding ${o.embDim}, hidden ${o.hidden}: ${model.numParameters()} parameters; ` +
-      `${o.steps} steps of batch ${o.batchSize}, lr ${o.lr} then ${o.lrDecayed} from step ${decayAt}; backend ${getBackend().name}`,
-  );
-
-  const showBar = o.progress && process.stdout.isTTY === true && o.steps > 0;
-  const bar = showBar
-    ? new SingleBar({ format: 'train |{bar}| {value}/{total} steps | loss {loss} | {rate} steps/s | eta {eta_formatted}' }, Presets.shades_classic)
-    : null;
-  bar?.start(o.steps, 0, { loss: '-', rate: '-' });
-  const t0 = performance.now();
-  const { losses } = model.fit(sets.train, {
-    steps: o.steps,
-    batchSize: o.batchSize,
-    generator: g,
-    lr: stepDecay(o.lr, o.lrDecayed, decayAt),
-    onStep: (i, loss) => {
-      if (bar && (i % 100 === 0 || i === o.steps - 1)) {
-        const rate = ((i + 1) / ((performance.now() - t0) / 1000)).toFixed(0);
-        bar.update(i + 1, { loss: loss.toFixed(4), rate });
+  const train = program
+    .command('train', { isDefault: true })
+    .description('Train a model on a word list; the best model by test loss is saved in the work dir as it trains (model.safetensors + config.json), the latest state in state.safetensors for --resume.')
+    .option('-i, --input-file <file>', 'word list, one item per line (UTF-8; any characters)', defaultWordsPath())
+    .option('-o, --work-dir <dir>', 'where the checkpoint, metrics.jsonl and report.html go', 'out')
+    .addOption(new Option('--type <type>', `model: ${MODEL_TYPES.join(', ')}`).default('transformer').argParser(typeArg))
+    .option('--max-steps <n>', `optimization steps; -1 trains until Ctrl-C (makemore.py's default)`, intArg('--max-steps', -1), DEFAULT_MAX_STEPS)
+    .option('--seed <n>', 'seed of the split, the initial weights and the batches', intArg('--seed', 0), 3407)
+    .option('-b, --batch-size <n>', 'words per step', intArg('--batch-size', 1), 32)
+    .option('-l, --learning-rate <x>', 'learning rate (default 5e-4 AdamW; 0.1 SGD for mlp-bn, wavenet, conv)', numArg('--learning-rate', { positive: true }))
+    .option('-w, --weight-decay <x>', 'weight decay (default 0.01; 0 for the lecture models)', numArg('--weight-decay', { min: 0 }))
+    .addOption(new Option('--schedule <s>', 'learning rate schedule: constant (makemore.py), step (a tenth from 75% of --max-steps: the lectures), cosine (to a tenth at --max-steps) (default: constant; step for the lecture models)').argParser(scheduleArg))
+    .option('--warmup-steps <n>', 'linear warmup before the cosine schedule', intArg('--warmup-steps', 0), 0)
+    .option('--n-layer <n>', 'transformer blocks', intArg('--n-layer', 1), 4)
+    .option('--n-head <n>', 'attention heads (transformer)', intArg('--n-head', 1), 4)
+    .option('--n-embd <n>', 'embedding channels (default 64; mlp-bn 10, wavenet and conv 24)', intArg('--n-embd', 1))
+    .option('--n-embd2 <n>', 'channels elsewhere: the hidden layer of mlp/bow/mlp-bn/wavenet/conv, the rnn/gru state (default 64; mlp-bn 200, wavenet and conv 128)', intArg('--n-embd2', 1))
+    .option('--block-size <n>', 'context of mlp-bn (default 3), wavenet and conv (8, a power of two); the others read whole words (longest word + 1)', intArg('--block-size', 1))
+    .option('--top-k <n>', 'sample from the k most likely characters only; -1: all', intArg('--top-k', -1), -1)
+    .option('--temperature <x>', 'sampling temperature', numArg('--temperature', { positive: true }), 1)
+    .option('--num-samples <n>', 'samples shown at each --sample-every (with --sample-only: 50)', intArg('--num-samples', 1))
+    .option('--prefix <text>', 'with --sample-only: characters every sample starts with')
+    .option('--eval-every <n>', 'steps between train/test loss evaluations (and checkpoint saves)', intArg('--eval-every', 1), 500)
+    .option('--sample-every <n>', 'steps between printed samples', intArg('--sample-every', 1), 200)
+    .option('--log-every <n>', 'steps between log lines when stdout is not a terminal', intArg('--log-every', 1), 100)
+    .option('--resume', 'continue the training state in the work dir exactly where it stopped', false)
+    .option('--sample-only', 'sample from the checkpoint in the work dir and exit (as makemore sample)', false)
+    .option('--force', 'start over in a work dir that already holds a checkpoint (it is replaced)', false)
+    .option('-n, --num-workers <n>', 'accepted for makemore.py compatibility; batches are built in the training thread', intArg('--num-workers', 0), 4)
+    .option('--device <d>', 'cpu (the only device)', 'cpu')
+    .option('--no-compile', 'accepted for compatibility: there is no compiled step yet, every step runs op by op');
+  addThreads(train).action(() => {
+    const f = train.opts<TrainFlags>();
+    run.action = async () => {
+      applyThreads(f.threads);
+      if (f.sampleOnly) {
+        return runSample({ workDir: f.workDir, numSamples: f.numSamples ?? 50, topK: f.topK === -1 ? null : f.topK, temperature: f.temperature, prefix: f.prefix ?? '', seed: f.seed }, out);
       }
-      if (!bar && (i % o.logEvery === 0 || i === o.steps - 1)) {
-        console.log(`${String(i).padStart(7)}/${o.steps}: ${loss.toFixed(4)}`);
-      }
-    },
+      const explicit = explicitFlags(train);
+      return runTrain(settingsFrom(f, explicit), out);
+    };
   });
-  bar?.stop();
-  const seconds = (performance.now() - t0) / 1000;
-  console.log(`trained ${o.steps} steps in ${seconds.toFixed(1)} s (${(o.steps / Math.max(seconds, 1e-9)).toFixed(0)} steps/s)`);
 
-  const loss = {
-    train: model.evaluate(sets.train),
-    dev: sets.dev.rows > 0 ? model.evaluate(sets.dev) : NaN,
-    test: sets.test.rows > 0 ? model.evaluate(sets.test) : NaN,
-  };
-  console.log(`loss: train ${loss.train.toFixed(4)}, dev ${loss.dev.toFixed(4)}, test ${loss.test.toFixed(4)}`);
+  const sample = program
+    .command('sample')
+    .description('Sample words from the best model in a work dir.')
+    .option('-o, --work-dir <dir>', 'the work dir of a training run', 'out')
+    .option('--num-samples <n>', 'how many words', intArg('--num-samples', 1), 50)
+    .option('--top-k <n>', 'sample from the k most likely characters only; -1: all', intArg('--top-k', -1), -1)
+    .option('--temperature <x>', 'below 1: safer, more common words; above 1: wilder ones', numArg('--temperature', { positive: true }), 1)
+    .option('--prefix <text>', 'characters every sample starts with', '')
+    .option('--seed <n>', 'seed of the draws', intArg('--seed', 0), 3407);
+  addThreads(sample).action(() => {
+    const f = sample.opts<{ workDir: string; numSamples: number; topK: number; temperature: number; prefix: string; seed: number; threads?: number }>();
+    run.action = async () => {
+      applyThreads(f.threads);
+      if (f.topK === 0) throw new CommandError('--top-k must be -1 (no top-k) or >= 1, got 0');
+      return runSample({ ...f, topK: f.topK === -1 ? null : f.topK }, out);
+    };
+  });
 
-  mkdirSync(o.out, { recursive: true });
-  const known = new Set(split.train);
-  const samples = model.sample(o.samples, new Generator().manualSeed(o.seed + 10), vocab);
-  if (samples.length > 0) {
-    console.log(`${samples.length} samples (* = also in the training set):`);
-    for (const s of samples) {
-      const word = s.endsWith('.') ? s.slice(0, -1) : s;
-      console.log(`  ${s}${known.has(word) ? ' *' : ''}`);
-    }
-  }
-  writeFileSync(
-    join(o.out, 'result.json'),
-    JSON.stringify({ options: o, parameters: model.numParameters(), seconds, loss, samples }, null, 2) + '\n',
-  );
-  if (o.plot && o.steps > 0) {
-    const steps = Array.from({ length: losses.length }, (_, i) => i);
-    const chart = await plotLossCurve(steps, losses, join(o.out, 'loss'), {
-      title: 'makemore: minibatch loss (log10)',
-      average: Math.max(1, Math.floor(losses.length / 200)),
-    });
-    console.log(`wrote ${chart.png}, ${chart.svg} and ${join(o.out, 'result.json')}`);
-  }
+  const evalCmd = program
+    .command('eval')
+    .description('Loss of the best model in a work dir on a word list (default: the file it was trained on), with the words it finds most and least likely.')
+    .option('-o, --work-dir <dir>', 'the work dir of a training run', 'out')
+    .option('-i, --input-file <file>', 'word list to evaluate (default: the training run\'s input file)')
+    .option('--show <n>', 'how many of the worst and of the best words to list', intArg('--show', 0), 10);
+  addThreads(evalCmd).action(() => {
+    const f = evalCmd.opts<{ workDir: string; inputFile?: string; show: number; threads?: number }>();
+    run.action = async () => {
+      applyThreads(f.threads);
+      return runEval(f, out);
+    };
+  });
+  return program;
 }
 
-main().catch((err: unknown) => {
-  console.error(`makemore: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
-});
+/** The program: parses argv (without the node and script paths), runs, returns the exit code. */
+export async function main(argv: readonly string[], out: Output = processOutput()): Promise<number> {
+  const run: { action?: () => Promise<number> } = {};
+  const program = buildProgram(out, run);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      out.err(`makemore: ${e.message.replace(/^error: /, '')}`);
+      return e.exitCode || 2;
+    }
+    throw e;
+  }
+  if (!run.action) return 0;
+  try {
+    return await run.action();
+  } catch (e) {
+    if (e instanceof CommandError) {
+      out.err(`makemore: ${e.message}`);
+      return e.exitCode;
+    }
+    out.err(`makemore: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    return 1;
+  }
+}

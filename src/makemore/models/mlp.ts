@@ -1,0 +1,50 @@
+// makemore.py's MLP (Bengio et al. 2003): the embeddings of the blockSize previous tokens,
+// concatenated, through Linear -> tanh -> Linear. Before the start of the sequence it reads a
+// special <BLANK> token (id = vocabSize), hence the vocabSize + 1 rows of wte.
+import { Tensor } from '../../tensor/tensor.js';
+import { Module } from '../../nn/module.js';
+import { Embedding } from '../../nn/embedding.js';
+import { Linear } from '../../nn/linear.js';
+import { Tanh } from '../../nn/activation.js';
+import { Sequential } from '../../nn/container.js';
+import type { Generator } from '../../random/generator.js';
+import type { LanguageModel, ModelConfig } from './types.js';
+
+export class MLP extends Module implements LanguageModel {
+  readonly blockSize: number;
+  readonly vocabSize: number;
+  wte: Embedding;
+  mlp: Sequential;
+
+  constructor(config: ModelConfig, generator: Generator) {
+    super();
+    this.blockSize = config.blockSize;
+    this.vocabSize = config.vocabSize;
+    this.wte = new Embedding(config.vocabSize + 1, config.nEmbd, { generator });
+    this.mlp = new Sequential(
+      new Linear(config.blockSize * config.nEmbd, config.nEmbd2, { generator }),
+      new Tanh(),
+      new Linear(config.nEmbd2, config.vocabSize, { generator }),
+    );
+  }
+
+  contextLength(): number {
+    return this.blockSize;
+  }
+
+  forward(idx: Tensor): Tensor {
+    const [B, T] = idx.shape as [number, number];
+    const K = this.blockSize;
+    const d = idx.contiguous().flat();
+    // makemore.py rolls idx right k times (k = 0..K-1), blanking what falls off the start, and
+    // concatenates the K embeddings; one lookup of [B, T, K] indices is the same, k fastest.
+    const shifted = new Int32Array(B * T * K);
+    for (let b = 0; b < B; b++) {
+      for (let t = 0; t < T; t++) {
+        for (let k = 0; k < K; k++) shifted[(b * T + t) * K + k] = t - k >= 0 ? d[b * T + t - k] : this.vocabSize;
+      }
+    }
+    const emb = this.wte.forward(new Tensor(shifted, [B, T, K])); // [B, T, K, nEmbd]
+    return this.mlp.forward(emb.reshape([B, T, K * this.wte.embeddingDim]));
+  }
+}
