@@ -291,10 +291,8 @@ export function manualBackward(p: NinjaParams, f: ChunkedForward, Xb: Tensor): M
     const dh = dlogits.matmul(p.W2.T);
     const dW2 = f.h.T.matmul(dlogits);
     const db2 = dlogits.sum(0);
-    // (1.0 - h**2) * dh. ferrograd's pow(h, 2) is the C library's powf, which now and then differs
-    // from h·h in the last bit, while autograd's tanh backward computes 1 - y·y: so the rows from
-    // here down are equal to float32 rounding, not always bit-exact. (PyTorch computes x**2 as x·x,
-    // which is why the lecture's table is exact everywhere; in float64 all rows here are exact.)
+    // (1.0 - h**2) * dh. pow(h, 2) is h·h (PyTorch's special case, not powf), the very product of
+    // autograd's tanh backward 1 - y·y, so the rows from here down are bit-exact too.
     const dhpreact = f.h.pow(2).rsub(1.0).mul(dh);
     const dbngain = f.bnraw.mul(dhpreact).sum(0, true);
     const dbnraw = p.bngain.mul(dhpreact);
