@@ -527,7 +527,6 @@ describe('errors', () => {
     ['a Tensor instead of a list', () => new optim.SGD(p() as unknown as Tensor[], { lr: 0.1 }), 'SGD: params argument given to the optimizer should be an iterable of Tensors or objects (groups), but got a Tensor'],
     ['no params', () => new optim.Adam([]), 'Adam: optimizer got an empty parameter list'],
     ['params not iterable', () => new optim.Adam(5 as unknown as Tensor[]), 'Adam: params must be an iterable of Tensors or of parameter groups, got 5'],
-    ['param does not require grad', () => new optim.SGD([tensor([1, 2])], { lr: 0.1 }), 'SGD.addParamGroup: paramGroups[0].params[0] (shape [2]) does not require grad, so it would never be updated'],
     ['int param', () => new optim.SGD([tensor([1, 2], { dtype: 'int32' })], { lr: 0.1 }), 'SGD.addParamGroup: paramGroups[0].params[0] has dtype int32; only floating point tensors can be optimized'],
     ['non-leaf param', () => new optim.SGD([p().mul(2)], { lr: 0.1 }), "SGD.addParamGroup: can't optimize a non-leaf Tensor (paramGroups[0].params[0], shape [2, 2], made by MulBackward)"],
     ['non-contiguous param', () => new optim.SGD([randn([2, 3]).T.requiresGrad_()], { lr: 0.1 }), 'SGD.addParamGroup: paramGroups[0].params[0] (shape [3, 2], strides [1, 3]) is not contiguous'],
@@ -550,4 +549,20 @@ describe('errors', () => {
   for (const [name, fn, message] of cases) {
     it(name, () => expect(fn).toThrow(message));
   }
+});
+
+describe('frozen parameters', () => {
+  it('are accepted and left alone, as torch.optim does, and train once unfrozen', () => {
+    const frozen = tensor([1, 2]);
+    const live = tensor([3, 4]).requiresGrad_();
+    const opt = new optim.SGD([frozen, live], { lr: 0.5 });
+    live.mul(live).sum().backward();
+    opt.step();
+    expect(Array.from(frozen.flat())).toEqual([1, 2]);
+    expect(Array.from(live.flat())).toEqual([0, 0]);
+    frozen.requiresGrad_();
+    frozen.sum().backward();
+    opt.step();
+    expect(Array.from(frozen.flat())).toEqual([0.5, 1.5]);
+  });
 });

@@ -160,9 +160,8 @@ export abstract class Optimizer<O extends LrGroupOptions = LrGroupOptions, S ext
     if (!(p instanceof Tensor)) throw new TypeError(`${op}: optimizer can only optimize Tensors, but ${where} is ${describe(p)}`);
     if (!isFloat(p.dtype)) throw new TypeError(`${op}: ${where} has dtype ${p.dtype}; only floating point tensors can be optimized`);
     if (!p.isLeaf) throw new Error(`${op}: can't optimize a non-leaf Tensor (${where}, shape ${fmtShape(p.shape)}, made by ${p.gradFn?.name}); optimize the leaf it was computed from`);
-    if (!p.requiresGrad) {
-      throw new Error(`${op}: ${where} (shape ${fmtShape(p.shape)}) does not require grad, so it would never be updated; set requiresGrad = true, or leave frozen parameters out (e.g. params.filter((p) => p.requiresGrad))`);
-    }
+    // A frozen parameter (requiresGrad false) is accepted, as torch.optim does: it never gets a
+    // gradient, so step() skips it, and unfreezing it later makes it train.
     if (!p.isContiguous()) {
       throw new Error(`${op}: ${where} (shape ${fmtShape(p.shape)}, strides ${fmtShape(p.strides)}) is not contiguous; optimizers update the storage directly, so make the parameter a contiguous leaf (p.contiguous().detach().requiresGrad_())`);
     }
