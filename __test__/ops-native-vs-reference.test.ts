@@ -156,7 +156,9 @@ function compareArrays(what: string, got: Float64Array, ref: Float64Array, tol: 
       continue;
     }
     if ('exact' in tol) {
-      if (!Object.is(g, r) && !(g === 0 && r === 0)) throw new Error(`${what}[${i}]: native ${g} !== reference ${r} (exact match required)`);
+      // Exact includes the sign of zero (-0 and +0 differ under 1/x, sign, atan2).
+      const show = (v: number) => (Object.is(v, -0) ? '-0' : String(v));
+      if (!Object.is(g, r)) throw new Error(`${what}[${i}]: native ${show(g)} !== reference ${show(r)} (exact match required)`);
       continue;
     }
     const bound = (tol.rtol ?? 1e-5) * Math.abs(r) + (tol.atol ?? 1e-6) * scale + 2 * (tol.k ?? 0) * U * (mag ? Math.abs(mag[i]) : scale) + (tol.abs ?? 0);

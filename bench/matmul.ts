@@ -56,7 +56,7 @@ export function benchMatmul(results: Results, opts: MatmulOptions): void {
         const A = (transA ? a.T : a).contiguous().data as Float32Array;
         const B = (transB ? b.T : b).contiguous().data as Float32Array;
         const out = new Float32Array(s.m * s.n);
-        const kernel = timeIt(() => be.matmul(A, 0, 0, transA, B, 0, 0, transB, out, 1, s.m, s.k, s.n, 0), timing);
+        const kernel = timeIt(() => be.matmul(A, 0, 0, transA, B, 0, 0, transB, out, 1, s.m, s.k, s.n), timing);
         const row = {
           section: 'matmul', case: matmulCase(s.m, s.k, s.n, threads), impl: FERROGRAD, metric: 'GFLOP/s' as const,
           value: flop / api.med / 1e9, min: flop / api.max / 1e9, max: flop / api.min / 1e9, us: api.med * 1e6,

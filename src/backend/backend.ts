@@ -1,4 +1,19 @@
-// The narrow boundary between the tensor library and the loops that do the arithmetic.
+// The narrow boundary between the tensor library and the loops that do the arithmetic: this file
+// declares every kernel once (the Backend interface below), and both sides derive from it.
+//
+// How to add a kernel (say `foo`):
+//   1. Rust: write the loop in crates/kernels (plain slices, with a cargo test), and add its checked
+//      export `"foo" |k| fn foo(...)` to the `kernels!` block in crates/node/src/ops.rs (validate
+//      every argument with the Checker `k`, then call the kernel). That one definition is also the
+//      fast N-API entry point (crates/node/src/fast.rs needs no change).
+//   2. Declare `foo` here, on Backend, with its semantics in the doc comment; op codes, if any,
+//      go in the enums below and in the Rust enums (a cargo test checks they agree).
+//   3. Write the reference twin in reference.ts (plain float64 loops, the same argument checks).
+//   4. `npm run build:native` regenerates native/index.d.ts; `npm run typecheck` then checks that
+//      the Rust export and this declaration agree (names, argument counts and types; native.ts),
+//      and native.ts needs no change: the addon's functions become nativeBackend's methods.
+//   Tests: backend-conformance (native vs reference on random shapes), native-errors (messages),
+//   native-fuzz (random bad calls), backend-reference (the reference on hand-computed cases).
 //
 // Everything here works on flat typed arrays owned by JavaScript. Kernels never allocate their
 // outputs: the caller passes `out` arrays of the right length, and kernels overwrite them (or add
@@ -16,7 +31,9 @@ export type FloatArray = Float32Array | Float64Array;
 export type IndexArray = Int32Array;
 export type AnyArray = FloatArray | IndexArray;
 
-/** Elementwise unary operations. Numeric codes cross the native boundary unchanged. */
+/** Elementwise unary operations. Numeric codes cross the native boundary unchanged; the Rust enums
+ *  (crates/kernels/src/elementwise.rs, reduce.rs) are the source and crates/kernels/tests/op_codes.rs
+ *  checks that these three enums spell them identically. */
 export enum UnaryOp {
   Neg = 0,
   Exp = 1,
@@ -47,11 +64,10 @@ export enum BinaryOp {
   Ge = 12,
 }
 
-/** Reductions over the middle axis of a [outer, n, inner] view. */
+/** The extreme reductions of reduceArg (sums have their own kernel, `sum`). */
 export enum ReduceOp {
-  Sum = 0,
-  Max = 1,
-  Min = 2,
+  Max = 0,
+  Min = 1,
 }
 
 export interface Backend {
@@ -65,7 +81,8 @@ export interface Backend {
     shape: number[],
   ): void;
 
-  /** out[i] = op(x[i]) for i < out.length; x and out contiguous, same length. */
+  /** out[i] = op(x[i]) for i < out.length; x and out contiguous, same length.
+   *  Sign gives 1, -1, or +0 for both zeros (as torch.sign); NaN stays NaN (torch gives 0). */
   unary(op: UnaryOp, x: FloatArray, out: FloatArray): void;
 
   /** The backward of a unary op: dx[i] = dy[i] · op'(x[i]) expressed with x (input) and y (output).
@@ -100,26 +117,27 @@ export interface Backend {
   /** y[i] += alpha · x[i]; contiguous, same length. Gradient accumulation and SGD. */
   axpy(alpha: number, x: FloatArray, y: FloatArray): void;
 
-  /** Reduce x viewed as [outer, n, inner] over the middle axis into out [outer, inner].
-   *  Sums are computed in fixed-size chunks combined in index order (same bits with any thread
-   *  count). With n = 0: Sum gives 0; Max/Min must not be called (the tensor layer refuses). */
-  reduce(op: ReduceOp, x: FloatArray, outer: number, n: number, inner: number, out: FloatArray): void;
+  /** Sum of x viewed as [outer, n, inner] over the middle axis into out [outer, inner].
+   *  Computed in fixed-size chunks combined in index order (same bits with any thread count).
+   *  With n = 0 the sums are 0. */
+  sum(x: FloatArray, outer: number, n: number, inner: number, out: FloatArray): void;
 
-  /** Like reduce(Max|Min) but also writes the index (0..n-1) of the first extreme element. */
+  /** Max or min of x viewed as [outer, n, inner] over the middle axis into out [outer, inner],
+   *  and into outIdx the index (0..n-1) of the first extreme element; NaN counts as the extreme
+   *  (as torch.max). n = 0 is refused unless the output is empty. */
   reduceArg(
     op: ReduceOp.Max | ReduceOp.Min, x: FloatArray, outer: number, n: number, inner: number,
     out: FloatArray, outIdx: IndexArray,
   ): void;
 
   /** Batched matrix product, row-major contiguous matrices:
-   *  out[b] = beta·out[b] + op(A[b]) @ op(B[b]), op(A) is m×k, op(B) is k×n, out[b] is m×n.
+   *  out[b] = op(A[b]) @ op(B[b]), op(A) is m×k, op(B) is k×n, out[b] is m×n (overwritten).
    *  With transA, A[b] is stored k×m (row-major); with transB, B[b] is stored n×k.
-   *  A[b] starts at aOff + b·aBatchStride, B[b] at bOff + b·bBatchStride (0 broadcasts), out[b] at b·m·n.
-   *  beta is 0 (overwrite) or 1 (accumulate). */
+   *  A[b] starts at aOff + b·aBatchStride, B[b] at bOff + b·bBatchStride (0 broadcasts), out[b] at b·m·n. */
   matmul(
     a: FloatArray, aOff: number, aBatchStride: number, transA: boolean,
     b: FloatArray, bOff: number, bBatchStride: number, transB: boolean,
-    out: FloatArray, batch: number, m: number, k: number, n: number, beta: 0 | 1,
+    out: FloatArray, batch: number, m: number, k: number, n: number,
   ): void;
 
   /** Row gather (embedding lookup): out[i, :] = src[idx[i], :], rows of `rowSize` elements.
@@ -128,9 +146,6 @@ export interface Backend {
 
   /** Row scatter-add (embedding backward): dst[idx[i], :] += src[i, :]. Deterministic order. */
   indexAdd(src: FloatArray, rowSize: number, idx: IndexArray, dst: FloatArray): void;
-
-  /** Flat gather: out[i] = src[flatIdx[i]]. Every flatIdx[i] in [0, src.length). */
-  take(src: FloatArray, flatIdx: IndexArray, out: FloatArray): void;
 
   /** Flat scatter-add: dst[flatIdx[i]] += src[i], in index order. */
   putAdd(src: FloatArray, flatIdx: IndexArray, dst: FloatArray): void;
@@ -161,7 +176,8 @@ export interface Backend {
    *    meanOut/varOut; the normalisation uses that var.
    *  !training: uses meanOut/varOut as given (running statistics), and leaves them unchanged.
    *  out = gamma · (x - mean) · invstd + beta with invstd = 1/sqrt(var + eps); invstdOut receives invstd.
-   *  gamma/beta may be null (identity affine). */
+   *  gamma/beta may be null (identity affine). eps must be finite, > 0 when training and >= 0 in
+   *  eval mode (as torch.nn.functional.batch_norm). */
   batchNormForward(
     x: FloatArray, n: number, c: number, gamma: FloatArray | null, beta: FloatArray | null,
     eps: number, correction: number, training: boolean,

@@ -1,47 +1,60 @@
 // The native backend: the Rust addon (native/ferrograd.node, built by `npm run build:native`).
 //
-// A thin layer: one addon call per Backend method, no copies and no allocation of its own. The
-// addon validates every argument again (lengths against shapes/offsets/strides, index ranges,
-// aliasing of outputs) and throws a JS Error naming the kernel and the bad values, so a bug in the
-// tensor layer surfaces as an exception rather than memory corruption.
+// Nothing here is written per kernel. The addon exports one function per Backend method in its
+// `kernels` namespace (crates/node/src/ops.rs, declared there once with `kernels!`), with the
+// Backend's signature; once loaded, those functions *are* the native backend's methods (no
+// wrapper, no copies). The addon validates every argument again (lengths against
+// shapes/offsets/strides, index ranges, aliasing of outputs) and throws a JS Error naming the
+// kernel and the bad values, so a bug in the tensor layer surfaces as an exception rather than
+// memory corruption.
+//
+// The generated declarations of those exports (native/index.d.ts) are checked against the Backend
+// interface below, at compile time: a kernel missing on either side, or a signature that differs,
+// fails `npm run typecheck` with the kernel's name.
 //
 // The addon is loaded on first use, not at import: importing the library must work on machines
 // where the addon was never built (everything then runs on the reference backend).
 
 import { createRequire } from 'node:module';
-import type { AnyArray, Backend, BinaryOp, FloatArray, IndexArray, ReduceOp, UnaryOp } from './backend.js';
+import type { Backend } from './backend.js';
 import { loadBinding } from './native-binding.js';
+import { referenceBackend } from './reference.js';
+import type * as Generated from '../../native/index.js';
 
-/** The raw addon's exports (see crates/node/src/ops.rs; native/index.d.ts is generated from it). */
+/** The kernel methods of the Backend interface (all of it but its name). */
+export type Kernels = Omit<Backend, 'name'>;
+
+/** What the addon exports: the kernels, and a deliberate panic for the tests. */
 export interface NativeAddon {
-  copy(src: AnyArray, srcOff: number, srcStrides: number[], dst: AnyArray, dstOff: number, dstStrides: number[], shape: number[]): void;
-  unary(op: number, x: FloatArray, out: FloatArray): void;
-  unaryBackward(op: number, x: FloatArray, y: FloatArray, dy: FloatArray, dx: FloatArray): void;
-  binary(op: number, a: FloatArray, aOff: number, aStrides: number[], b: FloatArray, bOff: number, bStrides: number[], out: FloatArray, shape: number[]): void;
-  binaryScalar(op: number, x: FloatArray, s: number, reversed: boolean, out: FloatArray): void;
-  binaryInplace(op: number, a: FloatArray, aOff: number, aStrides: number[], b: FloatArray, bOff: number, bStrides: number[], shape: number[]): void;
-  scalarInplace(op: number, a: FloatArray, s: number): void;
-  axpy(alpha: number, x: FloatArray, y: FloatArray): void;
-  reduce(op: number, x: FloatArray, outer: number, n: number, inner: number, out: FloatArray): void;
-  reduceArg(op: number, x: FloatArray, outer: number, n: number, inner: number, out: FloatArray, outIdx: IndexArray): void;
-  matmul(a: FloatArray, aOff: number, aBatchStride: number, transA: boolean, b: FloatArray, bOff: number, bBatchStride: number, transB: boolean, out: FloatArray, batch: number, m: number, k: number, n: number, beta: number): void;
-  indexSelect(src: FloatArray, rowSize: number, idx: IndexArray, out: FloatArray): void;
-  indexAdd(src: FloatArray, rowSize: number, idx: IndexArray, dst: FloatArray): void;
-  take(src: FloatArray, flatIdx: IndexArray, out: FloatArray): void;
-  putAdd(src: FloatArray, flatIdx: IndexArray, dst: FloatArray): void;
-  softmax(x: FloatArray, rows: number, cols: number, log: boolean, out: FloatArray): void;
-  softmaxBackward(y: FloatArray, dy: FloatArray, rows: number, cols: number, log: boolean, dx: FloatArray): void;
-  crossEntropyForward(logits: FloatArray, rows: number, cols: number, targets: IndexArray, ignoreIndex: number, probs: FloatArray): number;
-  crossEntropyBackward(probs: FloatArray, rows: number, cols: number, targets: IndexArray, ignoreIndex: number, scale: number, dx: FloatArray): void;
-  batchNormForward(x: FloatArray, n: number, c: number, gamma: FloatArray | null, beta: FloatArray | null, eps: number, correction: number, training: boolean, out: FloatArray, meanOut: FloatArray, varOut: FloatArray, invstdOut: FloatArray): void;
-  batchNormBackward(x: FloatArray, dy: FloatArray, n: number, c: number, mean: FloatArray, invstd: FloatArray, gamma: FloatArray | null, correction: number, dx: FloatArray | null, dgamma: FloatArray | null, dbeta: FloatArray | null): void;
-  conv1dForward(x: FloatArray, batch: number, cin: number, tin: number, w: FloatArray, cout: number, k: number, dilation: number, padLeft: number, bias: FloatArray | null, out: FloatArray, tout: number): void;
-  conv1dBackward(x: FloatArray, batch: number, cin: number, tin: number, w: FloatArray, cout: number, k: number, dilation: number, padLeft: number, dy: FloatArray, tout: number, dx: FloatArray | null, dw: FloatArray | null): void;
-  setNumThreads(n: number): void;
-  getNumThreads(): number;
-  cpuFeatures(): string;
+  kernels: Kernels;
   debugPanic(): void;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Compile-time check of the generated declarations against Backend. The native side takes
+// float32 arrays only (float64 tensors run on reference), and op enums cross as numbers.
+
+type GeneratedKernels = typeof Generated.kernels;
+type Float32Only<P> = { [I in keyof P]: Exclude<P[I], Float64Array> };
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Fits<K extends keyof Kernels & keyof GeneratedKernels> =
+  Float32Only<Parameters<Kernels[K]>> extends Parameters<GeneratedKernels[K]>
+    ? Same<Parameters<Kernels[K]>['length'], Parameters<GeneratedKernels[K]>['length']> extends true
+      ? ReturnType<GeneratedKernels[K]> extends ReturnType<Kernels[K]> ? true : false
+      : false
+    : false;
+type Common = keyof Kernels & keyof GeneratedKernels;
+/** Fails to compile, naming the kernels, unless T is never. */
+type NoneOf<T extends never> = T;
+/** Backend methods that the addon does not export (add the kernel to ops.rs, rebuild). */
+type _MissingInAddon = NoneOf<Exclude<keyof Kernels, keyof GeneratedKernels>>;
+/** Addon kernels that the Backend interface does not declare. */
+type _MissingInBackend = NoneOf<Exclude<keyof GeneratedKernels, keyof Kernels>>;
+/** Kernels whose parameters or result differ between ops.rs and backend.ts. */
+type _SignatureDiffers = NoneOf<{ [K in Common]: Fits<K> extends true ? never : K }[Common]>;
+
+// ---------------------------------------------------------------------------------------------
+// Loading.
 
 // From src/backend/ (tsx, vitest) the addon is two levels up; from dist/src/backend/ three.
 const CANDIDATES = ['../../native/ferrograd.node', '../../../native/ferrograd.node'];
@@ -52,8 +65,17 @@ let loadErrors: string | null = null;
 function load(): NativeAddon | null {
   if (addon !== null || loadErrors !== null) return addon;
   const found = loadBinding<NativeAddon>(createRequire(import.meta.url), CANDIDATES);
+  if (found.addon !== null && typeof found.addon.kernels !== 'object') {
+    loadErrors = `${found.from}: an addon from an older build (no \`kernels\` export); rebuild it`;
+    return null;
+  }
   addon = found.addon;
-  if (addon === null) loadErrors = found.errors.join('; ');
+  if (addon === null) {
+    loadErrors = found.errors.join('; ');
+    return null;
+  }
+  // From now on the kernels are own properties of nativeBackend: calls go straight to the addon.
+  Object.assign(nativeBackend, addon.kernels);
   return addon;
 }
 
@@ -73,88 +95,28 @@ export function nativeAvailable(): boolean {
   return load() !== null;
 }
 
-/** The raw addon, for tests and benchmarks; any use throws a clear error when it is not built. */
-export const native: NativeAddon = new Proxy({} as NativeAddon, {
-  get(_t, prop) {
-    return (need() as unknown as Record<string | symbol, unknown>)[prop];
-  },
-});
+type AnyFn = (...args: unknown[]) => unknown;
 
-export const nativeBackend: Backend = {
-  name: 'native',
-  copy(src, srcOff, srcStrides, dst, dstOff, dstStrides, shape) {
-    (addon ?? need()).copy(src, srcOff, srcStrides, dst, dstOff, dstStrides, shape);
+/** A plain object (fast property loads at the tensor layer's call sites, which also see the
+ *  reference backend). Until the addon is loaded each kernel is a stub that loads it (or throws
+ *  the clear error above) and calls the real kernel; load() then replaces the stubs by the
+ *  addon's functions. The kernel names are the Backend's: the reference backend implements them
+ *  all (the compiler checks both), and the tests check the addon exports exactly these. */
+export const nativeBackend: Backend = { name: 'native' } as Backend;
+for (const name of Object.keys(referenceBackend)) {
+  if (name === 'name') continue;
+  (nativeBackend as unknown as Record<string, AnyFn>)[name] = (...args) => {
+    need();
+    return (nativeBackend as unknown as Record<string, AnyFn>)[name](...args);
+  };
+}
+
+/** The raw addon, for tests and benchmarks; any use throws a clear error when it is not built. */
+export const native: NativeAddon = {
+  get kernels(): Kernels {
+    return need().kernels;
   },
-  unary(op: UnaryOp, x, out) {
-    (addon ?? need()).unary(op, x, out);
-  },
-  unaryBackward(op: UnaryOp, x, y, dy, dx) {
-    (addon ?? need()).unaryBackward(op, x, y, dy, dx);
-  },
-  binary(op: BinaryOp, a, aOff, aStrides, b, bOff, bStrides, out, shape) {
-    (addon ?? need()).binary(op, a, aOff, aStrides, b, bOff, bStrides, out, shape);
-  },
-  binaryScalar(op: BinaryOp, x, s, reversed, out) {
-    (addon ?? need()).binaryScalar(op, x, s, reversed, out);
-  },
-  binaryInplace(op: BinaryOp, a, aOff, aStrides, b, bOff, bStrides, shape) {
-    (addon ?? need()).binaryInplace(op, a, aOff, aStrides, b, bOff, bStrides, shape);
-  },
-  scalarInplace(op: BinaryOp, a, s) {
-    (addon ?? need()).scalarInplace(op, a, s);
-  },
-  axpy(alpha, x, y) {
-    (addon ?? need()).axpy(alpha, x, y);
-  },
-  reduce(op: ReduceOp, x, outer, n, inner, out) {
-    (addon ?? need()).reduce(op, x, outer, n, inner, out);
-  },
-  reduceArg(op, x, outer, n, inner, out, outIdx) {
-    (addon ?? need()).reduceArg(op, x, outer, n, inner, out, outIdx);
-  },
-  matmul(a, aOff, aBatchStride, transA, b, bOff, bBatchStride, transB, out, batch, m, k, n, beta) {
-    (addon ?? need()).matmul(a, aOff, aBatchStride, transA, b, bOff, bBatchStride, transB, out, batch, m, k, n, beta);
-  },
-  indexSelect(src, rowSize, idx, out) {
-    (addon ?? need()).indexSelect(src, rowSize, idx, out);
-  },
-  indexAdd(src, rowSize, idx, dst) {
-    (addon ?? need()).indexAdd(src, rowSize, idx, dst);
-  },
-  take(src, flatIdx, out) {
-    (addon ?? need()).take(src, flatIdx, out);
-  },
-  putAdd(src, flatIdx, dst) {
-    (addon ?? need()).putAdd(src, flatIdx, dst);
-  },
-  softmax(x, rows, cols, log, out) {
-    (addon ?? need()).softmax(x, rows, cols, log, out);
-  },
-  softmaxBackward(y, dy, rows, cols, log, dx) {
-    (addon ?? need()).softmaxBackward(y, dy, rows, cols, log, dx);
-  },
-  crossEntropyForward(logits, rows, cols, targets, ignoreIndex, probs) {
-    return (addon ?? need()).crossEntropyForward(logits, rows, cols, targets, ignoreIndex, probs);
-  },
-  crossEntropyBackward(probs, rows, cols, targets, ignoreIndex, scale, dx) {
-    (addon ?? need()).crossEntropyBackward(probs, rows, cols, targets, ignoreIndex, scale, dx);
-  },
-  batchNormForward(x, n, c, gamma, beta, eps, correction, training, out, meanOut, varOut, invstdOut) {
-    (addon ?? need()).batchNormForward(x, n, c, gamma, beta, eps, correction, training, out, meanOut, varOut, invstdOut);
-  },
-  batchNormBackward(x, dy, n, c, mean, invstd, gamma, correction, dx, dgamma, dbeta) {
-    (addon ?? need()).batchNormBackward(x, dy, n, c, mean, invstd, gamma, correction, dx, dgamma, dbeta);
-  },
-  conv1dForward(x, batch, cin, tin, w, cout, k, dilation, padLeft, bias, out, tout) {
-    (addon ?? need()).conv1dForward(x, batch, cin, tin, w, cout, k, dilation, padLeft, bias, out, tout);
-  },
-  conv1dBackward(x, batch, cin, tin, w, cout, k, dilation, padLeft, dy, tout, dx, dw) {
-    (addon ?? need()).conv1dBackward(x, batch, cin, tin, w, cout, k, dilation, padLeft, dy, tout, dx, dw);
-  },
-  setNumThreads(n) {
-    (addon ?? need()).setNumThreads(n);
-  },
-  getNumThreads() {
-    return (addon ?? need()).getNumThreads();
+  debugPanic(): void {
+    need().debugPanic();
   },
 };

@@ -166,7 +166,8 @@ function unaryFn(op: UnaryOp, method: string): (x: number) => number {
     case UnaryOp.Exp: return Math.exp;
     case UnaryOp.Log: return Math.log;
     case UnaryOp.Tanh: return Math.tanh;
-    case UnaryOp.Relu: return (x) => (x > 0 ? x : x === x ? 0 : x); // NaN propagates, as torch.relu
+    // As torch.relu (clamp_min(x, 0)): negatives become 0; ±0 and NaN stay as they are.
+    case UnaryOp.Relu: return (x) => (x < 0 ? 0 : x);
     case UnaryOp.Sqrt: return Math.sqrt;
     case UnaryOp.Abs: return Math.abs;
     case UnaryOp.Sigmoid: return (x) => 1 / (1 + Math.exp(-x));
@@ -199,8 +200,10 @@ function binaryFn(op: BinaryOp, method: string): (a: number, b: number) => numbe
     case BinaryOp.Mul: return (a, b) => a * b;
     case BinaryOp.Div: return (a, b) => a / b;
     case BinaryOp.Pow: return cPow;
-    case BinaryOp.Max: return Math.max; // NaN propagates, as torch.maximum
-    case BinaryOp.Min: return Math.min;
+    // NaN propagates, as torch.maximum; on a tie (-0 vs +0) the first operand wins, as in the
+    // native kernel (torch's own choice differs between its scalar and vectorised loops).
+    case BinaryOp.Max: return (a, b) => (a !== a || b !== b ? NaN : a >= b ? a : b);
+    case BinaryOp.Min: return (a, b) => (a !== a || b !== b ? NaN : a <= b ? a : b);
     case BinaryOp.Eq: return (a, b) => (a === b ? 1 : 0);
     case BinaryOp.Ne: return (a, b) => (a !== b ? 1 : 0);
     case BinaryOp.Lt: return (a, b) => (a < b ? 1 : 0);
@@ -318,29 +321,16 @@ function beats(op: ReduceOp.Max | ReduceOp.Min, v: number, best: number): boolea
   return op === ReduceOp.Max ? v > best : v < best;
 }
 
-function reduce(op: ReduceOp, x: FloatArray, outer: number, n: number, inner: number, out: FloatArray): void {
-  const m = 'reduce';
-  if (op !== ReduceOp.Sum && op !== ReduceOp.Max && op !== ReduceOp.Min) fail(m, `unknown reduce op ${op as number}`);
+function sum(x: FloatArray, outer: number, n: number, inner: number, out: FloatArray): void {
+  const m = 'sum';
   checkReduceShapes(m, x, outer, n, inner, out, 'out');
   checkNoAlias(m, [['x', x]], [['out', out]]);
-  if (op !== ReduceOp.Sum && n === 0 && outer * inner > 0) {
-    fail(m, `${ReduceOp[op]} over an empty axis (n = 0) has no identity`);
-  }
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < inner; j++) {
       const base = o * n * inner + j;
-      if (op === ReduceOp.Sum) {
-        let s = 0;
-        for (let i = 0; i < n; i++) s += x[base + i * inner];
-        out[o * inner + j] = s;
-      } else {
-        let best = x[base];
-        for (let i = 1; i < n; i++) {
-          const v = x[base + i * inner];
-          if (beats(op, v, best)) best = v;
-        }
-        out[o * inner + j] = best;
-      }
+      let s = 0;
+      for (let i = 0; i < n; i++) s += x[base + i * inner];
+      out[o * inner + j] = s;
     }
   }
 }
@@ -392,14 +382,13 @@ function checkMatmulOperand(
 function matmul(
   a: FloatArray, aOff: number, aBatchStride: number, transA: boolean,
   b: FloatArray, bOff: number, bBatchStride: number, transB: boolean,
-  out: FloatArray, batch: number, m: number, k: number, n: number, beta: 0 | 1,
+  out: FloatArray, batch: number, m: number, k: number, n: number,
 ): void {
   const meth = 'matmul';
   checkDim(meth, 'batch', batch);
   checkDim(meth, 'm', m);
   checkDim(meth, 'k', k);
   checkDim(meth, 'n', n);
-  if (beta !== 0 && beta !== 1) fail(meth, `beta must be 0 or 1, got ${beta as number}`);
   checkMatmulOperand(meth, 'a', a, aOff, aBatchStride, batch, transA ? [k, m] : [m, k]);
   checkMatmulOperand(meth, 'b', b, bOff, bBatchStride, batch, transB ? [n, k] : [k, n]);
   checkLength(meth, 'out', out, batch * m * n, `batch·m·n = ${batch}·${m}·${n}`);
@@ -417,8 +406,8 @@ function matmul(
       for (let j = 0; j < n; j++) {
         let s = 0;
         for (let p = 0; p < k; p++) s += a[a0 + i * aRow + p * aCol] * b[b0 + p * bRow + j * bCol];
-        // beta = 0 overwrites: out's old contents (possibly NaN) must not leak in as 0·NaN.
-        out[o0 + i * n + j] = beta === 1 ? out[o0 + i * n + j] + s : s;
+        // Overwrites: out's old contents (possibly NaN) must not leak in.
+        out[o0 + i * n + j] = s;
       }
     }
   }
@@ -460,14 +449,6 @@ function indexAdd(src: FloatArray, rowSize: number, idx: IndexArray, dst: FloatA
     const d = idx[i] * rowSize;
     for (let c = 0; c < rowSize; c++) dst[d + c] += src[i * rowSize + c];
   }
-}
-
-function take(src: FloatArray, flatIdx: IndexArray, out: FloatArray): void {
-  const m = 'take';
-  checkSameLength(m, ['flatIdx', 'out'], [flatIdx, out]);
-  checkNoAlias(m, [['src', src], ['flatIdx', flatIdx]], [['out', out]]);
-  for (let i = 0; i < flatIdx.length; i++) checkIndex(m, 'index', i, flatIdx[i], src.length, 'elements');
-  for (let i = 0; i < flatIdx.length; i++) out[i] = src[flatIdx[i]];
 }
 
 function putAdd(src: FloatArray, flatIdx: IndexArray, dst: FloatArray): void {
@@ -585,7 +566,11 @@ function batchNormForward(
   checkMatrix(m, n, c, [['x', x], ['out', out]]);
   checkChannels(m, c, [['gamma', gamma], ['beta', beta], ['meanOut', meanOut], ['varOut', varOut], ['invstdOut', invstdOut]]);
   checkDim(m, 'correction', correction);
-  if (!Number.isFinite(eps) || eps < 0) fail(m, `eps must be a finite number >= 0, got ${eps}`);
+  // As torch.nn.functional.batch_norm: eps > 0 when training (a constant channel would divide
+  // 0 by 0), >= 0 with running statistics; a non-finite eps is refused (it only makes NaN or 0).
+  if (!Number.isFinite(eps) || eps < 0 || (training && eps === 0)) {
+    fail(m, `eps must be a finite number ${training ? '> 0 when training' : '>= 0'}, got ${eps}`);
+  }
   if (training && c > 0) checkCorrection(m, n, correction);
   // In eval mode meanOut/varOut are read; either way they are written or kept apart from the rest.
   checkNoAlias(m, [['x', x], ['gamma', gamma], ['beta', beta]],
@@ -745,22 +730,13 @@ function conv1dBackward(
   }
 }
 
-// The reference backend computes on one thread; the requested count is kept only so that a
-// caller reading it back after switching backends sees a sensible value was accepted.
-let requestedThreads = 1;
-
+// The reference backend computes on one thread: a valid request is accepted and changes nothing.
 function setNumThreads(n: number): void {
   if (!Number.isInteger(n) || n < 1) fail('setNumThreads', `expected a positive integer number of threads, got ${n}`);
-  requestedThreads = n;
 }
 
 function getNumThreads(): number {
   return 1;
-}
-
-/** The requested thread count (for diagnostics); the reference backend always runs on one. */
-export function referenceRequestedThreads(): number {
-  return requestedThreads;
 }
 
 export const referenceBackend: Backend = {
@@ -773,12 +749,11 @@ export const referenceBackend: Backend = {
   binaryInplace,
   scalarInplace,
   axpy,
-  reduce,
+  sum,
   reduceArg,
   matmul,
   indexSelect,
   indexAdd,
-  take,
   putAdd,
   softmax,
   softmaxBackward,

@@ -71,11 +71,14 @@ impl BinaryOp {
 
 #[inline(always)]
 fn sign(x: f32) -> f32 {
-    // ±0 and NaN map to themselves, like Math.sign and torch.sign.
+    // torch.sign: +0 for both zeros (-0 too); NaN stays NaN here (torch gives 0, which would
+    // hide a NaN input; src/backend/reference.ts makes the same choice).
     if x > 0.0 {
         1.0
     } else if x < 0.0 {
         -1.0
+    } else if x == 0.0 {
+        0.0
     } else {
         x
     }
@@ -95,8 +98,8 @@ pub fn unary_scalar(op: UnaryOp, x: f32) -> f32 {
         UnaryOp::Exp => crate::fastmath::exp_f32(x),
         UnaryOp::Log => x.ln(),
         UnaryOp::Tanh => crate::fastmath::tanh_f32(x),
-        // NaN stays NaN (x <= 0 is false for NaN), as in torch.relu.
-        UnaryOp::Relu => if x <= 0.0 { 0.0 } else { x },
+        // As torch.relu (clamp_min(x, 0)): negatives become 0; ±0 and NaN stay as they are.
+        UnaryOp::Relu => if x < 0.0 { 0.0 } else { x },
         UnaryOp::Sqrt => x.sqrt(),
         UnaryOp::Abs => x.abs(),
         UnaryOp::Sigmoid => crate::fastmath::sigmoid_f32(x),
@@ -436,9 +439,11 @@ mod tests {
         let x = [f32::NAN, -0.0, 0.0, f32::INFINITY, f32::NEG_INFINITY, -3.0];
         let mut o = [0f32; 6];
         unary(UnaryOp::Relu, &x, &mut o);
-        assert!(o[0].is_nan() && o[1] == 0.0 && o[3] == f32::INFINITY && o[4] == 0.0 && o[5] == 0.0);
+        assert!(o[0].is_nan() && o[3] == f32::INFINITY && o[4] == 0.0 && o[5] == 0.0);
+        assert!(o[1].to_bits() == (-0.0f32).to_bits(), "relu(-0) is -0 as in torch");
         unary(UnaryOp::Sign, &x, &mut o);
-        assert!(o[0].is_nan() && o[2] == 0.0 && o[3] == 1.0 && o[5] == -1.0);
+        assert!(o[0].is_nan() && o[3] == 1.0 && o[5] == -1.0);
+        assert!(o[1].to_bits() == 0 && o[2].to_bits() == 0, "sign(±0) is +0 as in torch");
         unary(UnaryOp::Sigmoid, &x, &mut o);
         assert!(o[3] == 1.0 && o[4] == 0.0 && o[5] > 0.04 && o[5] < 0.05);
         let mut o = [0f32; 6];

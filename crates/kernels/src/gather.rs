@@ -1,4 +1,4 @@
-//! Gathers and scatter-adds over rows (embedding lookup and its backward) and flat indices.
+//! Row gathers and scatter-adds (embedding lookup and its backward) and the flat scatter-add.
 //! Scatter-adds run in index order so repeated indices accumulate deterministically.
 
 use crate::pool;
@@ -51,17 +51,6 @@ pub fn index_add(src: &[f32], row_size: usize, idx: &[i32], dst: &mut [f32]) {
     });
 }
 
-/// out[i] = src[flat_idx[i]].
-pub fn take(src: &[f32], flat_idx: &[i32], out: &mut [f32]) {
-    assert_eq!(out.len(), flat_idx.len(), "take: out length");
-    assert!(first_bad_index(flat_idx, src.len()).is_none(), "take: index out of range");
-    pool::for_each_chunk(out, 16384, out.len() as f64 * 1.0, |ci, o| {
-        for (t, v) in o.iter_mut().enumerate() {
-            *v = src[flat_idx[ci * 16384 + t] as usize];
-        }
-    });
-}
-
 /// dst[flat_idx[i]] += src[i], in index order.
 pub fn put_add(src: &[f32], flat_idx: &[i32], dst: &mut [f32]) {
     assert_eq!(src.len(), flat_idx.len(), "putAdd: src length");
@@ -102,11 +91,8 @@ mod tests {
             }
         }
         for &n in EDGE_SIZES {
-            let src = rng.vec(50);
+            let out = rng.vec(n);
             let idx: Vec<i32> = (0..n).map(|_| (rng.next_u64() % 50) as i32).collect();
-            let mut out = vec![0f32; n];
-            take(&src, &idx, &mut out);
-            assert!((0..n).all(|i| out[i] == src[idx[i] as usize]));
             let mut dst = vec![0f32; 50];
             let mut want = vec![0f32; 50];
             put_add(&out, &idx, &mut dst);
@@ -122,7 +108,7 @@ mod tests {
         assert_eq!(first_bad_index(&[0, 3, -1, 9], 4), Some((2, -1)));
         assert_eq!(first_bad_index(&[0, 4], 4), Some((1, 4)));
         assert_eq!(first_bad_index(&[0, 3], 4), None);
-        let r = std::panic::catch_unwind(|| take(&[1.0], &[1], &mut [0.0]));
+        let r = std::panic::catch_unwind(|| put_add(&[1.0], &[1], &mut [0.0]));
         assert!(r.is_err());
     }
 }

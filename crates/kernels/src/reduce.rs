@@ -6,21 +6,18 @@
 
 use crate::pool;
 
+/// The extreme reductions of `reduce_arg` (sums have their own kernel, `sum`). The codes cross
+/// the JS boundary: src/backend/backend.ts spells the same enum (checked by tests/op_codes.rs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReduceOp {
-    Sum = 0,
-    Max = 1,
-    Min = 2,
+    Max = 0,
+    Min = 1,
 }
 
 impl ReduceOp {
+    pub const ALL: [ReduceOp; 2] = [ReduceOp::Max, ReduceOp::Min];
     pub fn from_code(c: i64) -> Option<Self> {
-        match c {
-            0 => Some(ReduceOp::Sum),
-            1 => Some(ReduceOp::Max),
-            2 => Some(ReduceOp::Min),
-            _ => None,
-        }
+        usize::try_from(c).ok().and_then(|i| Self::ALL.get(i).copied())
     }
 }
 
@@ -133,27 +130,22 @@ fn better(op: ReduceOp, v: f32, best: f32) -> bool {
 /// Columns per parallel task when reducing with inner > 1.
 const COLS: usize = 256;
 
-/// out[o, j] = op_i x[o, i, j]. n = 0 is only allowed for Sum (gives 0).
-pub fn reduce(op: ReduceOp, x: &[f32], outer: usize, n: usize, inner: usize, out: &mut [f32]) {
-    assert_eq!(x.len(), outer * n * inner, "reduce: x length");
-    assert_eq!(out.len(), outer * inner, "reduce: out length");
-    assert!(n > 0 || op == ReduceOp::Sum, "reduce: max/min over an empty axis");
+/// out[o, j] = Σ_i x[o, i, j] (n = 0 gives 0).
+pub fn sum(x: &[f32], outer: usize, n: usize, inner: usize, out: &mut [f32]) {
+    assert_eq!(x.len(), outer * n * inner, "sum: x length");
+    assert_eq!(out.len(), outer * inner, "sum: out length");
     if out.is_empty() {
         return;
     }
     let est = x.len() as f64 * 0.3;
     if inner == 1 {
-        if outer == 1 && op == ReduceOp::Sum {
+        if outer == 1 {
             out[0] = sum_contiguous(x, true);
             return;
         }
         pool::for_each_chunk(out, 64, est, |ci, o| {
             for (t, ov) in o.iter_mut().enumerate() {
-                let row = &x[(ci * 64 + t) * n..][..n];
-                *ov = match op {
-                    ReduceOp::Sum => sum_contiguous(row, false),
-                    _ => row.iter().fold(row[0], |b, &v| if better(op, v, b) { v } else { b }),
-                };
+                *ov = sum_contiguous(&x[(ci * 64 + t) * n..][..n], false);
             }
         });
         return;
@@ -167,26 +159,13 @@ pub fn reduce(op: ReduceOp, x: &[f32], outer: usize, n: usize, inner: usize, out
         let w = COLS.min(inner - j0);
         // SAFETY: task t alone writes out[o·inner + j0 .. + w], inside out (asserted above).
         let dst = unsafe { std::slice::from_raw_parts_mut(op_ptr.get().add(o * inner + j0), w) };
-        let xo = &x[o * n * inner..][..n * inner];
-        match op {
-            ReduceOp::Sum => column_sums(xo, n, inner, j0, dst),
-            _ => {
-                dst.copy_from_slice(&xo[j0..j0 + w]);
-                for i in 1..n {
-                    for (b, &v) in dst.iter_mut().zip(&xo[i * inner + j0..][..w]) {
-                        if better(op, v, *b) {
-                            *b = v;
-                        }
-                    }
-                }
-            }
-        }
+        column_sums(&x[o * n * inner..][..n * inner], n, inner, j0, dst);
     });
 }
 
-/// Like `reduce` for Max/Min, also writing the index of the first extreme element (n ≥ 1).
+/// Max or min over the middle axis, writing the value and the index of the first extreme element
+/// (n ≥ 1).
 pub fn reduce_arg(op: ReduceOp, x: &[f32], outer: usize, n: usize, inner: usize, out: &mut [f32], out_idx: &mut [i32]) {
-    assert!(op != ReduceOp::Sum, "reduceArg: op must be max or min");
     assert!(n > 0, "reduceArg: empty axis");
     assert!(n <= i32::MAX as usize, "reduceArg: axis too long for int32 indices");
     assert_eq!(x.len(), outer * n * inner, "reduceArg: x length");
@@ -227,12 +206,16 @@ mod tests {
         shapes.push((2, 9000, 300)); // several row chunks and column blocks
         for (outer, n, inner) in shapes {
             let x = rng.vec(outer * n * inner);
-            for op in [ReduceOp::Sum, ReduceOp::Max, ReduceOp::Min] {
-                if n == 0 && op != ReduceOp::Sum {
+            for op in [None, Some(ReduceOp::Max), Some(ReduceOp::Min)] {
+                if n == 0 && op.is_some() {
                     continue;
                 }
                 let mut out = vec![f32::NAN; outer * inner];
-                reduce(op, &x, outer, n, inner, &mut out);
+                let mut idx = vec![-1; outer * inner];
+                match op {
+                    None => sum(&x, outer, n, inner, &mut out),
+                    Some(op) => reduce_arg(op, &x, outer, n, inner, &mut out, &mut idx),
+                }
                 let mut want = vec![];
                 let mut want_idx = vec![];
                 for o in 0..outer {
@@ -240,20 +223,18 @@ mod tests {
                         let vals = (0..n).map(|i| x[(o * n + i) * inner + j] as f64);
                         let (mut bi, mut bv) = (0usize, f64::NAN);
                         for (i, v) in vals.clone().enumerate() {
-                            if i == 0 || (op == ReduceOp::Max && v > bv) || (op == ReduceOp::Min && v < bv) {
+                            if i == 0 || (op == Some(ReduceOp::Max) && v > bv) || (op == Some(ReduceOp::Min) && v < bv) {
                                 bi = i;
                                 bv = v;
                             }
                         }
-                        want.push(if op == ReduceOp::Sum { vals.sum() } else { bv });
+                        want.push(if op.is_none() { vals.sum() } else { bv });
                         want_idx.push(bi as i32);
                     }
                 }
-                let tol = if op == ReduceOp::Sum { 1e-6 * (n as f64).sqrt() + 1e-6 } else { 0.0 };
+                let tol = if op.is_none() { 1e-6 * (n as f64).sqrt() + 1e-6 } else { 0.0 };
                 assert_close(&out, &want, 1e-6, tol, &format!("{op:?} {outer}x{n}x{inner}"));
-                if op != ReduceOp::Sum && outer * inner > 0 {
-                    let mut idx = vec![-1; outer * inner];
-                    reduce_arg(op, &x, outer, n, inner, &mut out, &mut idx);
+                if op.is_some() {
                     assert_eq!(idx, want_idx, "arg {op:?} {outer}x{n}x{inner}");
                 }
             }
@@ -268,8 +249,8 @@ mod tests {
         assert_eq!((v[0], i[0]), (5.0, 1));
         reduce_arg(ReduceOp::Min, &x, 1, 6, 1, &mut v, &mut i);
         assert!(v[0].is_nan() && i[0] == 3);
-        reduce(ReduceOp::Max, &x, 1, 6, 1, &mut v);
-        assert!(v[0].is_nan());
+        reduce_arg(ReduceOp::Max, &x, 1, 6, 1, &mut v, &mut i);
+        assert!(v[0].is_nan() && i[0] == 3);
     }
 
     #[test]
@@ -281,7 +262,7 @@ mod tests {
             crate::pool::set_num_threads(t).unwrap();
             let n = x.len() / (outer * inner);
             let mut out = vec![0f32; outer * inner];
-            reduce(ReduceOp::Sum, &x[..outer * n * inner], outer, n, inner, &mut out);
+            sum(&x[..outer * n * inner], outer, n, inner, &mut out);
             out
         };
         for (outer, inner) in [(1, 1), (7, 1), (1, 1000), (3, 257)] {

@@ -53,7 +53,7 @@ impl Arr {
     }
 }
 
-unsafe fn js_typeof(env: sys::napi_env, v: sys::napi_value) -> &'static str {
+pub(crate) unsafe fn js_typeof(env: sys::napi_env, v: sys::napi_value) -> &'static str {
     let mut t = 0;
     if unsafe { sys::napi_typeof(env, v, &mut t) } != sys::Status::napi_ok {
         return "an unknown value";
@@ -129,7 +129,8 @@ impl<T> Raw<T> {
 pub struct Dims {
     vals: [f64; Dims::MAX],
     len: usize,
-    /// Set when the value was not an array of numbers, or longer than MAX (reported by Checker).
+    /// Set when the value was not an array of numbers, or longer than MAX: the rest of a message
+    /// that starts with the argument's name (reported by Checker).
     pub bad: Option<String>,
 }
 
@@ -147,11 +148,11 @@ impl FromNapiValue for Dims {
         let mut d = Dims { vals: [0.0; Dims::MAX], len: 0, bad: None };
         let mut len = 0u32;
         if unsafe { sys::napi_get_array_length(env, v, &mut len) } != sys::Status::napi_ok {
-            d.bad = Some(format!("must be an array of numbers, got {}", unsafe { js_typeof(env, v) }));
+            d.bad = Some(format!(" must be an array of numbers, got {}", unsafe { js_typeof(env, v) }));
             return Ok(d);
         }
         if len as usize > Dims::MAX {
-            d.bad = Some(format!("has {len} entries; at most {} dimensions are supported", Dims::MAX));
+            d.bad = Some(format!(" has {len} entries; at most {} dimensions are supported", Dims::MAX));
             return Ok(d);
         }
         for i in 0..len {

@@ -54,7 +54,7 @@ impl Checker {
     /// A list of sizes (shape or strides), all validated.
     pub fn sizes(&self, name: &str, v: &Dims) -> Result<Vec<usize>> {
         if let Some(why) = &v.bad {
-            return self.fail(format!("{name} {why}"));
+            return self.fail(format!("{name}{why}"));
         }
         let mut out = Vec::with_capacity(v.as_slice().len());
         for (i, &x) in v.as_slice().iter().enumerate() {

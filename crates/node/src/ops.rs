@@ -1,12 +1,21 @@
-//! One export per Backend method (see src/backend/backend.ts for the semantics).
+//! The kernels as the addon exports them: one definition each, in `kernels!` below, with the
+//! semantics documented on the Backend interface (src/backend/backend.ts). Each validates every
+//! argument (a clear error naming the kernel, never out-of-bounds memory) and calls the pure-Rust
+//! kernel in ferrograd-kernels. `kernels!` (fast.rs) also makes each a `#[napi]` export of
+//! `kernels` (for the generated native/index.d.ts) and its fast N-API entry point.
 
 use crate::arrays::{Arr, Dims};
 use crate::check::{fmt_shape, js, r, Checker};
+use crate::fast::kernels;
 use ferrograd_kernels as kern;
 use kern::elementwise::{BinaryOp, UnaryOp};
 use kern::reduce::ReduceOp;
 use napi::Result;
 use napi_derive::napi;
+
+/// An optional typed array (`null` or missing reads as None); an alias because `kernels!` takes
+/// argument types as single identifiers.
+type OptArr = Option<Arr>;
 
 fn unary_op(k: &Checker, code: f64) -> Result<UnaryOp> {
     UnaryOp::from_code(k.int("op", code)?).ok_or_else(|| k.err(format!("unknown unary op code {}", js(code))))
@@ -16,271 +25,14 @@ fn binary_op(k: &Checker, code: f64) -> Result<BinaryOp> {
     BinaryOp::from_code(k.int("op", code)?).ok_or_else(|| k.err(format!("unknown binary op code {}", js(code))))
 }
 
-/// Strided copy between two distinct arrays of the same element type (Float32Array or Int32Array).
-#[napi(catch_unwind)]
-#[allow(clippy::too_many_arguments)]
-pub fn copy(
-    #[napi(ts_arg_type = "Float32Array | Int32Array")] src: Arr, src_off: f64, #[napi(ts_arg_type = "number[]")] src_strides: Dims,
-    #[napi(ts_arg_type = "Float32Array | Int32Array")] dst: Arr, dst_off: f64, #[napi(ts_arg_type = "number[]")] dst_strides: Dims,
-    #[napi(ts_arg_type = "number[]")] shape: Dims,
-) -> Result<()> {
-    let k = Checker("copy");
-    let shape = k.sizes("shape", &shape)?;
-    let (ss, ds) = (k.sizes("srcStrides", &src_strides)?, k.sizes("dstStrides", &dst_strides)?);
-    k.rank(&shape, "srcStrides", &ss)?;
-    k.rank(&shape, "dstStrides", &ds)?;
-    let (so, dof) = (k.size("srcOff", src_off)?, k.size("dstOff", dst_off)?);
-    if src.describe() != dst.describe() {
-        return k.fail(format!("src is a {} but dst is a {}; both must have the same element type", src.describe(), dst.describe()));
-    }
-    if src.describe() == "Int32Array" {
-        let (s, d) = (k.i32(&src, "src")?, k.i32(&dst, "dst")?);
-        k.view(&s, so, &shape, &ss)?;
-        k.view(&d, dof, &shape, &ds)?;
-        k.no_alias(&[r(&s)], &[r(&d)])?;
-        // SAFETY: types checked, views in bounds, dst disjoint from src.
-        unsafe { kern::copy::copy(s.slice(), so, &ss, d.slice_mut(), dof, &ds, &shape) };
-    } else {
-        let (s, d) = (k.f32(&src, "src")?, k.f32(&dst, "dst")?);
-        k.view(&s, so, &shape, &ss)?;
-        k.view(&d, dof, &shape, &ds)?;
-        k.no_alias(&[r(&s)], &[r(&d)])?;
-        // SAFETY: as above.
-        unsafe { kern::copy::copy(s.slice(), so, &ss, d.slice_mut(), dof, &ds, &shape) };
-    }
-    Ok(())
-}
-
-/// out[i] = op(x[i]).
-#[napi(catch_unwind)]
-pub fn unary(op: f64, #[napi(ts_arg_type = "Float32Array")] x: Arr, #[napi(ts_arg_type = "Float32Array")] out: Arr) -> Result<()> {
-    let k = Checker("unary");
-    let op = unary_op(&k, op)?;
-    let (x, o) = (k.f32(&x, "x")?, k.f32(&out, "out")?);
-    k.len_eq(&x, o.len, || format!("out ({} elements)", o.len))?;
-    k.no_alias(&[r(&x)], &[r(&o)])?;
-    // SAFETY: same lengths, out disjoint from x.
-    unsafe { kern::elementwise::unary(op, x.slice(), o.slice_mut()) };
-    Ok(())
-}
-
-/// dx[i] = dy[i]·op'(x[i]) using x and y = op(x).
-#[napi(catch_unwind)]
-pub fn unary_backward(
-    op: f64,
-    #[napi(ts_arg_type = "Float32Array")] x: Arr,
-    #[napi(ts_arg_type = "Float32Array")] y: Arr,
-    #[napi(ts_arg_type = "Float32Array")] dy: Arr,
-    #[napi(ts_arg_type = "Float32Array")] dx: Arr,
-) -> Result<()> {
-    let k = Checker("unaryBackward");
-    let op = unary_op(&k, op)?;
-    let (x, y, dy, dx) = (k.f32(&x, "x")?, k.f32(&y, "y")?, k.f32(&dy, "dy")?, k.f32(&dx, "dx")?);
-    for a in [&x, &y, &dy] {
-        k.len_eq(a, dx.len, || format!("dx ({} elements)", dx.len))?;
-    }
-    k.no_alias(&[r(&x), r(&y), r(&dy)], &[r(&dx)])?;
-    // SAFETY: equal lengths, dx disjoint from the inputs.
-    unsafe { kern::elementwise::unary_backward(op, x.slice(), y.slice(), dy.slice(), dx.slice_mut()) };
-    Ok(())
-}
-
-/// Broadcasting binary op into a contiguous out of `shape`.
-#[napi(catch_unwind)]
-#[allow(clippy::too_many_arguments)]
-pub fn binary(
-    op: f64,
-    #[napi(ts_arg_type = "Float32Array")] a: Arr, a_off: f64, #[napi(ts_arg_type = "number[]")] a_strides: Dims,
-    #[napi(ts_arg_type = "Float32Array")] b: Arr, b_off: f64, #[napi(ts_arg_type = "number[]")] b_strides: Dims,
-    #[napi(ts_arg_type = "Float32Array")] out: Arr, #[napi(ts_arg_type = "number[]")] shape: Dims,
-) -> Result<()> {
-    let k = Checker("binary");
-    let op = binary_op(&k, op)?;
-    let shape = k.sizes("shape", &shape)?;
-    let (sa, sb) = (k.sizes("aStrides", &a_strides)?, k.sizes("bStrides", &b_strides)?);
-    k.rank(&shape, "aStrides", &sa)?;
-    k.rank(&shape, "bStrides", &sb)?;
-    let (ao, bo) = (k.size("aOff", a_off)?, k.size("bOff", b_off)?);
-    let (a, b, o) = (k.f32(&a, "a")?, k.f32(&b, "b")?, k.f32(&out, "out")?);
-    let n = k.mul("shape size", &shape)?;
-    k.len_eq(&o, n, || format!("shape {}", fmt_shape(&shape)))?;
-    k.view(&a, ao, &shape, &sa)?;
-    k.view(&b, bo, &shape, &sb)?;
-    k.no_alias(&[r(&a), r(&b)], &[r(&o)])?;
-    // SAFETY: views in bounds, out has the shape's size and is disjoint from a and b.
-    unsafe { kern::elementwise::binary(op, a.slice(), ao, &sa, b.slice(), bo, &sb, o.slice_mut(), &shape) };
-    Ok(())
-}
-
-/// out[i] = x[i] op s (or s op x[i] when reversed).
-#[napi(catch_unwind)]
-pub fn binary_scalar(
-    op: f64, #[napi(ts_arg_type = "Float32Array")] x: Arr, s: f64, reversed: bool,
-    #[napi(ts_arg_type = "Float32Array")] out: Arr,
-) -> Result<()> {
-    let k = Checker("binaryScalar");
-    let op = binary_op(&k, op)?;
-    let (x, o) = (k.f32(&x, "x")?, k.f32(&out, "out")?);
-    k.len_eq(&x, o.len, || format!("out ({} elements)", o.len))?;
-    k.no_alias(&[r(&x)], &[r(&o)])?;
-    // SAFETY: same lengths, out disjoint from x.
-    unsafe { kern::elementwise::binary_scalar(op, x.slice(), s as f32, reversed, o.slice_mut()) };
-    Ok(())
-}
-
-/// a[view] = a[view] op b[view], b broadcast by 0 strides; a and b distinct.
-#[napi(catch_unwind)]
-#[allow(clippy::too_many_arguments)]
-pub fn binary_inplace(
-    op: f64,
-    #[napi(ts_arg_type = "Float32Array")] a: Arr, a_off: f64, #[napi(ts_arg_type = "number[]")] a_strides: Dims,
-    #[napi(ts_arg_type = "Float32Array")] b: Arr, b_off: f64, #[napi(ts_arg_type = "number[]")] b_strides: Dims,
-    #[napi(ts_arg_type = "number[]")] shape: Dims,
-) -> Result<()> {
-    let k = Checker("binaryInplace");
-    let op = binary_op(&k, op)?;
-    let shape = k.sizes("shape", &shape)?;
-    let (sa, sb) = (k.sizes("aStrides", &a_strides)?, k.sizes("bStrides", &b_strides)?);
-    k.rank(&shape, "aStrides", &sa)?;
-    k.rank(&shape, "bStrides", &sb)?;
-    let (ao, bo) = (k.size("aOff", a_off)?, k.size("bOff", b_off)?);
-    let (a, b) = (k.f32(&a, "a")?, k.f32(&b, "b")?);
-    k.view(&a, ao, &shape, &sa)?;
-    k.view(&b, bo, &shape, &sb)?;
-    k.no_alias(&[r(&b)], &[r(&a)])?;
-    // SAFETY: views in bounds, a disjoint from b.
-    unsafe { kern::elementwise::binary_inplace(op, a.slice_mut(), ao, &sa, b.slice(), bo, &sb, &shape) };
-    Ok(())
-}
-
-/// a[i] = a[i] op s.
-#[napi(catch_unwind)]
-pub fn scalar_inplace(op: f64, #[napi(ts_arg_type = "Float32Array")] a: Arr, s: f64) -> Result<()> {
-    let k = Checker("scalarInplace");
-    let op = binary_op(&k, op)?;
-    let a = k.f32(&a, "a")?;
-    // SAFETY: a single array.
-    unsafe { kern::elementwise::scalar_inplace(op, a.slice_mut(), s as f32) };
-    Ok(())
-}
-
-/// y[i] += alpha·x[i].
-#[napi(catch_unwind)]
-pub fn axpy(alpha: f64, #[napi(ts_arg_type = "Float32Array")] x: Arr, #[napi(ts_arg_type = "Float32Array")] y: Arr) -> Result<()> {
-    let k = Checker("axpy");
-    let (x, y) = (k.f32(&x, "x")?, k.f32(&y, "y")?);
-    k.len_eq(&x, y.len, || format!("y ({} elements)", y.len))?;
-    k.no_alias(&[r(&x)], &[r(&y)])?;
-    // SAFETY: same lengths, y disjoint from x.
-    unsafe { kern::elementwise::axpy(alpha as f32, x.slice(), y.slice_mut()) };
-    Ok(())
+fn reduce_op(k: &Checker, code: f64) -> Result<ReduceOp> {
+    ReduceOp::from_code(k.int("op", code)?).ok_or_else(|| k.err(format!("unknown reduce op code {}", js(code))))
 }
 
 fn reduce_dims(k: &Checker, outer: f64, n: f64, inner: f64) -> Result<(usize, usize, usize)> {
     let (outer, n, inner) = (k.size("outer", outer)?, k.size("n", n)?, k.size("inner", inner)?);
     k.mul("outer x n x inner", &[outer, n, inner])?;
     Ok((outer, n, inner))
-}
-
-/// Reduce x [outer, n, inner] over the middle axis into out [outer, inner].
-#[napi(catch_unwind)]
-pub fn reduce(
-    op: f64, #[napi(ts_arg_type = "Float32Array")] x: Arr, outer: f64, n: f64, inner: f64,
-    #[napi(ts_arg_type = "Float32Array")] out: Arr,
-) -> Result<()> {
-    let k = Checker("reduce");
-    let op = ReduceOp::from_code(k.int("op", op)?).ok_or_else(|| k.err(format!("unknown reduce op code {}", js(op))))?;
-    let (outer, n, inner) = reduce_dims(&k, outer, n, inner)?;
-    let (x, o) = (k.f32(&x, "x")?, k.f32(&out, "out")?);
-    k.len_eq(&x, outer * n * inner, || format!("[outer, n, inner] = [{outer}, {n}, {inner}]"))?;
-    k.len_eq(&o, outer * inner, || format!("[outer, inner] = [{outer}, {inner}]"))?;
-    if n == 0 && op != ReduceOp::Sum && outer * inner > 0 {
-        return k.fail(format!("{op:?} over an empty axis (n = 0) has no identity"));
-    }
-    k.no_alias(&[r(&x)], &[r(&o)])?;
-    // SAFETY: lengths checked, out disjoint from x.
-    unsafe { kern::reduce::reduce(op, x.slice(), outer, n, inner, o.slice_mut()) };
-    Ok(())
-}
-
-/// Max/min over the middle axis with the index of the first extreme element.
-#[napi(catch_unwind)]
-#[allow(clippy::too_many_arguments)]
-pub fn reduce_arg(
-    op: f64, #[napi(ts_arg_type = "Float32Array")] x: Arr, outer: f64, n: f64, inner: f64,
-    #[napi(ts_arg_type = "Float32Array")] out: Arr, #[napi(ts_arg_type = "Int32Array")] out_idx: Arr,
-) -> Result<()> {
-    let k = Checker("reduceArg");
-    let op = match k.int("op", op)? {
-        1 => ReduceOp::Max,
-        2 => ReduceOp::Min,
-        c => return k.fail(format!("op must be 1 (max) or 2 (min), got {c}")),
-    };
-    let (outer, n, inner) = reduce_dims(&k, outer, n, inner)?;
-    let (x, o, oi) = (k.f32(&x, "x")?, k.f32(&out, "out")?, k.i32(&out_idx, "outIdx")?);
-    k.len_eq(&x, outer * n * inner, || format!("[outer, n, inner] = [{outer}, {n}, {inner}]"))?;
-    k.len_eq(&o, outer * inner, || format!("[outer, inner] = [{outer}, {inner}]"))?;
-    k.len_eq(&oi, outer * inner, || format!("[outer, inner] = [{outer}, {inner}]"))?;
-    if outer * inner > 0 && n == 0 {
-        return k.fail(format!("{op:?} over an empty axis (n = 0) has no result"));
-    }
-    if n > i32::MAX as usize {
-        return k.fail(format!("n = {n} does not fit int32 indices"));
-    }
-    k.no_alias(&[r(&x)], &[r(&o), r(&oi)])?;
-    if outer * inner == 0 {
-        return Ok(());
-    }
-    // SAFETY: lengths checked, outputs disjoint from x and each other.
-    unsafe { kern::reduce::reduce_arg(op, x.slice(), outer, n, inner, o.slice_mut(), oi.slice_mut()) };
-    Ok(())
-}
-
-/// Batched matmul: out[b] = beta·out[b] + op(A[b]) @ op(B[b]).
-#[napi(catch_unwind)]
-#[allow(clippy::too_many_arguments)]
-pub fn matmul(
-    #[napi(ts_arg_type = "Float32Array")] a: Arr, a_off: f64, a_batch_stride: f64, trans_a: bool,
-    #[napi(ts_arg_type = "Float32Array")] b: Arr, b_off: f64, b_batch_stride: f64, trans_b: bool,
-    #[napi(ts_arg_type = "Float32Array")] out: Arr, batch: f64, m: f64, k_: f64, n: f64, beta: f64,
-) -> Result<()> {
-    let k = Checker("matmul");
-    let (batch, m, kk, n) = (k.size("batch", batch)?, k.size("m", m)?, k.size("k", k_)?, k.size("n", n)?);
-    let (ao, abs, bo, bbs) = (k.size("aOff", a_off)?, k.size("aBatchStride", a_batch_stride)?, k.size("bOff", b_off)?, k.size("bBatchStride", b_batch_stride)?);
-    let accumulate = match beta {
-        0.0 => false,
-        1.0 => true,
-        _ => return k.fail(format!("beta must be 0 or 1, got {}", js(beta))),
-    };
-    let (a, b, o) = (k.f32(&a, "a")?, k.f32(&b, "b")?, k.f32(&out, "out")?);
-    let out_n = k.mul("out size (batch x m x n)", &[batch, m, n])?;
-    k.len_eq(&o, out_n, || format!("batch {batch} x {m}x{n}"))?;
-    // Stored shapes of A[b] and B[b].
-    let (ar, ac) = if trans_a { (kk, m) } else { (m, kk) };
-    let (br, bc) = if trans_b { (n, kk) } else { (kk, n) };
-    for (arr, off, bs, rows, cols, which) in [(&a, ao, abs, ar, ac, "a"), (&b, bo, bbs, br, bc, "b")] {
-        if batch == 0 || rows * cols == 0 {
-            continue;
-        }
-        let need = (batch - 1)
-            .checked_mul(bs)
-            .and_then(|v| v.checked_add(off))
-            .and_then(|v| v.checked_add(k.mul("matrix size", &[rows, cols]).ok()?))
-            .ok_or_else(|| k.err(format!("{which} offset {off} + batch {batch} x stride {bs} overflows")))?;
-        k.len_ge(arr, need, || {
-            if batch == 1 {
-                format!("offset {off} + batch 1 x {rows}x{cols}")
-            } else {
-                format!("offset {off} + batch {batch} (batch stride {bs}) of {rows}x{cols}")
-            }
-        })?;
-    }
-    k.no_alias(&[r(&a), r(&b)], &[r(&o)])?;
-    // SAFETY: every matrix read is inside its array (checked above), out is disjoint.
-    unsafe {
-        kern::matmul::matmul(a.slice(), ao, abs, trans_a, b.slice(), bo, bbs, trans_b, o.slice_mut(), batch, m, kk, n, accumulate)
-    };
-    Ok(())
 }
 
 fn rows_of(k: &Checker, name: &str, len: usize, row_size: usize) -> Result<usize> {
@@ -300,126 +52,9 @@ fn check_indices(k: &Checker, name: &str, idx: &[i32], bound: usize, what: &str)
     Ok(())
 }
 
-/// out[i, :] = src[idx[i], :].
-#[napi(catch_unwind)]
-pub fn index_select(
-    #[napi(ts_arg_type = "Float32Array")] src: Arr, row_size: f64, #[napi(ts_arg_type = "Int32Array")] idx: Arr,
-    #[napi(ts_arg_type = "Float32Array")] out: Arr,
-) -> Result<()> {
-    let k = Checker("indexSelect");
-    let rs = k.size("rowSize", row_size)?;
-    let (s, i, o) = (k.f32(&src, "src")?, k.i32(&idx, "idx")?, k.f32(&out, "out")?);
-    let rows = rows_of(&k, "src", s.len, rs)?;
-    let need = k.mul("out size", &[i.len, rs])?;
-    k.len_eq(&o, need, || format!("{} indices x rowSize {rs}", i.len))?;
-    k.no_alias(&[r(&s), r(&i)], &[r(&o)])?;
-    // SAFETY: arrays disjoint from out (checked); indices validated before use.
-    unsafe {
-        if rs > 0 {
-            check_indices(&k, "idx", i.slice(), rows, &format!("{rows} rows"))?;
-        }
-        kern::gather::index_select(s.slice(), rs, i.slice(), o.slice_mut());
-    }
-    Ok(())
-}
-
-/// dst[idx[i], :] += src[i, :].
-#[napi(catch_unwind)]
-pub fn index_add(
-    #[napi(ts_arg_type = "Float32Array")] src: Arr, row_size: f64, #[napi(ts_arg_type = "Int32Array")] idx: Arr,
-    #[napi(ts_arg_type = "Float32Array")] dst: Arr,
-) -> Result<()> {
-    let k = Checker("indexAdd");
-    let rs = k.size("rowSize", row_size)?;
-    let (s, i, d) = (k.f32(&src, "src")?, k.i32(&idx, "idx")?, k.f32(&dst, "dst")?);
-    let rows = rows_of(&k, "dst", d.len, rs)?;
-    let need = k.mul("src size", &[i.len, rs])?;
-    k.len_eq(&s, need, || format!("{} indices x rowSize {rs}", i.len))?;
-    k.no_alias(&[r(&s), r(&i)], &[r(&d)])?;
-    // SAFETY: as indexSelect.
-    unsafe {
-        if rs > 0 {
-            check_indices(&k, "idx", i.slice(), rows, &format!("{rows} rows"))?;
-        }
-        kern::gather::index_add(s.slice(), rs, i.slice(), d.slice_mut());
-    }
-    Ok(())
-}
-
-/// out[i] = src[flatIdx[i]].
-#[napi(catch_unwind)]
-pub fn take(
-    #[napi(ts_arg_type = "Float32Array")] src: Arr, #[napi(ts_arg_type = "Int32Array")] flat_idx: Arr,
-    #[napi(ts_arg_type = "Float32Array")] out: Arr,
-) -> Result<()> {
-    let k = Checker("take");
-    let (s, i, o) = (k.f32(&src, "src")?, k.i32(&flat_idx, "flatIdx")?, k.f32(&out, "out")?);
-    k.len_eq(&o, i.len, || format!("flatIdx ({} elements)", i.len))?;
-    k.no_alias(&[r(&s), r(&i)], &[r(&o)])?;
-    // SAFETY: disjoint; indices validated first.
-    unsafe {
-        check_indices(&k, "flatIdx", i.slice(), s.len, &format!("src with {} elements", s.len))?;
-        kern::gather::take(s.slice(), i.slice(), o.slice_mut());
-    }
-    Ok(())
-}
-
-/// dst[flatIdx[i]] += src[i].
-#[napi(catch_unwind)]
-pub fn put_add(
-    #[napi(ts_arg_type = "Float32Array")] src: Arr, #[napi(ts_arg_type = "Int32Array")] flat_idx: Arr,
-    #[napi(ts_arg_type = "Float32Array")] dst: Arr,
-) -> Result<()> {
-    let k = Checker("putAdd");
-    let (s, i, d) = (k.f32(&src, "src")?, k.i32(&flat_idx, "flatIdx")?, k.f32(&dst, "dst")?);
-    k.len_eq(&s, i.len, || format!("flatIdx ({} elements)", i.len))?;
-    k.no_alias(&[r(&s), r(&i)], &[r(&d)])?;
-    // SAFETY: disjoint; indices validated first.
-    unsafe {
-        check_indices(&k, "flatIdx", i.slice(), d.len, &format!("dst with {} elements", d.len))?;
-        kern::gather::put_add(s.slice(), i.slice(), d.slice_mut());
-    }
-    Ok(())
-}
-
 fn rows_cols(k: &Checker, rows: f64, cols: f64) -> Result<(usize, usize, usize)> {
     let (rows, cols) = (k.size("rows", rows)?, k.size("cols", cols)?);
     Ok((rows, cols, k.mul("rows x cols", &[rows, cols])?))
-}
-
-/// Softmax or log-softmax of each row of x [rows, cols].
-#[napi(catch_unwind)]
-pub fn softmax(
-    #[napi(ts_arg_type = "Float32Array")] x: Arr, rows: f64, cols: f64, log: bool,
-    #[napi(ts_arg_type = "Float32Array")] out: Arr,
-) -> Result<()> {
-    let k = Checker("softmax");
-    let (rows, cols, n) = rows_cols(&k, rows, cols)?;
-    let (x, o) = (k.f32(&x, "x")?, k.f32(&out, "out")?);
-    k.len_eq(&x, n, || format!("[rows, cols] = [{rows}, {cols}]"))?;
-    k.len_eq(&o, n, || format!("[rows, cols] = [{rows}, {cols}]"))?;
-    k.no_alias(&[r(&x)], &[r(&o)])?;
-    // SAFETY: lengths checked, out disjoint.
-    unsafe { kern::softmax::softmax(x.slice(), rows, cols, log, o.slice_mut()) };
-    Ok(())
-}
-
-/// Backward of softmax / log-softmax from its output y.
-#[napi(catch_unwind)]
-pub fn softmax_backward(
-    #[napi(ts_arg_type = "Float32Array")] y: Arr, #[napi(ts_arg_type = "Float32Array")] dy: Arr,
-    rows: f64, cols: f64, log: bool, #[napi(ts_arg_type = "Float32Array")] dx: Arr,
-) -> Result<()> {
-    let k = Checker("softmaxBackward");
-    let (rows, cols, n) = rows_cols(&k, rows, cols)?;
-    let (y, dy, dx) = (k.f32(&y, "y")?, k.f32(&dy, "dy")?, k.f32(&dx, "dx")?);
-    for a in [&y, &dy, &dx] {
-        k.len_eq(a, n, || format!("[rows, cols] = [{rows}, {cols}]"))?;
-    }
-    k.no_alias(&[r(&y), r(&dy)], &[r(&dx)])?;
-    // SAFETY: lengths checked, dx disjoint.
-    unsafe { kern::softmax::softmax_backward(y.slice(), dy.slice(), rows, cols, log, dx.slice_mut()) };
-    Ok(())
 }
 
 fn check_targets(k: &Checker, t: &[i32], cols: usize, ignore: i64) -> Result<()> {
@@ -432,144 +67,8 @@ fn check_targets(k: &Checker, t: &[i32], cols: usize, ignore: i64) -> Result<()>
     Ok(())
 }
 
-/// Fused softmax + NLL: writes probs and returns the summed loss of non-ignored rows.
-#[napi(catch_unwind)]
-pub fn cross_entropy_forward(
-    #[napi(ts_arg_type = "Float32Array")] logits: Arr, rows: f64, cols: f64,
-    #[napi(ts_arg_type = "Int32Array")] targets: Arr, ignore_index: f64,
-    #[napi(ts_arg_type = "Float32Array")] probs: Arr,
-) -> Result<f64> {
-    let k = Checker("crossEntropyForward");
-    let (rows, cols, n) = rows_cols(&k, rows, cols)?;
-    let ignore = k.int("ignoreIndex", ignore_index)?;
-    let (x, t, p) = (k.f32(&logits, "logits")?, k.i32(&targets, "targets")?, k.f32(&probs, "probs")?);
-    k.len_eq(&x, n, || format!("[rows, cols] = [{rows}, {cols}]"))?;
-    k.len_eq(&p, n, || format!("[rows, cols] = [{rows}, {cols}]"))?;
-    k.len_eq(&t, rows, || format!("rows = {rows}"))?;
-    k.no_alias(&[r(&x), r(&t)], &[r(&p)])?;
-    // SAFETY: lengths checked, probs disjoint; targets validated first.
-    unsafe {
-        check_targets(&k, t.slice(), cols, ignore)?;
-        Ok(kern::cross_entropy::forward(x.slice(), rows, cols, t.slice(), ignore, p.slice_mut()))
-    }
-}
-
-/// dx = scale·(probs − onehot(target)), 0 on ignored rows.
-#[napi(catch_unwind)]
-#[allow(clippy::too_many_arguments)]
-pub fn cross_entropy_backward(
-    #[napi(ts_arg_type = "Float32Array")] probs: Arr, rows: f64, cols: f64,
-    #[napi(ts_arg_type = "Int32Array")] targets: Arr, ignore_index: f64, scale: f64,
-    #[napi(ts_arg_type = "Float32Array")] dx: Arr,
-) -> Result<()> {
-    let k = Checker("crossEntropyBackward");
-    let (rows, cols, n) = rows_cols(&k, rows, cols)?;
-    let ignore = k.int("ignoreIndex", ignore_index)?;
-    let (p, t, d) = (k.f32(&probs, "probs")?, k.i32(&targets, "targets")?, k.f32(&dx, "dx")?);
-    k.len_eq(&p, n, || format!("[rows, cols] = [{rows}, {cols}]"))?;
-    k.len_eq(&d, n, || format!("[rows, cols] = [{rows}, {cols}]"))?;
-    k.len_eq(&t, rows, || format!("rows = {rows}"))?;
-    k.no_alias(&[r(&p), r(&t)], &[r(&d)])?;
-    // SAFETY: as forward.
-    unsafe {
-        check_targets(&k, t.slice(), cols, ignore)?;
-        kern::cross_entropy::backward(p.slice(), rows, cols, t.slice(), ignore, scale as f32, d.slice_mut());
-    }
-    Ok(())
-}
-
 fn correction(k: &Checker, v: f64) -> Result<usize> {
     k.size("correction", v)
-}
-
-/// Batch norm of x [n, c] per column (training: batch stats; eval: the given running stats).
-#[napi(catch_unwind)]
-#[allow(clippy::too_many_arguments)]
-pub fn batch_norm_forward(
-    #[napi(ts_arg_type = "Float32Array")] x: Arr, n: f64, c: f64,
-    #[napi(ts_arg_type = "Float32Array | null")] gamma: Option<Arr>,
-    #[napi(ts_arg_type = "Float32Array | null")] beta: Option<Arr>,
-    eps: f64, correction_: f64, training: bool,
-    #[napi(ts_arg_type = "Float32Array")] out: Arr,
-    #[napi(ts_arg_type = "Float32Array")] mean_out: Arr,
-    #[napi(ts_arg_type = "Float32Array")] var_out: Arr,
-    #[napi(ts_arg_type = "Float32Array")] invstd_out: Arr,
-) -> Result<()> {
-    let k = Checker("batchNormForward");
-    let (n, c) = (k.size("n", n)?, k.size("c", c)?);
-    let nc = k.mul("n x c", &[n, c])?;
-    let corr = correction(&k, correction_)?;
-    if !(eps.is_finite() && eps >= 0.0) {
-        return k.fail(format!("eps must be a finite number >= 0, got {}", js(eps)));
-    }
-    if training && n <= corr && c > 0 {
-        return k.fail(format!("training needs more than {corr} rows per channel (n = {n}, correction = {corr})"));
-    }
-    let x = k.f32(&x, "x")?;
-    let g = gamma.as_ref().map(|g| k.f32(g, "gamma")).transpose()?;
-    let b = beta.as_ref().map(|b| k.f32(b, "beta")).transpose()?;
-    let (o, m, v, is) = (k.f32(&out, "out")?, k.f32(&mean_out, "meanOut")?, k.f32(&var_out, "varOut")?, k.f32(&invstd_out, "invstdOut")?);
-    k.len_eq(&x, nc, || format!("[n, c] = [{n}, {c}]"))?;
-    k.len_eq(&o, nc, || format!("[n, c] = [{n}, {c}]"))?;
-    for a in [Some(&m), Some(&v), Some(&is), g.as_ref(), b.as_ref()].into_iter().flatten() {
-        k.len_eq(a, c, || format!("c = {c}"))?;
-    }
-    let mut inputs = vec![r(&x)];
-    inputs.extend(g.as_ref().map(r));
-    inputs.extend(b.as_ref().map(r));
-    // In eval mode meanOut/varOut are read; either way they must not overlap out or invstdOut.
-    k.no_alias(&inputs, &[r(&o), r(&m), r(&v), r(&is)])?;
-    // SAFETY: lengths checked; outputs disjoint from inputs and each other.
-    unsafe {
-        kern::batchnorm::forward(
-            x.slice(), n, c, g.map(|g| g.slice()), b.map(|b| b.slice()), eps as f32, corr, training,
-            o.slice_mut(), m.slice_mut(), v.slice_mut(), is.slice_mut(),
-        )
-    };
-    Ok(())
-}
-
-/// Closed-form backward of training-mode batch norm.
-#[napi(catch_unwind)]
-#[allow(clippy::too_many_arguments)]
-pub fn batch_norm_backward(
-    #[napi(ts_arg_type = "Float32Array")] x: Arr, #[napi(ts_arg_type = "Float32Array")] dy: Arr, n: f64, c: f64,
-    #[napi(ts_arg_type = "Float32Array")] mean: Arr, #[napi(ts_arg_type = "Float32Array")] invstd: Arr,
-    #[napi(ts_arg_type = "Float32Array | null")] gamma: Option<Arr>, correction_: f64,
-    #[napi(ts_arg_type = "Float32Array | null")] dx: Option<Arr>,
-    #[napi(ts_arg_type = "Float32Array | null")] dgamma: Option<Arr>,
-    #[napi(ts_arg_type = "Float32Array | null")] dbeta: Option<Arr>,
-) -> Result<()> {
-    let k = Checker("batchNormBackward");
-    let (n, c) = (k.size("n", n)?, k.size("c", c)?);
-    let nc = k.mul("n x c", &[n, c])?;
-    let corr = correction(&k, correction_)?;
-    let (x, dy, m, is) = (k.f32(&x, "x")?, k.f32(&dy, "dy")?, k.f32(&mean, "mean")?, k.f32(&invstd, "invstd")?);
-    let g = gamma.as_ref().map(|g| k.f32(g, "gamma")).transpose()?;
-    let dx = dx.as_ref().map(|a| k.f32(a, "dx")).transpose()?;
-    let dg = dgamma.as_ref().map(|a| k.f32(a, "dgamma")).transpose()?;
-    let db = dbeta.as_ref().map(|a| k.f32(a, "dbeta")).transpose()?;
-    if dx.is_some() && n <= corr && c > 0 {
-        return k.fail(format!("needs more than {corr} rows per channel (n = {n}, correction = {corr})"));
-    }
-    for a in [Some(&x), Some(&dy), dx.as_ref()].into_iter().flatten() {
-        k.len_eq(a, nc, || format!("[n, c] = [{n}, {c}]"))?;
-    }
-    for a in [Some(&m), Some(&is), g.as_ref(), dg.as_ref(), db.as_ref()].into_iter().flatten() {
-        k.len_eq(a, c, || format!("c = {c}"))?;
-    }
-    let mut inputs = vec![r(&x), r(&dy), r(&m), r(&is)];
-    inputs.extend(g.as_ref().map(r));
-    let outputs: Vec<_> = [dx.as_ref(), dg.as_ref(), db.as_ref()].into_iter().flatten().map(r).collect();
-    k.no_alias(&inputs, &outputs)?;
-    // SAFETY: lengths checked; outputs disjoint from inputs and each other.
-    unsafe {
-        kern::batchnorm::backward(
-            x.slice(), dy.slice(), n, c, m.slice(), is.slice(), g.map(|g| g.slice()), corr,
-            dx.map(|a| a.slice_mut()), dg.map(|a| a.slice_mut()), db.map(|a| a.slice_mut()),
-        )
-    };
-    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -602,62 +101,507 @@ fn conv_params(
     Ok(p)
 }
 
-/// 1-D convolution (cross-correlation) with dilation and left padding.
-#[napi(catch_unwind, js_name = "conv1dForward")]
-#[allow(clippy::too_many_arguments)]
-pub fn conv1d_forward(
-    #[napi(ts_arg_type = "Float32Array")] x: Arr, batch: f64, cin: f64, tin: f64,
-    #[napi(ts_arg_type = "Float32Array")] w: Arr, cout: f64, kw: f64, dilation: f64, pad_left: f64,
-    #[napi(ts_arg_type = "Float32Array | null")] bias: Option<Arr>,
-    #[napi(ts_arg_type = "Float32Array")] out: Arr, tout: f64,
-) -> Result<()> {
-    let k = Checker("conv1dForward");
-    let p = conv_params(&k, batch, cin, tin, cout, kw, dilation, pad_left, tout)?;
-    let (x, w, o) = (k.f32(&x, "x")?, k.f32(&w, "w")?, k.f32(&out, "out")?);
-    let bias = bias.as_ref().map(|b| k.f32(b, "bias")).transpose()?;
-    k.len_eq(&x, p.batch * p.cin * p.tin, || format!("[batch, cin, tin] = [{}, {}, {}]", p.batch, p.cin, p.tin))?;
-    k.len_eq(&w, p.cout * p.cin * p.k, || format!("[cout, cin, k] = [{}, {}, {}]", p.cout, p.cin, p.k))?;
-    k.len_eq(&o, p.batch * p.cout * p.tout, || format!("[batch, cout, tout] = [{}, {}, {}]", p.batch, p.cout, p.tout))?;
-    if let Some(b) = &bias {
-        k.len_eq(b, p.cout, || format!("cout = {}", p.cout))?;
+kernels! {
+    /// Strided copy between two distinct arrays of the same element type (Float32Array or Int32Array).
+    "copy" |k| fn copy(
+        #[napi(ts_arg_type = "Float32Array | Int32Array")] src: Arr, src_off: f64, #[napi(ts_arg_type = "number[]")] src_strides: Dims,
+        #[napi(ts_arg_type = "Float32Array | Int32Array")] dst: Arr, dst_off: f64, #[napi(ts_arg_type = "number[]")] dst_strides: Dims,
+        #[napi(ts_arg_type = "number[]")] shape: Dims,
+    ) -> Result<()> {
+        let shape = k.sizes("shape", &shape)?;
+        let (ss, ds) = (k.sizes("srcStrides", &src_strides)?, k.sizes("dstStrides", &dst_strides)?);
+        k.rank(&shape, "srcStrides", &ss)?;
+        k.rank(&shape, "dstStrides", &ds)?;
+        let (so, dof) = (k.size("srcOff", src_off)?, k.size("dstOff", dst_off)?);
+        if src.describe() != dst.describe() {
+            return k.fail(format!("src is a {} but dst is a {}; both must have the same element type", src.describe(), dst.describe()));
+        }
+        if src.describe() == "Int32Array" {
+            let (s, d) = (k.i32(&src, "src")?, k.i32(&dst, "dst")?);
+            k.view(&s, so, &shape, &ss)?;
+            k.view(&d, dof, &shape, &ds)?;
+            k.no_alias(&[r(&s)], &[r(&d)])?;
+            // SAFETY: types checked, views in bounds, dst disjoint from src.
+            unsafe { kern::copy::copy(s.slice(), so, &ss, d.slice_mut(), dof, &ds, &shape) };
+        } else {
+            let (s, d) = (k.f32(&src, "src")?, k.f32(&dst, "dst")?);
+            k.view(&s, so, &shape, &ss)?;
+            k.view(&d, dof, &shape, &ds)?;
+            k.no_alias(&[r(&s)], &[r(&d)])?;
+            // SAFETY: as above.
+            unsafe { kern::copy::copy(s.slice(), so, &ss, d.slice_mut(), dof, &ds, &shape) };
+        }
+        Ok(())
     }
-    let mut inputs = vec![r(&x), r(&w)];
-    inputs.extend(bias.as_ref().map(r));
-    k.no_alias(&inputs, &[r(&o)])?;
-    // SAFETY: lengths checked, out disjoint.
-    unsafe { kern::conv1d::forward(&p, x.slice(), w.slice(), bias.map(|b| b.slice()), o.slice_mut()) };
-    Ok(())
-}
 
-/// Gradients of conv1dForward w.r.t. x and w.
-#[napi(catch_unwind, js_name = "conv1dBackward")]
-#[allow(clippy::too_many_arguments)]
-pub fn conv1d_backward(
-    #[napi(ts_arg_type = "Float32Array")] x: Arr, batch: f64, cin: f64, tin: f64,
-    #[napi(ts_arg_type = "Float32Array")] w: Arr, cout: f64, kw: f64, dilation: f64, pad_left: f64,
-    #[napi(ts_arg_type = "Float32Array")] dy: Arr, tout: f64,
-    #[napi(ts_arg_type = "Float32Array | null")] dx: Option<Arr>,
-    #[napi(ts_arg_type = "Float32Array | null")] dw: Option<Arr>,
-) -> Result<()> {
-    let k = Checker("conv1dBackward");
-    let p = conv_params(&k, batch, cin, tin, cout, kw, dilation, pad_left, tout)?;
-    let (x, w, dy) = (k.f32(&x, "x")?, k.f32(&w, "w")?, k.f32(&dy, "dy")?);
-    let dx = dx.as_ref().map(|a| k.f32(a, "dx")).transpose()?;
-    let dw = dw.as_ref().map(|a| k.f32(a, "dw")).transpose()?;
-    let xs = || format!("[batch, cin, tin] = [{}, {}, {}]", p.batch, p.cin, p.tin);
-    let ws = || format!("[cout, cin, k] = [{}, {}, {}]", p.cout, p.cin, p.k);
-    k.len_eq(&x, p.batch * p.cin * p.tin, xs)?;
-    k.len_eq(&w, p.cout * p.cin * p.k, ws)?;
-    k.len_eq(&dy, p.batch * p.cout * p.tout, || format!("[batch, cout, tout] = [{}, {}, {}]", p.batch, p.cout, p.tout))?;
-    if let Some(a) = &dx {
-        k.len_eq(a, p.batch * p.cin * p.tin, xs)?;
+    /// out[i] = op(x[i]).
+    "unary" |k| fn unary(op: f64, #[napi(ts_arg_type = "Float32Array")] x: Arr, #[napi(ts_arg_type = "Float32Array")] out: Arr) -> Result<()> {
+        let op = unary_op(&k, op)?;
+        let (x, o) = (k.f32(&x, "x")?, k.f32(&out, "out")?);
+        k.len_eq(&x, o.len, || format!("out ({} elements)", o.len))?;
+        k.no_alias(&[r(&x)], &[r(&o)])?;
+        // SAFETY: same lengths, out disjoint from x.
+        unsafe { kern::elementwise::unary(op, x.slice(), o.slice_mut()) };
+        Ok(())
     }
-    if let Some(a) = &dw {
-        k.len_eq(a, p.cout * p.cin * p.k, ws)?;
+
+    /// dx[i] = dy[i]·op'(x[i]) using x and y = op(x).
+    "unaryBackward" |k| fn unary_backward(
+        op: f64,
+        #[napi(ts_arg_type = "Float32Array")] x: Arr,
+        #[napi(ts_arg_type = "Float32Array")] y: Arr,
+        #[napi(ts_arg_type = "Float32Array")] dy: Arr,
+        #[napi(ts_arg_type = "Float32Array")] dx: Arr,
+    ) -> Result<()> {
+        let op = unary_op(&k, op)?;
+        let (x, y, dy, dx) = (k.f32(&x, "x")?, k.f32(&y, "y")?, k.f32(&dy, "dy")?, k.f32(&dx, "dx")?);
+        for a in [&x, &y, &dy] {
+            k.len_eq(a, dx.len, || format!("dx ({} elements)", dx.len))?;
+        }
+        k.no_alias(&[r(&x), r(&y), r(&dy)], &[r(&dx)])?;
+        // SAFETY: equal lengths, dx disjoint from the inputs.
+        unsafe { kern::elementwise::unary_backward(op, x.slice(), y.slice(), dy.slice(), dx.slice_mut()) };
+        Ok(())
     }
-    let outputs: Vec<_> = [dx.as_ref(), dw.as_ref()].into_iter().flatten().map(r).collect();
-    k.no_alias(&[r(&x), r(&w), r(&dy)], &outputs)?;
-    // SAFETY: lengths checked; outputs disjoint from inputs and each other.
-    unsafe { kern::conv1d::backward(&p, x.slice(), w.slice(), dy.slice(), dx.map(|a| a.slice_mut()), dw.map(|a| a.slice_mut())) };
-    Ok(())
+
+    /// Broadcasting binary op into a contiguous out of `shape`.
+    "binary" |k| fn binary(
+        op: f64,
+        #[napi(ts_arg_type = "Float32Array")] a: Arr, a_off: f64, #[napi(ts_arg_type = "number[]")] a_strides: Dims,
+        #[napi(ts_arg_type = "Float32Array")] b: Arr, b_off: f64, #[napi(ts_arg_type = "number[]")] b_strides: Dims,
+        #[napi(ts_arg_type = "Float32Array")] out: Arr, #[napi(ts_arg_type = "number[]")] shape: Dims,
+    ) -> Result<()> {
+        let op = binary_op(&k, op)?;
+        let shape = k.sizes("shape", &shape)?;
+        let (sa, sb) = (k.sizes("aStrides", &a_strides)?, k.sizes("bStrides", &b_strides)?);
+        k.rank(&shape, "aStrides", &sa)?;
+        k.rank(&shape, "bStrides", &sb)?;
+        let (ao, bo) = (k.size("aOff", a_off)?, k.size("bOff", b_off)?);
+        let (a, b, o) = (k.f32(&a, "a")?, k.f32(&b, "b")?, k.f32(&out, "out")?);
+        let n = k.mul("shape size", &shape)?;
+        k.len_eq(&o, n, || format!("shape {}", fmt_shape(&shape)))?;
+        k.view(&a, ao, &shape, &sa)?;
+        k.view(&b, bo, &shape, &sb)?;
+        k.no_alias(&[r(&a), r(&b)], &[r(&o)])?;
+        // SAFETY: views in bounds, out has the shape's size and is disjoint from a and b.
+        unsafe { kern::elementwise::binary(op, a.slice(), ao, &sa, b.slice(), bo, &sb, o.slice_mut(), &shape) };
+        Ok(())
+    }
+
+    /// out[i] = x[i] op s (or s op x[i] when reversed).
+    "binaryScalar" |k| fn binary_scalar(
+        op: f64, #[napi(ts_arg_type = "Float32Array")] x: Arr, s: f64, reversed: bool,
+        #[napi(ts_arg_type = "Float32Array")] out: Arr,
+    ) -> Result<()> {
+        let op = binary_op(&k, op)?;
+        let (x, o) = (k.f32(&x, "x")?, k.f32(&out, "out")?);
+        k.len_eq(&x, o.len, || format!("out ({} elements)", o.len))?;
+        k.no_alias(&[r(&x)], &[r(&o)])?;
+        // SAFETY: same lengths, out disjoint from x.
+        unsafe { kern::elementwise::binary_scalar(op, x.slice(), s as f32, reversed, o.slice_mut()) };
+        Ok(())
+    }
+
+    /// a[view] = a[view] op b[view], b broadcast by 0 strides; a and b distinct.
+    "binaryInplace" |k| fn binary_inplace(
+        op: f64,
+        #[napi(ts_arg_type = "Float32Array")] a: Arr, a_off: f64, #[napi(ts_arg_type = "number[]")] a_strides: Dims,
+        #[napi(ts_arg_type = "Float32Array")] b: Arr, b_off: f64, #[napi(ts_arg_type = "number[]")] b_strides: Dims,
+        #[napi(ts_arg_type = "number[]")] shape: Dims,
+    ) -> Result<()> {
+        let op = binary_op(&k, op)?;
+        let shape = k.sizes("shape", &shape)?;
+        let (sa, sb) = (k.sizes("aStrides", &a_strides)?, k.sizes("bStrides", &b_strides)?);
+        k.rank(&shape, "aStrides", &sa)?;
+        k.rank(&shape, "bStrides", &sb)?;
+        let (ao, bo) = (k.size("aOff", a_off)?, k.size("bOff", b_off)?);
+        let (a, b) = (k.f32(&a, "a")?, k.f32(&b, "b")?);
+        k.view(&a, ao, &shape, &sa)?;
+        k.view(&b, bo, &shape, &sb)?;
+        k.no_alias(&[r(&b)], &[r(&a)])?;
+        // SAFETY: views in bounds, a disjoint from b.
+        unsafe { kern::elementwise::binary_inplace(op, a.slice_mut(), ao, &sa, b.slice(), bo, &sb, &shape) };
+        Ok(())
+    }
+
+    /// a[i] = a[i] op s.
+    "scalarInplace" |k| fn scalar_inplace(op: f64, #[napi(ts_arg_type = "Float32Array")] a: Arr, s: f64) -> Result<()> {
+        let op = binary_op(&k, op)?;
+        let a = k.f32(&a, "a")?;
+        // SAFETY: a single array.
+        unsafe { kern::elementwise::scalar_inplace(op, a.slice_mut(), s as f32) };
+        Ok(())
+    }
+
+    /// y[i] += alpha·x[i].
+    "axpy" |k| fn axpy(alpha: f64, #[napi(ts_arg_type = "Float32Array")] x: Arr, #[napi(ts_arg_type = "Float32Array")] y: Arr) -> Result<()> {
+        let (x, y) = (k.f32(&x, "x")?, k.f32(&y, "y")?);
+        k.len_eq(&x, y.len, || format!("y ({} elements)", y.len))?;
+        k.no_alias(&[r(&x)], &[r(&y)])?;
+        // SAFETY: same lengths, y disjoint from x.
+        unsafe { kern::elementwise::axpy(alpha as f32, x.slice(), y.slice_mut()) };
+        Ok(())
+    }
+
+    /// Sum of x [outer, n, inner] over the middle axis into out [outer, inner].
+    "sum" |k| fn sum(
+        #[napi(ts_arg_type = "Float32Array")] x: Arr, outer: f64, n: f64, inner: f64,
+        #[napi(ts_arg_type = "Float32Array")] out: Arr,
+    ) -> Result<()> {
+        let (outer, n, inner) = reduce_dims(&k, outer, n, inner)?;
+        let (x, o) = (k.f32(&x, "x")?, k.f32(&out, "out")?);
+        k.len_eq(&x, outer * n * inner, || format!("[outer, n, inner] = [{outer}, {n}, {inner}]"))?;
+        k.len_eq(&o, outer * inner, || format!("[outer, inner] = [{outer}, {inner}]"))?;
+        k.no_alias(&[r(&x)], &[r(&o)])?;
+        // SAFETY: lengths checked, out disjoint from x.
+        unsafe { kern::reduce::sum(x.slice(), outer, n, inner, o.slice_mut()) };
+        Ok(())
+    }
+
+    /// Max/min over the middle axis with the index of the first extreme element.
+    "reduceArg" |k| fn reduce_arg(
+        op: f64, #[napi(ts_arg_type = "Float32Array")] x: Arr, outer: f64, n: f64, inner: f64,
+        #[napi(ts_arg_type = "Float32Array")] out: Arr, #[napi(ts_arg_type = "Int32Array")] out_idx: Arr,
+    ) -> Result<()> {
+        let op = reduce_op(&k, op)?;
+        let (outer, n, inner) = reduce_dims(&k, outer, n, inner)?;
+        let (x, o, oi) = (k.f32(&x, "x")?, k.f32(&out, "out")?, k.i32(&out_idx, "outIdx")?);
+        k.len_eq(&x, outer * n * inner, || format!("[outer, n, inner] = [{outer}, {n}, {inner}]"))?;
+        k.len_eq(&o, outer * inner, || format!("[outer, inner] = [{outer}, {inner}]"))?;
+        k.len_eq(&oi, outer * inner, || format!("[outer, inner] = [{outer}, {inner}]"))?;
+        if outer * inner > 0 && n == 0 {
+            return k.fail(format!("{op:?} over an empty axis (n = 0) has no result"));
+        }
+        if n > i32::MAX as usize {
+            return k.fail(format!("n = {n} does not fit int32 indices"));
+        }
+        k.no_alias(&[r(&x)], &[r(&o), r(&oi)])?;
+        if outer * inner == 0 {
+            return Ok(());
+        }
+        // SAFETY: lengths checked, outputs disjoint from x and each other.
+        unsafe { kern::reduce::reduce_arg(op, x.slice(), outer, n, inner, o.slice_mut(), oi.slice_mut()) };
+        Ok(())
+    }
+
+    /// Batched matmul: out[b] = op(A[b]) @ op(B[b]).
+    "matmul" |k| fn matmul(
+        #[napi(ts_arg_type = "Float32Array")] a: Arr, a_off: f64, a_batch_stride: f64, trans_a: bool,
+        #[napi(ts_arg_type = "Float32Array")] b: Arr, b_off: f64, b_batch_stride: f64, trans_b: bool,
+        #[napi(ts_arg_type = "Float32Array")] out: Arr, batch: f64, m: f64, k_: f64, n: f64,
+    ) -> Result<()> {
+        let (batch, m, kk, n) = (k.size("batch", batch)?, k.size("m", m)?, k.size("k", k_)?, k.size("n", n)?);
+        let (ao, abs, bo, bbs) = (k.size("aOff", a_off)?, k.size("aBatchStride", a_batch_stride)?, k.size("bOff", b_off)?, k.size("bBatchStride", b_batch_stride)?);
+        let (a, b, o) = (k.f32(&a, "a")?, k.f32(&b, "b")?, k.f32(&out, "out")?);
+        let out_n = k.mul("out size (batch x m x n)", &[batch, m, n])?;
+        k.len_eq(&o, out_n, || format!("batch {batch} x {m}x{n}"))?;
+        // Stored shapes of A[b] and B[b].
+        let (ar, ac) = if trans_a { (kk, m) } else { (m, kk) };
+        let (br, bc) = if trans_b { (n, kk) } else { (kk, n) };
+        for (arr, off, bs, rows, cols, which) in [(&a, ao, abs, ar, ac, "a"), (&b, bo, bbs, br, bc, "b")] {
+            if batch == 0 || rows * cols == 0 {
+                continue;
+            }
+            let need = (batch - 1)
+                .checked_mul(bs)
+                .and_then(|v| v.checked_add(off))
+                .and_then(|v| v.checked_add(k.mul("matrix size", &[rows, cols]).ok()?))
+                .ok_or_else(|| k.err(format!("{which} offset {off} + batch {batch} x stride {bs} overflows")))?;
+            k.len_ge(arr, need, || {
+                if batch == 1 {
+                    format!("offset {off} + batch 1 x {rows}x{cols}")
+                } else {
+                    format!("offset {off} + batch {batch} (batch stride {bs}) of {rows}x{cols}")
+                }
+            })?;
+        }
+        k.no_alias(&[r(&a), r(&b)], &[r(&o)])?;
+        // SAFETY: every matrix read is inside its array (checked above), out is disjoint.
+        unsafe {
+            kern::matmul::matmul(a.slice(), ao, abs, trans_a, b.slice(), bo, bbs, trans_b, o.slice_mut(), batch, m, kk, n, false)
+        };
+        Ok(())
+    }
+
+    /// out[i, :] = src[idx[i], :].
+    "indexSelect" |k| fn index_select(
+        #[napi(ts_arg_type = "Float32Array")] src: Arr, row_size: f64, #[napi(ts_arg_type = "Int32Array")] idx: Arr,
+        #[napi(ts_arg_type = "Float32Array")] out: Arr,
+    ) -> Result<()> {
+        let rs = k.size("rowSize", row_size)?;
+        let (s, i, o) = (k.f32(&src, "src")?, k.i32(&idx, "idx")?, k.f32(&out, "out")?);
+        let rows = rows_of(&k, "src", s.len, rs)?;
+        let need = k.mul("out size", &[i.len, rs])?;
+        k.len_eq(&o, need, || format!("{} indices x rowSize {rs}", i.len))?;
+        k.no_alias(&[r(&s), r(&i)], &[r(&o)])?;
+        // SAFETY: arrays disjoint from out (checked); indices validated before use.
+        unsafe {
+            if rs > 0 {
+                check_indices(&k, "idx", i.slice(), rows, &format!("{rows} rows"))?;
+            }
+            kern::gather::index_select(s.slice(), rs, i.slice(), o.slice_mut());
+        }
+        Ok(())
+    }
+
+    /// dst[idx[i], :] += src[i, :].
+    "indexAdd" |k| fn index_add(
+        #[napi(ts_arg_type = "Float32Array")] src: Arr, row_size: f64, #[napi(ts_arg_type = "Int32Array")] idx: Arr,
+        #[napi(ts_arg_type = "Float32Array")] dst: Arr,
+    ) -> Result<()> {
+        let rs = k.size("rowSize", row_size)?;
+        let (s, i, d) = (k.f32(&src, "src")?, k.i32(&idx, "idx")?, k.f32(&dst, "dst")?);
+        let rows = rows_of(&k, "dst", d.len, rs)?;
+        let need = k.mul("src size", &[i.len, rs])?;
+        k.len_eq(&s, need, || format!("{} indices x rowSize {rs}", i.len))?;
+        k.no_alias(&[r(&s), r(&i)], &[r(&d)])?;
+        // SAFETY: as indexSelect.
+        unsafe {
+            if rs > 0 {
+                check_indices(&k, "idx", i.slice(), rows, &format!("{rows} rows"))?;
+            }
+            kern::gather::index_add(s.slice(), rs, i.slice(), d.slice_mut());
+        }
+        Ok(())
+    }
+
+    /// dst[flatIdx[i]] += src[i].
+    "putAdd" |k| fn put_add(
+        #[napi(ts_arg_type = "Float32Array")] src: Arr, #[napi(ts_arg_type = "Int32Array")] flat_idx: Arr,
+        #[napi(ts_arg_type = "Float32Array")] dst: Arr,
+    ) -> Result<()> {
+        let (s, i, d) = (k.f32(&src, "src")?, k.i32(&flat_idx, "flatIdx")?, k.f32(&dst, "dst")?);
+        k.len_eq(&s, i.len, || format!("flatIdx ({} elements)", i.len))?;
+        k.no_alias(&[r(&s), r(&i)], &[r(&d)])?;
+        // SAFETY: disjoint; indices validated first.
+        unsafe {
+            check_indices(&k, "flatIdx", i.slice(), d.len, &format!("dst with {} elements", d.len))?;
+            kern::gather::put_add(s.slice(), i.slice(), d.slice_mut());
+        }
+        Ok(())
+    }
+
+    /// Softmax or log-softmax of each row of x [rows, cols].
+    "softmax" |k| fn softmax(
+        #[napi(ts_arg_type = "Float32Array")] x: Arr, rows: f64, cols: f64, log: bool,
+        #[napi(ts_arg_type = "Float32Array")] out: Arr,
+    ) -> Result<()> {
+        let (rows, cols, n) = rows_cols(&k, rows, cols)?;
+        let (x, o) = (k.f32(&x, "x")?, k.f32(&out, "out")?);
+        k.len_eq(&x, n, || format!("[rows, cols] = [{rows}, {cols}]"))?;
+        k.len_eq(&o, n, || format!("[rows, cols] = [{rows}, {cols}]"))?;
+        k.no_alias(&[r(&x)], &[r(&o)])?;
+        // SAFETY: lengths checked, out disjoint.
+        unsafe { kern::softmax::softmax(x.slice(), rows, cols, log, o.slice_mut()) };
+        Ok(())
+    }
+
+    /// Backward of softmax / log-softmax from its output y.
+    "softmaxBackward" |k| fn softmax_backward(
+        #[napi(ts_arg_type = "Float32Array")] y: Arr, #[napi(ts_arg_type = "Float32Array")] dy: Arr,
+        rows: f64, cols: f64, log: bool, #[napi(ts_arg_type = "Float32Array")] dx: Arr,
+    ) -> Result<()> {
+        let (rows, cols, n) = rows_cols(&k, rows, cols)?;
+        let (y, dy, dx) = (k.f32(&y, "y")?, k.f32(&dy, "dy")?, k.f32(&dx, "dx")?);
+        for a in [&y, &dy, &dx] {
+            k.len_eq(a, n, || format!("[rows, cols] = [{rows}, {cols}]"))?;
+        }
+        k.no_alias(&[r(&y), r(&dy)], &[r(&dx)])?;
+        // SAFETY: lengths checked, dx disjoint.
+        unsafe { kern::softmax::softmax_backward(y.slice(), dy.slice(), rows, cols, log, dx.slice_mut()) };
+        Ok(())
+    }
+
+    /// Fused softmax + NLL: writes probs and returns the summed loss of non-ignored rows.
+    "crossEntropyForward" |k| fn cross_entropy_forward(
+        #[napi(ts_arg_type = "Float32Array")] logits: Arr, rows: f64, cols: f64,
+        #[napi(ts_arg_type = "Int32Array")] targets: Arr, ignore_index: f64,
+        #[napi(ts_arg_type = "Float32Array")] probs: Arr,
+    ) -> Result<f64> {
+        let (rows, cols, n) = rows_cols(&k, rows, cols)?;
+        let ignore = k.int("ignoreIndex", ignore_index)?;
+        let (x, t, p) = (k.f32(&logits, "logits")?, k.i32(&targets, "targets")?, k.f32(&probs, "probs")?);
+        k.len_eq(&x, n, || format!("[rows, cols] = [{rows}, {cols}]"))?;
+        k.len_eq(&p, n, || format!("[rows, cols] = [{rows}, {cols}]"))?;
+        k.len_eq(&t, rows, || format!("rows = {rows}"))?;
+        k.no_alias(&[r(&x), r(&t)], &[r(&p)])?;
+        // SAFETY: lengths checked, probs disjoint; targets validated first.
+        unsafe {
+            check_targets(&k, t.slice(), cols, ignore)?;
+            Ok(kern::cross_entropy::forward(x.slice(), rows, cols, t.slice(), ignore, p.slice_mut()))
+        }
+    }
+
+    /// dx = scale·(probs − onehot(target)), 0 on ignored rows.
+    "crossEntropyBackward" |k| fn cross_entropy_backward(
+        #[napi(ts_arg_type = "Float32Array")] probs: Arr, rows: f64, cols: f64,
+        #[napi(ts_arg_type = "Int32Array")] targets: Arr, ignore_index: f64, scale: f64,
+        #[napi(ts_arg_type = "Float32Array")] dx: Arr,
+    ) -> Result<()> {
+        let (rows, cols, n) = rows_cols(&k, rows, cols)?;
+        let ignore = k.int("ignoreIndex", ignore_index)?;
+        let (p, t, d) = (k.f32(&probs, "probs")?, k.i32(&targets, "targets")?, k.f32(&dx, "dx")?);
+        k.len_eq(&p, n, || format!("[rows, cols] = [{rows}, {cols}]"))?;
+        k.len_eq(&d, n, || format!("[rows, cols] = [{rows}, {cols}]"))?;
+        k.len_eq(&t, rows, || format!("rows = {rows}"))?;
+        k.no_alias(&[r(&p), r(&t)], &[r(&d)])?;
+        // SAFETY: as forward.
+        unsafe {
+            check_targets(&k, t.slice(), cols, ignore)?;
+            kern::cross_entropy::backward(p.slice(), rows, cols, t.slice(), ignore, scale as f32, d.slice_mut());
+        }
+        Ok(())
+    }
+
+    /// Batch norm of x [n, c] per column (training: batch stats; eval: the given running stats).
+    "batchNormForward" |k| fn batch_norm_forward(
+        #[napi(ts_arg_type = "Float32Array")] x: Arr, n: f64, c: f64,
+        #[napi(ts_arg_type = "Float32Array | null")] gamma: OptArr,
+        #[napi(ts_arg_type = "Float32Array | null")] beta: OptArr,
+        eps: f64, correction_: f64, training: bool,
+        #[napi(ts_arg_type = "Float32Array")] out: Arr,
+        #[napi(ts_arg_type = "Float32Array")] mean_out: Arr,
+        #[napi(ts_arg_type = "Float32Array")] var_out: Arr,
+        #[napi(ts_arg_type = "Float32Array")] invstd_out: Arr,
+    ) -> Result<()> {
+        let (n, c) = (k.size("n", n)?, k.size("c", c)?);
+        let nc = k.mul("n x c", &[n, c])?;
+        let corr = correction(&k, correction_)?;
+        // As torch.nn.functional.batch_norm: eps > 0 when training (a constant channel would
+        // divide 0 by 0), eps >= 0 with running statistics; not finite is refused (NaN output).
+        if !(eps.is_finite() && eps >= 0.0) || (training && eps == 0.0) {
+            let want = if training { "> 0 when training" } else { ">= 0" };
+            return k.fail(format!("eps must be a finite number {want}, got {}", js(eps)));
+        }
+        if training && n <= corr && c > 0 {
+            return k.fail(format!("training needs more than {corr} rows per channel (n = {n}, correction = {corr})"));
+        }
+        let x = k.f32(&x, "x")?;
+        let g = gamma.as_ref().map(|g| k.f32(g, "gamma")).transpose()?;
+        let b = beta.as_ref().map(|b| k.f32(b, "beta")).transpose()?;
+        let (o, m, v, is) = (k.f32(&out, "out")?, k.f32(&mean_out, "meanOut")?, k.f32(&var_out, "varOut")?, k.f32(&invstd_out, "invstdOut")?);
+        k.len_eq(&x, nc, || format!("[n, c] = [{n}, {c}]"))?;
+        k.len_eq(&o, nc, || format!("[n, c] = [{n}, {c}]"))?;
+        for a in [Some(&m), Some(&v), Some(&is), g.as_ref(), b.as_ref()].into_iter().flatten() {
+            k.len_eq(a, c, || format!("c = {c}"))?;
+        }
+        let mut inputs = vec![r(&x)];
+        inputs.extend(g.as_ref().map(r));
+        inputs.extend(b.as_ref().map(r));
+        // In eval mode meanOut/varOut are read; either way they must not overlap out or invstdOut.
+        k.no_alias(&inputs, &[r(&o), r(&m), r(&v), r(&is)])?;
+        // SAFETY: lengths checked; outputs disjoint from inputs and each other.
+        unsafe {
+            kern::batchnorm::forward(
+                x.slice(), n, c, g.map(|g| g.slice()), b.map(|b| b.slice()), eps as f32, corr, training,
+                o.slice_mut(), m.slice_mut(), v.slice_mut(), is.slice_mut(),
+            )
+        };
+        Ok(())
+    }
+
+    /// Closed-form backward of training-mode batch norm.
+    "batchNormBackward" |k| fn batch_norm_backward(
+        #[napi(ts_arg_type = "Float32Array")] x: Arr, #[napi(ts_arg_type = "Float32Array")] dy: Arr, n: f64, c: f64,
+        #[napi(ts_arg_type = "Float32Array")] mean: Arr, #[napi(ts_arg_type = "Float32Array")] invstd: Arr,
+        #[napi(ts_arg_type = "Float32Array | null")] gamma: OptArr, correction_: f64,
+        #[napi(ts_arg_type = "Float32Array | null")] dx: OptArr,
+        #[napi(ts_arg_type = "Float32Array | null")] dgamma: OptArr,
+        #[napi(ts_arg_type = "Float32Array | null")] dbeta: OptArr,
+    ) -> Result<()> {
+        let (n, c) = (k.size("n", n)?, k.size("c", c)?);
+        let nc = k.mul("n x c", &[n, c])?;
+        let corr = correction(&k, correction_)?;
+        let (x, dy, m, is) = (k.f32(&x, "x")?, k.f32(&dy, "dy")?, k.f32(&mean, "mean")?, k.f32(&invstd, "invstd")?);
+        let g = gamma.as_ref().map(|g| k.f32(g, "gamma")).transpose()?;
+        let dx = dx.as_ref().map(|a| k.f32(a, "dx")).transpose()?;
+        let dg = dgamma.as_ref().map(|a| k.f32(a, "dgamma")).transpose()?;
+        let db = dbeta.as_ref().map(|a| k.f32(a, "dbeta")).transpose()?;
+        if dx.is_some() && n <= corr && c > 0 {
+            return k.fail(format!("needs more than {corr} rows per channel (n = {n}, correction = {corr})"));
+        }
+        for a in [Some(&x), Some(&dy), dx.as_ref()].into_iter().flatten() {
+            k.len_eq(a, nc, || format!("[n, c] = [{n}, {c}]"))?;
+        }
+        for a in [Some(&m), Some(&is), g.as_ref(), dg.as_ref(), db.as_ref()].into_iter().flatten() {
+            k.len_eq(a, c, || format!("c = {c}"))?;
+        }
+        let mut inputs = vec![r(&x), r(&dy), r(&m), r(&is)];
+        inputs.extend(g.as_ref().map(r));
+        let outputs: Vec<_> = [dx.as_ref(), dg.as_ref(), db.as_ref()].into_iter().flatten().map(r).collect();
+        k.no_alias(&inputs, &outputs)?;
+        // SAFETY: lengths checked; outputs disjoint from inputs and each other.
+        unsafe {
+            kern::batchnorm::backward(
+                x.slice(), dy.slice(), n, c, m.slice(), is.slice(), g.map(|g| g.slice()), corr,
+                dx.map(|a| a.slice_mut()), dg.map(|a| a.slice_mut()), db.map(|a| a.slice_mut()),
+            )
+        };
+        Ok(())
+    }
+
+    /// 1-D convolution (cross-correlation) with dilation and left padding.
+    "conv1dForward" |k| fn conv1d_forward(
+        #[napi(ts_arg_type = "Float32Array")] x: Arr, batch: f64, cin: f64, tin: f64,
+        #[napi(ts_arg_type = "Float32Array")] w: Arr, cout: f64, kw: f64, dilation: f64, pad_left: f64,
+        #[napi(ts_arg_type = "Float32Array | null")] bias: OptArr,
+        #[napi(ts_arg_type = "Float32Array")] out: Arr, tout: f64,
+    ) -> Result<()> {
+        let p = conv_params(&k, batch, cin, tin, cout, kw, dilation, pad_left, tout)?;
+        let (x, w, o) = (k.f32(&x, "x")?, k.f32(&w, "w")?, k.f32(&out, "out")?);
+        let bias = bias.as_ref().map(|b| k.f32(b, "bias")).transpose()?;
+        k.len_eq(&x, p.batch * p.cin * p.tin, || format!("[batch, cin, tin] = [{}, {}, {}]", p.batch, p.cin, p.tin))?;
+        k.len_eq(&w, p.cout * p.cin * p.k, || format!("[cout, cin, k] = [{}, {}, {}]", p.cout, p.cin, p.k))?;
+        k.len_eq(&o, p.batch * p.cout * p.tout, || format!("[batch, cout, tout] = [{}, {}, {}]", p.batch, p.cout, p.tout))?;
+        if let Some(b) = &bias {
+            k.len_eq(b, p.cout, || format!("cout = {}", p.cout))?;
+        }
+        let mut inputs = vec![r(&x), r(&w)];
+        inputs.extend(bias.as_ref().map(r));
+        k.no_alias(&inputs, &[r(&o)])?;
+        // SAFETY: lengths checked, out disjoint.
+        unsafe { kern::conv1d::forward(&p, x.slice(), w.slice(), bias.map(|b| b.slice()), o.slice_mut()) };
+        Ok(())
+    }
+
+    /// Gradients of conv1dForward w.r.t. x and w.
+    "conv1dBackward" |k| fn conv1d_backward(
+        #[napi(ts_arg_type = "Float32Array")] x: Arr, batch: f64, cin: f64, tin: f64,
+        #[napi(ts_arg_type = "Float32Array")] w: Arr, cout: f64, kw: f64, dilation: f64, pad_left: f64,
+        #[napi(ts_arg_type = "Float32Array")] dy: Arr, tout: f64,
+        #[napi(ts_arg_type = "Float32Array | null")] dx: OptArr,
+        #[napi(ts_arg_type = "Float32Array | null")] dw: OptArr,
+    ) -> Result<()> {
+        let p = conv_params(&k, batch, cin, tin, cout, kw, dilation, pad_left, tout)?;
+        let (x, w, dy) = (k.f32(&x, "x")?, k.f32(&w, "w")?, k.f32(&dy, "dy")?);
+        let dx = dx.as_ref().map(|a| k.f32(a, "dx")).transpose()?;
+        let dw = dw.as_ref().map(|a| k.f32(a, "dw")).transpose()?;
+        let xs = || format!("[batch, cin, tin] = [{}, {}, {}]", p.batch, p.cin, p.tin);
+        let ws = || format!("[cout, cin, k] = [{}, {}, {}]", p.cout, p.cin, p.k);
+        k.len_eq(&x, p.batch * p.cin * p.tin, xs)?;
+        k.len_eq(&w, p.cout * p.cin * p.k, ws)?;
+        k.len_eq(&dy, p.batch * p.cout * p.tout, || format!("[batch, cout, tout] = [{}, {}, {}]", p.batch, p.cout, p.tout))?;
+        if let Some(a) = &dx {
+            k.len_eq(a, p.batch * p.cin * p.tin, xs)?;
+        }
+        if let Some(a) = &dw {
+            k.len_eq(a, p.cout * p.cin * p.k, ws)?;
+        }
+        let outputs: Vec<_> = [dx.as_ref(), dw.as_ref()].into_iter().flatten().map(r).collect();
+        k.no_alias(&[r(&x), r(&w), r(&dy)], &outputs)?;
+        // SAFETY: lengths checked; outputs disjoint from inputs and each other.
+        unsafe { kern::conv1d::backward(&p, x.slice(), w.slice(), dy.slice(), dx.map(|a| a.slice_mut()), dw.map(|a| a.slice_mut())) };
+        Ok(())
+    }
+
+    /// Sets the number of threads parallel kernels use (1..=1024).
+    "setNumThreads" |k| fn set_num_threads(n: f64) -> Result<()> {
+        let n = k.size("n", n)?;
+        kern::pool::set_num_threads(n).map_err(|e| k.err(e.trim_start_matches("setNumThreads: ")))
+    }
+
+    /// Number of threads parallel kernels use.
+    "getNumThreads" |_k| fn get_num_threads() -> Result<u32> {
+        Ok(kern::pool::num_threads() as u32)
+    }
 }
