@@ -87,6 +87,15 @@ function firstInvalidByte(bytes: Uint8Array): number {
       hi = mid - 1;
     }
   }
+  // The valid prefix may end inside a sequence that the next byte breaks: the bad sequence
+  // starts at its lead byte.
+  let start = lo;
+  while (start > 0 && lo - start < 3 && (bytes[start - 1] & 0xc0) === 0x80) start--;
+  const lead = start - 1;
+  if (lead >= 0 && bytes[lead] >= 0xc0) {
+    const need = bytes[lead] >= 0xf0 ? 4 : bytes[lead] >= 0xe0 ? 3 : 2;
+    if (lo - lead < need) return lead;
+  }
   return lo;
 }
 
