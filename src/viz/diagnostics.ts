@@ -276,7 +276,7 @@ export async function plotUpdateRatios(
         data: { values },
         mark: { type: 'line', strokeWidth: 1.2 },
         encoding: {
-          x: { field: 'step', type: 'quantitative', title: 'step' },
+          x: { field: 'step', type: 'quantitative', title: 'step', scale: { nice: false } },
           y: { field: 'ratio', type: 'quantitative', title: 'log10 update:data', scale: { zero: false } },
           color: { field: 'series', type: 'nominal', title: null, scale: { domain: labels, range: TAB10 }, sort: labels },
         },
