@@ -40,6 +40,15 @@ export interface RunConfig {
   optimizer: 'AdamW' | 'SGD';
   learningRate: number;
   weightDecay: number;
+  /** How the run trains, evaluates and samples; --resume keeps these unless a flag says otherwise. */
+  schedule: string;
+  warmupSteps: number;
+  evalEvery: number;
+  sampleEvery: number;
+  logEvery: number;
+  numSamples: number;
+  topK: number | null;
+  temperature: number;
   /** Step of these weights and their losses (the best model's, in model.safetensors). */
   step: number;
   trainLoss: number | null;

@@ -155,6 +155,14 @@ export function prepare(s: TrainSettings): Prepared {
     if (!s.explicit.has('batchSize')) s.batchSize = c.batchSize;
     if (!s.explicit.has('learningRate')) s.learningRate = c.learningRate;
     if (!s.explicit.has('weightDecay')) s.weightDecay = c.weightDecay;
+    if (!s.explicit.has('schedule')) s.schedule = c.schedule as Schedule;
+    if (!s.explicit.has('warmupSteps')) s.warmupSteps = c.warmupSteps;
+    if (!s.explicit.has('evalEvery')) s.evalEvery = c.evalEvery;
+    if (!s.explicit.has('sampleEvery')) s.sampleEvery = c.sampleEvery;
+    if (!s.explicit.has('logEvery')) s.logEvery = c.logEvery;
+    if (!s.explicit.has('numSamples')) s.numSamples = c.numSamples;
+    if (!s.explicit.has('topK')) s.topK = c.topK;
+    if (!s.explicit.has('temperature')) s.temperature = c.temperature;
   } else if (hasCheckpoint(s.workDir) && !s.force) {
     const c = readConfigJson(s.workDir);
     const what = c ? ` (${c.type}, step ${c.step}, test loss ${c.testLoss === null ? '?' : fmt(c.testLoss)})` : '';
@@ -221,6 +229,14 @@ export function prepare(s: TrainSettings): Prepared {
     optimizer: isLectureType(s.type) ? 'SGD' : 'AdamW',
     learningRate: s.learningRate,
     weightDecay: s.weightDecay,
+    schedule: s.schedule,
+    warmupSteps: s.warmupSteps,
+    evalEvery: s.evalEvery,
+    sampleEvery: s.sampleEvery,
+    logEvery: s.logEvery,
+    numSamples: s.numSamples,
+    topK: s.topK,
+    temperature: s.temperature,
     step: startStep,
     trainLoss: null,
     testLoss: null,
