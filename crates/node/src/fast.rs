@@ -56,11 +56,20 @@ impl Arg for crate::arrays::Dims {
 ///
 /// # Safety
 /// `env` and `v` come from the current N-API call.
-pub unsafe fn arg<T: Arg>(env: sys::napi_env, v: sys::napi_value, kernel: &str, name: &str) -> Result<T> {
-    unsafe { T::from_napi_value(env, v) }.map_err(|_| {
-        let got = unsafe { js_typeof(env, v) };
-        napi::Error::new(napi::Status::InvalidArg, format!("{kernel}: {} must be {}, got {got}", js_arg_name(name), T::WANT))
-    })
+#[inline(always)]
+pub unsafe fn arg<T: Arg>(env: sys::napi_env, v: sys::napi_value, kernel: &'static str, name: &'static str) -> Result<T> {
+    match unsafe { T::from_napi_value(env, v) } {
+        Ok(t) => Ok(t),
+        Err(_) => Err(unsafe { bad_arg(env, v, kernel, name, T::WANT) }),
+    }
+}
+
+/// The error for an argument that did not convert (kept out of the fast path).
+#[cold]
+#[inline(never)]
+unsafe fn bad_arg(env: sys::napi_env, v: sys::napi_value, kernel: &str, name: &str, want: &str) -> napi::Error {
+    let got = unsafe { js_typeof(env, v) };
+    napi::Error::new(napi::Status::InvalidArg, format!("{kernel}: {} must be {want}, got {got}", js_arg_name(name)))
 }
 
 /// `src_off` -> `srcOff` (and a trailing `_`, used where the Rust name is taken, dropped).
@@ -84,6 +93,7 @@ fn js_arg_name(rust: &str) -> String {
 ///
 /// # Safety
 /// `env` comes from the current N-API call.
+#[inline(always)]
 pub unsafe fn ret<R: ToNapiValue>(env: sys::napi_env, v: R) -> Result<sys::napi_value> {
     unsafe { R::to_napi_value(env, v) }
 }
