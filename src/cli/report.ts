@@ -37,7 +37,7 @@ interface Series {
 export function lossChart(series: Series[], opts: { width?: number; height?: number; best?: { step: number; loss: number } | null } = {}): string {
   const W = opts.width ?? 760;
   const H = opts.height ?? 360;
-  const m = { l: 56, r: 150, t: 16, b: 40 };
+  const m = { l: 56, r: 180, t: 16, b: 40 };
   const all = series.flatMap((s) => s.points);
   if (all.length === 0) return `<svg id="loss-chart" xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}"><text x="20" y="40">no losses yet</text></svg>`;
   const xs = all.map((p) => p[0]);
