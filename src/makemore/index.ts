@@ -126,3 +126,32 @@ export {
   type ManualTrainResult,
   type NinjaBatchNormStats,
 } from './part4.js';
+export {
+  WaveNet,
+  BatchNorm1dDim0,
+  createWaveNet,
+  runExperiment,
+  part5Lr,
+  smoothedLog10Loss,
+  plotSmoothedLosses,
+  PART5_SEED,
+  WAVENET_CONFIG,
+  WAVENET_LECTURE,
+  EXPERIMENT_LOG,
+  type WaveNetConfig,
+  type WaveNetOptions,
+  type WaveNetBatchNorm,
+  type ExperimentEntry,
+  type ExperimentResult,
+} from './part5.js';
+export {
+  WaveNetConv,
+  WordSequences,
+  createWaveNetConv,
+  linearToKernel,
+  IGNORE_INDEX,
+  type WaveNetConvConfig,
+  type WordBatch,
+  type ConvImpl,
+  type ConvFitOptions,
+} from './wavenet-conv.js';
