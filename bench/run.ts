@@ -22,11 +22,12 @@ import { benchTraining } from './train.js';
 import { TUNED_IMPL, runTunedMlp3 } from './tuned-child.js';
 import { PROJECT_ROOT, runPeers } from './peers.js';
 import { mlp2Case, mlp3Case } from './cases.js';
+import { benchWaveNet } from './wavenet.js';
 import { FERROGRAD, Results } from './results.js';
 import type { TimingOptions } from './timing.js';
 import type { MicrogradBenchResult } from './micrograd.js';
 
-const SECTIONS = ['matmul', 'ops', 'mlp3', 'mlp2', 'micrograd'] as const;
+const SECTIONS = ['matmul', 'ops', 'mlp3', 'mlp2', 'micrograd', 'wavenet'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Options {
@@ -196,6 +197,11 @@ async function main(): Promise<void> {
         results.error('micrograd', e);
       }
     }
+  }
+
+  if (sections.has('wavenet')) {
+    section('makemore part 5 WaveNet training step (batch 32) and its convolutional twin, with PyTorch eager, JAX jit and TensorFlow.js wasm');
+    await benchWaveNet(results, { quick: opts.quick, peers: opts.peers, timing: mlpTiming, native }).catch((e) => results.error('wavenet', e));
   }
 
   if (opts.peers) {
