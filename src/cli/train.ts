@@ -9,7 +9,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { crossEntropy } from '../ops/cross-entropy.js';
 import { Generator } from '../random/generator.js';
 import { getBackend } from '../backend/index.js';
-import { AdamW } from '../optim/adam.js';
+import { AdamWFloat32 } from './adamw-float32.js';
 import { SGD } from '../optim/sgd.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { createModel, isLectureType, type LanguageModel, type ModelConfig, type ModelType } from '../makemore/models/index.js';
@@ -103,7 +103,7 @@ export function modelConfigFor(s: TrainSettings, vocabSize: number, maxWordLengt
 
 function makeOptimizer(s: TrainSettings, model: LanguageModel): Optimizer {
   if (isLectureType(s.type)) return new SGD(model.parameters(), { lr: s.learningRate, weightDecay: s.weightDecay }) as unknown as Optimizer;
-  return new AdamW(model.parameters(), { lr: s.learningRate, weightDecay: s.weightDecay, betas: [0.9, 0.99], eps: 1e-8 }) as unknown as Optimizer;
+  return new AdamWFloat32(model.parameters(), { lr: s.learningRate, weightDecay: s.weightDecay, betas: [0.9, 0.99], eps: 1e-8 }) as unknown as Optimizer;
 }
 
 const fmt = (x: number) => x.toFixed(4);
