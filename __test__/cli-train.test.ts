@@ -53,7 +53,7 @@ describe('training', () => {
     const bestEval = ev.reduce((a, b) => (b.test < a.test ? b : a));
     const config = JSON.parse(readFileSync(join(o, 'config.json'), 'utf8'));
     expect(config).toMatchObject({ format: 'ferrograd-makemore/1', type: 'transformer', step: bestEval.step, testLoss: bestEval.test, maxWordLength: longest, optimizer: 'AdamW', learningRate: 5e-4, weightDecay: 0.01, batchSize: 32, seed: 3407 });
-    expect(config.model).toEqual({ vocabSize: 27, blockSize: longest + 1, nLayer: 1, nEmbd: 16, nEmbd2: 64, nHead: 2, contextSize: 0 });
+    expect(config.model).toEqual({ vocabSize: 27, blockSize: longest + 1, nLayer: 1, nEmbd: 16, nEmbd2: 64, nHead: 2, contextSize: 0, dropout: 0 });
     const sd = loadSafetensors(join(o, 'model.safetensors'));
     expect(Object.keys(sd).sort()).toEqual(Object.keys(sd).filter((k) => /^(transformer\.|lm_head\.weight$)/.test(k)).sort());
     expect(Object.keys(sd)).toHaveLength(2 + 13 + 2 + 1);

@@ -91,6 +91,7 @@ interface TrainFlags {
   nEmbd?: number;
   nEmbd2?: number;
   blockSize?: number;
+  dropout: number;
   topK: number;
   temperature: number;
   numSamples?: number;
@@ -118,6 +119,7 @@ export function settingsFrom(f: TrainFlags, explicit: ReadonlySet<string>): Trai
   if ((f.type === 'wavenet' || f.type === 'conv') && blockSize !== null && !(Number.isInteger(Math.log2(blockSize)) && blockSize >= 2)) {
     throw new CommandError(`--block-size ${blockSize}: ${f.type} fuses the context two characters at a time, so it must be a power of two >= 2`);
   }
+  if (f.dropout >= 1) throw new CommandError(`--dropout must be below 1, got ${f.dropout}`);
   if (f.topK === 0 || f.topK < -1) throw new CommandError(`--top-k must be -1 (no top-k) or >= 1, got ${f.topK}`);
   return {
     inputFile: f.inputFile,
@@ -134,6 +136,7 @@ export function settingsFrom(f: TrainFlags, explicit: ReadonlySet<string>): Trai
     nHead: f.nHead,
     nEmbd,
     nEmbd2: f.nEmbd2 ?? sizes.nEmbd2,
+    dropout: f.dropout,
     blockSize,
     topK: f.topK === -1 ? null : f.topK,
     temperature: f.temperature,
@@ -174,6 +177,7 @@ function buildProgram(out: Output, run: { action?: () => Promise<number> }): Com
     .option('--n-embd <n>', 'embedding channels (default 64; mlp-bn 10, wavenet and conv 24)', intArg('--n-embd', 1))
     .option('--n-embd2 <n>', 'channels elsewhere: the hidden layer of mlp/bow/mlp-bn/wavenet/conv, the rnn/gru state (default 64; mlp-bn 200, wavenet and conv 128)', intArg('--n-embd2', 1))
     .option('--block-size <n>', 'context of mlp-bn (default 3), wavenet and conv (8, a power of two); the others read whole words (longest word + 1)', intArg('--block-size', 1))
+    .option('--dropout <p>', 'transformer only: dropout on the embeddings and each residual branch (makemore.py has none); the state dict is unchanged', numArg('--dropout', { min: 0 }), 0)
     .option('--top-k <n>', 'sample from the k most likely characters only; -1: all', intArg('--top-k', -1), -1)
     .option('--temperature <x>', 'sampling temperature', numArg('--temperature', { positive: true }), 1)
     .option('--num-samples <n>', 'samples shown at each --sample-every (with --sample-only: 50)', intArg('--num-samples', 1))

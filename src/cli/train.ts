@@ -42,6 +42,8 @@ export interface TrainSettings {
   nHead: number;
   nEmbd: number;
   nEmbd2: number;
+  /** Transformer dropout (0: none, as makemore.py). */
+  dropout: number;
   /** Context of the lecture models; for makemore.py's models the sequence length (>= longest + 1). */
   blockSize: number | null;
   topK: number | null;
@@ -98,6 +100,7 @@ export function modelConfigFor(s: TrainSettings, vocabSize: number, maxWordLengt
     nEmbd2: s.nEmbd2,
     nHead: s.nHead,
     contextSize: lecture ? s.blockSize ?? 0 : 0,
+    dropout: s.type === 'transformer' ? s.dropout : 0,
   };
 }
 
@@ -150,6 +153,7 @@ export function prepare(s: TrainSettings): Prepared {
     for (const [key, flag] of [['nLayer', 'nLayer'], ['nHead', 'nHead'], ['nEmbd', 'nEmbd'], ['nEmbd2', 'nEmbd2']] as const) {
       s[key] = resumedSetting(s, key, flag, c.model[key]);
     }
+    s.dropout = resumedSetting(s, 'dropout', 'dropout', c.model.dropout ?? 0);
     if (isLectureType(c.type)) s.blockSize = resumedSetting(s, 'blockSize', 'blockSize', c.model.contextSize);
     else if (!s.explicit.has('blockSize')) s.blockSize = c.model.blockSize;
     if (!s.explicit.has('batchSize')) s.batchSize = c.batchSize;
@@ -192,7 +196,7 @@ export function prepare(s: TrainSettings): Prepared {
     throw new CommandError((e as Error).message);
   }
   const optimizer = makeOptimizer(s, model);
-  let batches = splitGen;
+  const batches = splitGen;
   let samples = new Generator().manualSeed(s.seed + 1);
   let startStep = 0;
   let best: Prepared['best'] = null;
@@ -201,7 +205,8 @@ export function prepare(s: TrainSettings): Prepared {
     try {
       model.loadStateDict(resumed.modelStateDict);
       optimizer.loadStateDict(resumed.optimizerStateDict);
-      batches = generatorFromString(resumed.state.generators.batches);
+      // In place: the model's dropout layers draw from this generator too.
+      splitGen.setState(generatorFromString(resumed.state.generators.batches).getState());
       samples = generatorFromString(resumed.state.generators.samples);
     } catch (e) {
       throw new CommandError(`--resume: ${resumed.path} does not fit a ${s.type} model of these sizes: ${(e as Error).message}`);
@@ -256,7 +261,7 @@ function printHeader(s: TrainSettings, p: Prepared, out: Output): void {
   out.out(`split: ${p.train.count} train, ${p.test.count} test words (seed ${s.seed}); uniform guess = ln ${p.vocab.size} = ${fmt(Math.log(p.vocab.size))}`);
   const sizes = isLectureType(s.type)
     ? `n_embd ${m.nEmbd}, hidden ${m.nEmbd2}, context ${m.contextSize}`
-    : s.type === 'transformer' ? `n_layer ${m.nLayer}, n_head ${m.nHead}, n_embd ${m.nEmbd}, block ${m.blockSize}`
+    : s.type === 'transformer' ? `n_layer ${m.nLayer}, n_head ${m.nHead}, n_embd ${m.nEmbd}, block ${m.blockSize}${m.dropout ? `, dropout ${m.dropout}` : ''}`
     : s.type === 'bigram' ? 'one [V, V] table' : `n_embd ${m.nEmbd}, n_embd2 ${m.nEmbd2}, block ${m.blockSize}`;
   out.out(`model: ${s.type}, ${nParams.toLocaleString('en-US')} parameters (${sizes})`);
   const opt = p.config.optimizer === 'AdamW' ? `AdamW lr ${s.learningRate}, weight decay ${s.weightDecay}, betas (0.9, 0.99)` : `SGD lr ${s.learningRate}${s.weightDecay ? `, weight decay ${s.weightDecay}` : ''}`;

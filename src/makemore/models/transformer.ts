@@ -9,6 +9,7 @@ import { Embedding } from '../../nn/embedding.js';
 import { Linear } from '../../nn/linear.js';
 import { LayerNorm } from '../../nn/layernorm.js';
 import { ModuleList } from '../../nn/container.js';
+import { Dropout } from '../../nn/dropout.js';
 import type { Generator } from '../../random/generator.js';
 import { additiveCausalMask, trilOnes } from './causal-mask.js';
 import type { LanguageModel, ModelConfig } from './types.js';
@@ -89,6 +90,7 @@ export class Block extends Module {
   attn: CausalSelfAttention;
   ln_2: LayerNorm;
   mlp: BlockMlp;
+  drop: Dropout | null;
 
   constructor(config: ModelConfig, generator: Generator) {
     super();
@@ -96,11 +98,13 @@ export class Block extends Module {
     this.attn = new CausalSelfAttention(config, generator);
     this.ln_2 = new LayerNorm(config.nEmbd);
     this.mlp = new BlockMlp(config, generator);
+    this.drop = config.dropout ? new Dropout(config.dropout, { generator }) : null;
   }
 
   forward(x: Tensor): Tensor {
-    const y = x.add(this.attn.forward(this.ln_1.forward(x)));
-    return y.add(this.mlp.forward(this.ln_2.forward(y)));
+    const d = (t: Tensor) => (this.drop ? this.drop.forward(t) : t);
+    const y = x.add(d(this.attn.forward(this.ln_1.forward(x))));
+    return y.add(d(this.mlp.forward(this.ln_2.forward(y))));
   }
 }
 
@@ -110,12 +114,14 @@ class GptBody extends Module {
   wpe: Embedding;
   h: ModuleList;
   ln_f: LayerNorm;
+  drop: Dropout | null;
   constructor(config: ModelConfig, generator: Generator) {
     super();
     this.wte = new Embedding(config.vocabSize, config.nEmbd, { generator });
     this.wpe = new Embedding(config.blockSize, config.nEmbd, { generator });
     this.h = new ModuleList(Array.from({ length: config.nLayer }, () => new Block(config, generator)));
     this.ln_f = new LayerNorm(config.nEmbd);
+    this.drop = config.dropout ? new Dropout(config.dropout, { generator }) : null;
   }
   forward(): never {
     throw new Error('transformer: the body is run by Transformer.forward');
@@ -143,6 +149,7 @@ export class Transformer extends Module implements LanguageModel {
     if (T > this.blockSize) throw new Error(`transformer: cannot forward a sequence of length ${T}, the block size is only ${this.blockSize}`);
     const body = this.transformer;
     let x = body.wte.forward(idx).add(body.wpe.forward(arange(0, T, 1, { dtype: 'int32' })));
+    if (body.drop) x = body.drop.forward(x);
     for (const block of body.h) x = (block as Block).forward(x);
     return this.lm_head.forward(body.ln_f.forward(x));
   }

@@ -19,6 +19,9 @@ export interface ModelConfig {
   nHead: number;
   /** Characters of context of the fixed-context lecture models (mlp-bn 3, wavenet and conv 8). */
   contextSize: number;
+  /** Transformer only: dropout on the embeddings and after each residual branch (minGPT's
+   *  embd/resid dropout; makemore.py removed it). 0 (default) = none. No parameters. */
+  dropout?: number;
 }
 
 export interface LanguageModel extends Module {
