@@ -225,16 +225,16 @@ describe('WaveNetConv: the same model as dilated causal convolutions', () => {
   const seqs = new WordSequences(words, vocab);
   const ctx = buildContexts(words, vocab, 8);
 
-  it('WordSequences: 8 start tokens, the word, padding; targets the next characters, "." at the end, then ignored', () => {
-    const s = new WordSequences(['ab', 'c'], vocab);
-    const b = s.range(0, 2);
+  it('WordSequences: start tokens then the word (right-aligned); targets ignored before a shorter word, then its characters and "."', () => {
+    const s = new WordSequences(['ab', 'c', 'abcd'], vocab);
+    const b = s.range(0, 2); // padded to the longest of these two, not of all words
     expect(b.X.shape).toEqual([2, 10]);
-    expect(Array.from(b.X.flat())).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0]);
-    expect(Array.from(b.Y.flat())).toEqual([1, 2, 0, 3, 0, IGNORE_INDEX]);
+    expect(Array.from(b.X.flat())).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3]);
+    expect(Array.from(b.Y.flat())).toEqual([1, 2, 0, IGNORE_INDEX, 3, 0]);
     expect(b.examples).toBe(5);
     expect(seqs.examples).toBe(ctx.rows);
     expect(new WordSequences(parts.dev, vocab).examples).toBe(splits.dev.X.shape[0]);
-    expect(() => s.batch([2])).toThrow('WordSequences.batch: row 2 at position 0 is out of range for 2 words');
+    expect(() => s.batch([0, 3])).toThrow('WordSequences.batch: row 3 at position 1 is out of range for 3 words');
   });
 
   it('linearToKernel: Linear [2C, H] rows 0..C-1 become tap 0 (the older input), rows C..2C-1 tap 1', () => {
@@ -264,7 +264,8 @@ describe('WaveNetConv: the same model as dilated causal convolutions', () => {
       const picked = new Float64Array(ctx.rows * 27);
       let r = 0;
       for (let w = 0; w < words.length; w++) {
-        for (let t = 0; t <= seqs.lengths[w]!; t++, r++) picked.set(c.subarray((w * P + t) * 27, (w * P + t + 1) * 27), r * 27);
+        const first = P - 1 - seqs.lengths[w]!; // right-aligned: the word's positions are the last len + 1
+        for (let t = first; t < P; t++, r++) picked.set(c.subarray((w * P + t) * 27, (w * P + t + 1) * 27), r * 27);
       }
       expect(r).toBe(ctx.rows);
       expect(maxAbsDiff(picked, hier)).toBeLessThanOrEqual(1e-5);

@@ -10,7 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { F, Generator, makemore, manualSeed, noGrad, ones, randint, randn, zeros, type Tensor } from '../index.js';
+import { F, Generator, getBackend, makemore, manualSeed, noGrad, ones, randint, randn, zeros, type Tensor } from '../index.js';
 import { loadDataset, type Dataset, type Phase, type TrainStep } from './mlp.js';
 import { benchTraining } from './train.js';
 import { FERROGRAD, type Results } from './results.js';
@@ -257,4 +257,67 @@ export async function benchWaveNet(results: Results, opts: { quick: boolean; pee
   if (ours && torch) {
     console.log(`  WaveNet batch 32: ferrograd ${ours.value.toFixed(0)} steps/s = ${(ours.value / torch.value).toFixed(2)}x PyTorch eager (${torch.value.toFixed(0)}); target 2x`);
   }
+}
+
+// ---- where the time goes: `npx tsx bench/wavenet.ts --profile [--steps 2000] [--conv]` ----------
+
+/** Times every Backend method (the addon's kernels) during `steps` steps; prints kernel vs TypeScript time per step. */
+export function profileWaveNet(steps = 2000, which: 'hierarchical' | 'conv' = 'hierarchical'): void {
+  const ts = which === 'conv' ? makeConvStep('unfold') : makeWaveNetModule(loadDataset(8), 32);
+  for (let i = 0; i < 100; i++) ts.step();
+  let t0 = performance.now();
+  for (let i = 0; i < steps; i++) ts.step();
+  const plainUs = ((performance.now() - t0) * 1e3) / steps;
+  const be = getBackend() as unknown as Record<string, unknown>;
+  const acc = new Map<string, { calls: number; ms: number }>();
+  const saved: [string, unknown, boolean][] = [];
+  const names = new Set<string>();
+  for (let o: object | null = be; o && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
+    for (const k of Object.getOwnPropertyNames(o)) if (k !== 'constructor' && typeof be[k] === 'function' && !/NumThreads/.test(k)) names.add(k);
+  }
+  for (const name of names) {
+    const orig = be[name] as (...a: unknown[]) => unknown;
+    const a = { calls: 0, ms: 0 };
+    acc.set(name, a);
+    saved.push([name, orig, Object.prototype.hasOwnProperty.call(be, name)]);
+    be[name] = function timed(this: unknown, ...args: unknown[]) {
+      const s = performance.now();
+      try {
+        return orig.apply(this, args);
+      } finally {
+        a.ms += performance.now() - s;
+        a.calls++;
+      }
+    };
+  }
+  const phases = new Map<Phase, number>();
+  let prev = 0;
+  const mark = (p: Phase) => {
+    const now = performance.now();
+    phases.set(p, (phases.get(p) ?? 0) + now - prev);
+    prev = now;
+  };
+  t0 = performance.now();
+  for (let i = 0; i < steps; i++) {
+    prev = performance.now();
+    ts.step(mark);
+  }
+  const tracedUs = ((performance.now() - t0) * 1e3) / steps;
+  for (const [name, orig, own] of saved) {
+    if (own) be[name] = orig;
+    else delete be[name];
+  }
+  const rows = [...acc].filter(([, a]) => a.calls > 0).sort((x, y) => y[1].ms - x[1].ms);
+  const kernelUs = rows.reduce((s, [, a]) => s + a.ms, 0) * 1e3 / steps;
+  console.log(`${which} step: ${plainUs.toFixed(1)} µs uninstrumented (${(1e6 / plainUs).toFixed(0)} steps/s); instrumented ${tracedUs.toFixed(1)} µs, of which kernels ${kernelUs.toFixed(1)} µs, TypeScript (checks, views, autograd graph, allocation, GC) ${(tracedUs - kernelUs).toFixed(1)} µs`);
+  console.log(`phases (µs/step): ${[...phases].map(([p, ms]) => `${p} ${((ms * 1e3) / steps).toFixed(1)}`).join(', ')}`);
+  for (const [name, a] of rows.slice(0, 16)) {
+    console.log(`  ${name.padEnd(28)} ${((a.ms * 1e3) / steps).toFixed(1).padStart(8)} µs/step  ${(a.calls / steps).toFixed(1).padStart(6)} calls/step  ${((a.ms * 1e6) / a.calls).toFixed(0).padStart(7)} ns/call`);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}` && process.argv.includes('--profile')) {
+  const at = process.argv.indexOf('--steps');
+  getBackend().setNumThreads(1);
+  profileWaveNet(at > 0 ? Number(process.argv[at + 1]) : 2000, process.argv.includes('--conv') ? 'conv' : 'hierarchical');
 }

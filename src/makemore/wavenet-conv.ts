@@ -11,8 +11,8 @@
 //
 // Where they differ is BatchNorm in training mode: the hierarchy normalises level 1 over the
 // 32 examples x 4 pairs of its batch, the convolution over every position of every word in its
-// batch (warm-up positions over the leading '.' tokens and padding after the end included), so the
-// batch statistics, and hence training, differ. In eval mode both use running statistics: the same
+// batch (the warm-up positions over the leading '.' tokens included), so the batch statistics,
+// and hence training, differ. In eval mode both use running statistics: the same
 // numbers (tested to 1e-5 on every position's logits).
 import { Tensor } from '../tensor/tensor.js';
 import { randint, tensor } from '../tensor/creation.js';
@@ -42,10 +42,13 @@ export interface WaveNetConvConfig {
 }
 
 /**
- * Words as padded sequences for the convolution. Row b of X is `receptiveField` '.' tokens, the
- * word, then '.' padding; row b of Y holds, for output position t, the character after the context
- * that ends there: the word's characters, its end '.', then IGNORE_INDEX past the end. So output
- * position t of word b is the hierarchical model's example (context of the 8 tokens before t, target Y[b, t]).
+ * Words as sequences for the convolution, right-aligned: row b of X is '.' tokens (at least
+ * `receptiveField` of them) and then the word; row b of Y holds, for output position t, the
+ * character after the context that ends there: IGNORE_INDEX for the extra leading positions of a
+ * word shorter than the batch's longest, then the word's characters and its end '.'. So every
+ * output position sees a real context (only start tokens before the word, never padding after its
+ * end, which would put contexts into BatchNorm's statistics that the hierarchical model never sees),
+ * and the positions with a target are exactly the hierarchical model's examples of that word.
  */
 export interface WordBatch {
   /** int32 [B, P + receptiveField - 1] */
@@ -80,9 +83,9 @@ export class WordSequences {
     this.X = new Int32Array(this.count * W).fill(STOP_TOKEN);
     this.Y = new Int32Array(this.count * P).fill(IGNORE_INDEX);
     encoded.forEach((e, b) => {
-      this.X.set(e, b * W + receptiveField);
-      this.Y.set(e, b * P);
-      this.Y[b * P + e.length] = STOP_TOKEN;
+      this.X.set(e, (b + 1) * W - e.length);
+      this.Y.set(e, (b + 1) * P - 1 - e.length);
+      this.Y[(b + 1) * P - 1] = STOP_TOKEN;
     });
   }
 
@@ -110,8 +113,8 @@ export class WordSequences {
     let examples = 0;
     for (let i = 0; i < B; i++) {
       const r = rows[i]!;
-      X.set(this.X.subarray(r * Wall, r * Wall + W), i * W);
-      Y.set(this.Y.subarray(r * Pall, r * Pall + P), i * P);
+      X.set(this.X.subarray((r + 1) * Wall - W, (r + 1) * Wall), i * W);
+      Y.set(this.Y.subarray((r + 1) * Pall - P, (r + 1) * Pall), i * P);
       examples += this.lengths[r]! + 1;
     }
     return { X: tensor(X, { shape: [B, W] }), Y: tensor(Y, { shape: [B, P] }), examples };
