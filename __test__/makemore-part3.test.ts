@@ -21,6 +21,8 @@ const HEAVY = 600_000;
 const splits = lectureSplits();
 const { train, dev } = splits;
 const bits = (t: Tensor) => Array.from(t.detach().contiguous().toArray());
+const ones32 = (n: number) => tensor(new Float32Array(n).fill(1));
+const zeros32 = (n: number) => tensor(new Float32Array(n));
 const tmp = mkdtempSync(join(tmpdir(), 'ferrograd-part3-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -176,6 +178,11 @@ describe('Model 1: MLP with the init fixes and inline BatchNorm', () => {
     const expected = nll64(hbn.tanh().matmul(W2), train.Y.index(ix));
     expect(Math.abs(losses[0]! - expected)).toBeLessThan(1e-6);
     expect(losses[0]!.toFixed(4)).toBe('3.3239');
+    // And to the last bit, the notebook's lines as raw float32 tensor ops (the float32 emulation).
+    const f = (t: Tensor) => t.float();
+    const h32 = f(C).index(train.X.index(ix)).view(32, 30).matmul(f(W1));
+    const bn32 = ones32(200).mul(h32.sub(h32.mean(0, true))).div(h32.std(0, { keepdim: true })).add(zeros32(200));
+    expect(F.crossEntropy(bn32.tanh().matmul(f(W2)).add(zeros32(27)), train.Y.index(ix)).item()).toBe(losses[0]);
     // Below the 27.88 of the unscaled init and near log(27) = 3.2958, the uniform guess.
     expect(Math.abs(losses[0]! - Math.log(27))).toBeLessThan(0.05);
   });
@@ -254,6 +261,16 @@ describe('the deep network (5 x [Linear, BatchNorm1d, Tanh] + Linear + BatchNorm
     const expected = nll64(x, train.Y.index(ix));
     expect(Math.abs(losses[0]! - expected)).toBeLessThan(1e-6);
     expect(losses[0]!.toFixed(4)).toBe('3.2870');
+    // To the last bit: the notebook's BatchNorm1d lines (mean, var, sqrt, divide) in float32,
+    // against the fused F.batchNorm inside the layers.
+    let y = C.float().index(train.X.index(ix)).view(32, 30);
+    Ws.forEach((W, k) => {
+      y = y.matmul(W.float());
+      const xhat = y.sub(y.mean(0, true)).div(y.var(0, { keepdim: true }).add(1e-5).sqrt());
+      y = (k < 5 ? ones32(W.shape[1]!) : ones32(27).mul(0.1)).mul(xhat).add(zeros32(W.shape[1]!));
+      if (k < 5) y = y.tanh();
+    });
+    expect(F.crossEntropy(y, train.Y.index(ix)).item()).toBe(losses[0]);
   });
 
   it('after the notebook\'s 1001 steps: train/val within 0.01 of 2.4003 / 2.3982, its tables and samples, update ratios', async () => {
