@@ -7,6 +7,8 @@ import { noGrad } from './grad-mode.js';
 import { sumToShape } from '../ops/reduce.js';
 import { versionOf } from './version.js';
 import { fmtShape } from '../tensor/shape.js';
+import { trackFreshStorage } from '../tensor/dtype.js';
+import type { AnyArray } from '../backend/backend.js';
 
 /** A tensor that a backward reads, with the version of its storage when the op ran. */
 export interface SavedTensor {
@@ -56,12 +58,16 @@ function topoOrder(root: Tensor): Tensor[] {
   return order;
 }
 
-function accumulate(pending: Map<Tensor, Pending>, t: Tensor, g: Tensor): void {
+function accumulate(pending: Map<Tensor, Pending>, t: Tensor, g: Tensor, owned: boolean): void {
   const prev = pending.get(t);
   if (prev === undefined) {
-    pending.set(t, { grad: g, owned: false });
+    pending.set(t, { grad: g, owned });
   } else if (prev.owned) {
     prev.grad.add_(g);
+  } else if (owned) {
+    // Addition commutes exactly, so adding into the fresh buffer gives the same bits.
+    g.add_(prev.grad);
+    pending.set(t, { grad: g, owned: true });
   } else {
     pending.set(t, { grad: prev.grad.add(g), owned: true });
   }
@@ -70,10 +76,31 @@ function accumulate(pending: Map<Tensor, Pending>, t: Tensor, g: Tensor): void {
 /** Add a finished gradient into `t.grad` (creating it when absent), never aliasing another tensor. */
 function depositGrad(t: Tensor, g: Tensor, owned: boolean): void {
   if (t.grad === null) {
-    t.grad = owned && g.isContiguous() && g.offset === 0 ? g : g.clone();
+    t.grad = owned ? g : g.clone();
   } else {
     t.grad.add_(g);
   }
+}
+
+/** g is a plain contiguous tensor over the whole of its storage (so owning g means owning it all). */
+function coversStorage(g: Tensor): boolean {
+  return g.offset === 0 && g.data.length === g.numel() && g.isContiguous();
+}
+
+/** Whether the gradient grads[i] that a backward returned is owned, i.e. its storage is held by no
+ *  one else, so it may become a leaf's .grad without a copy and take further contributions in
+ *  place: it covers its storage, which the backward (or the sum/conversion after it) allocated
+ *  (`fresh`), or which is the node's own owned incoming gradient passed on as a view (reshape,
+ *  squeeze, ...); and no other gradient of the same backward shares that storage (add returns
+ *  the incoming gradient for both inputs). */
+function isOwned(grads: (Tensor | null)[], i: number, g: Tensor, fresh: Set<AnyArray>, incoming: Pending): boolean {
+  if (!coversStorage(g)) return false;
+  if (!fresh.has(g.data) && !(incoming.owned && g.data === incoming.grad.data)) return false;
+  for (let j = 0; j < grads.length; j++) {
+    const o = grads[j];
+    if (j !== i && o !== null && o !== undefined && o.data === g.data) return false;
+  }
+  return true;
 }
 
 /** PyTorch's op name in its messages: ExpBackward -> Exp. */
@@ -99,28 +126,38 @@ export function runBackward(root: Tensor, gradient: Tensor): void {
     const order = topoOrder(root);
     const pending = new Map<Tensor, Pending>();
     pending.set(root, { grad: gradient, owned: false });
-    for (let k = order.length - 1; k >= 0; k--) {
-      const node = order[k];
-      const entry = pending.get(node);
-      if (entry === undefined) continue;
-      pending.delete(node);
-      const fn = node.gradFn;
-      if (fn === null) {
-        depositGrad(node, entry.grad, entry.owned);
-        continue;
+    // Storages allocated by the current node's backward (and the sums/conversions after it).
+    const fresh = new Set<AnyArray>();
+    try {
+      for (let k = order.length - 1; k >= 0; k--) {
+        const node = order[k];
+        const entry = pending.get(node);
+        if (entry === undefined) continue;
+        pending.delete(node);
+        const fn = node.gradFn;
+        if (fn === null) {
+          depositGrad(node, entry.grad, entry.owned);
+          continue;
+        }
+        if (node.retainsGrad) depositGrad(node, entry.grad, false);
+        if (fn.saved) checkSaved(fn);
+        fresh.clear();
+        trackFreshStorage(fresh);
+        const grads = fn.backward(entry.grad);
+        for (let i = 0; i < fn.inputs.length; i++) {
+          const input = fn.inputs[i];
+          let g = grads[i];
+          if (input === null || !input.requiresGrad || g === null || g === undefined) continue;
+          if (!sameShape(g.shape, input.shape)) g = sumToShape(g, input.shape);
+          // A float32 leaf that met float64 tensors still gets a float32 gradient, as in PyTorch.
+          if (g.dtype !== input.dtype) g = g.to(input.dtype);
+          accumulate(pending, input, g, isOwned(grads, i, g, fresh, entry));
+        }
+        trackFreshStorage(null);
       }
-      if (node.retainsGrad) depositGrad(node, entry.grad, false);
-      if (fn.saved) checkSaved(fn);
-      const grads = fn.backward(entry.grad);
-      for (let i = 0; i < fn.inputs.length; i++) {
-        const input = fn.inputs[i];
-        let g = grads[i];
-        if (input === null || !input.requiresGrad || g === null || g === undefined) continue;
-        if (!sameShape(g.shape, input.shape)) g = sumToShape(g, input.shape);
-        // A float32 leaf that met float64 tensors still gets a float32 gradient, as in PyTorch.
-        if (g.dtype !== input.dtype) g = g.to(input.dtype);
-        accumulate(pending, input, g);
-      }
+    } finally {
+      trackFreshStorage(null);
+      fresh.clear();
     }
   });
 }

@@ -4,7 +4,7 @@
 // The backward is the closed form derived in makemore part 4 ("backprop ninja").
 import { Tensor } from '../tensor/tensor.js';
 import { backendFor } from '../backend/index.js';
-import { allocFloat, isFloat, type FloatDType } from '../tensor/dtype.js';
+import { allocFloatUninit, isFloat, type FloatDType } from '../tensor/dtype.js';
 import { fmtShape } from '../tensor/shape.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import { record } from './record.js';
@@ -64,14 +64,15 @@ export function batchNorm(input: Tensor, opts: BatchNormOptions = {}): Tensor {
   const be = backendFor(dtype);
   const gamma = weight ? weight.detach().contiguous() : null;
   const beta = bias ? bias.detach().contiguous() : null;
-  const mean = allocFloat(dtype, c);
-  const vari = allocFloat(dtype, c);
-  const invstd = allocFloat(dtype, c);
+  // The kernel writes every output (the statistics in training mode; eval mode reads them, set below).
+  const mean = allocFloatUninit(dtype, c);
+  const vari = allocFloatUninit(dtype, c);
+  const invstd = allocFloatUninit(dtype, c);
   if (!training) {
     mean.set(runningMean!.contiguous().flat() as Float32Array);
     vari.set(runningVar!.contiguous().flat() as Float32Array);
   }
-  const out = new Tensor(allocFloat(dtype, x.numel()), [...x.shape]);
+  const out = new Tensor(allocFloatUninit(dtype, x.numel()), [...x.shape]);
   if (x.numel() > 0 || !training) {
     be.batchNormForward(
       x.flatFloat(), n, c, gamma ? gamma.flatFloat() : null, beta ? beta.flatFloat() : null,
@@ -109,9 +110,9 @@ export function batchNorm(input: Tensor, opts: BatchNormOptions = {}): Tensor {
         needB ? gc.sum(dims).reshape([...bias!.shape]) : null,
       ];
     }
-    const dx = needX ? new Tensor(allocFloat(dtype, x.numel()), [...x.shape]) : null;
-    const dgamma = needW ? new Tensor(allocFloat(dtype, c), [...weight!.shape]) : null;
-    const dbeta = needB ? new Tensor(allocFloat(dtype, c), [...bias!.shape]) : null;
+    const dx = needX ? new Tensor(allocFloatUninit(dtype, x.numel()), [...x.shape]) : null;
+    const dgamma = needW ? new Tensor(allocFloatUninit(dtype, c), [...weight!.shape]) : null;
+    const dbeta = needB ? new Tensor(allocFloatUninit(dtype, c), [...bias!.shape]) : null;
     be.batchNormBackward(
       x.flatFloat(), gc.flatFloat(), n, c, mean, invstd, gamma ? gamma.flatFloat() : null, correction,
       dx ? dx.flatFloat() : null, dgamma ? dgamma.flatFloat() : null, dbeta ? dbeta.flatFloat() : null,

@@ -5,7 +5,7 @@ import { Tensor, type TensorOrScalar } from '../tensor/tensor.js';
 import { BinaryOp, type Backend } from '../backend/backend.js';
 import { backendFor } from '../backend/index.js';
 import { referenceBackend } from '../backend/reference.js';
-import { alloc, isFloat, promote, type DType } from '../tensor/dtype.js';
+import { alloc, allocUninit, isFloat, promote, type DType } from '../tensor/dtype.js';
 import { broadcastShapes, broadcastStrides, fmtShape, numel, sameShape } from '../tensor/shape.js';
 import { isGradEnabled, noGrad } from '../autograd/grad-mode.js';
 import { record } from './record.js';
@@ -49,7 +49,7 @@ function rawBinary(op: BinaryOp, name: string, a: Tensor, b: Tensor, outDtype: D
   const x = cast(a, computeDtype);
   const y = cast(b, computeDtype);
   const n = numel(shape);
-  const outData = alloc(outDtype === computeDtype ? outDtype : computeDtype, n);
+  const outData = allocUninit(outDtype === computeDtype ? outDtype : computeDtype, n); // every element written below
   if (n > 0) {
     const be = kernelsFor(computeDtype);
     if (y.shape.length === 0 && x.isContiguous() && sameShape(x.shape, shape)) {
@@ -72,7 +72,7 @@ function rawBinary(op: BinaryOp, name: string, a: Tensor, b: Tensor, outDtype: D
 /** out = x op s for a number s (s op x when reversed). No graph. */
 function rawScalar(op: BinaryOp, x: Tensor, s: number, reversed: boolean): Tensor {
   const xc = x.contiguous();
-  const out = new Tensor(alloc(xc.dtype, xc.numel()), [...xc.shape]);
+  const out = new Tensor(allocUninit(xc.dtype, xc.numel()), [...xc.shape]);
   if (xc.numel() > 0) kernelsFor(xc.dtype).binaryScalar(op, xc.flatFloat(), s, reversed, out.flatFloat());
   return out;
 }

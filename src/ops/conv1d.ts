@@ -3,7 +3,7 @@
 // building block of the WaveNet-style model. Forward and backward are single kernel calls.
 import { Tensor } from '../tensor/tensor.js';
 import { backendFor } from '../backend/index.js';
-import { allocFloat, isFloat, type FloatDType } from '../tensor/dtype.js';
+import { allocFloat, allocFloatUninit, isFloat, type FloatDType } from '../tensor/dtype.js';
 import { fmtShape } from '../tensor/shape.js';
 import { record } from './record.js';
 
@@ -50,7 +50,7 @@ export function conv1d(input: Tensor, weight: Tensor, bias: Tensor | null = null
   const b = bias ? bias.contiguous() : null;
   const dtype = x.dtype as FloatDType;
   const be = backendFor(dtype);
-  const out = new Tensor(allocFloat(dtype, batch * cout * tout), [batch, cout, tout]);
+  const out = new Tensor(allocFloatUninit(dtype, batch * cout * tout), [batch, cout, tout]);
   if (out.numel() > 0) {
     be.conv1dForward(x.flatFloat(), batch, cin, tin, w.flatFloat(), cout, k, dilation, padLeft, b ? b.flatFloat() : null, out.flatFloat(), tout);
   }

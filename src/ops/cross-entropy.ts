@@ -2,7 +2,7 @@
 // backward (softmax - onehot) / count. Its composed twin (logSoftmax + pick + mean) is in the tests.
 import { Tensor } from '../tensor/tensor.js';
 import { backendFor } from '../backend/index.js';
-import { allocFloat, isFloat, type FloatDType } from '../tensor/dtype.js';
+import { allocFloat, allocFloatUninit, isFloat, type FloatDType } from '../tensor/dtype.js';
 import { fmtShape } from '../tensor/shape.js';
 import { record } from './record.js';
 import { checkClassIndices } from './indexing.js';
@@ -30,8 +30,9 @@ export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyO
   if (target.ndim !== 1 || target.shape[0] !== rows) {
     throw new Error(`crossEntropy: expected target of shape [${rows}] for logits ${fmtShape(logits.shape)}, got ${fmtShape(target.shape)}`);
   }
-  checkClassIndices('crossEntropy', target, cols, ignoreIndex);
+  if (target.dtype !== 'int32') throw new Error(`crossEntropy: expected target of dtype int32, got ${target.dtype} (convert with .int())`);
   if (reduction === 'none') {
+    checkClassIndices('crossEntropy', target, cols, ignoreIndex);
     // Per-row losses: the composed form is exact and rarely hot.
     const logp = logits.logSoftmax(-1);
     const tgt = target.contiguous().flat() as Int32Array;
@@ -52,8 +53,19 @@ export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyO
   const tgt = target.contiguous().flat() as Int32Array;
   let count = 0;
   for (let i = 0; i < rows; i++) if (tgt[i] !== ignoreIndex) count++;
-  const probs = allocFloat(dtype, rows * cols);
-  const total = rows * cols > 0 ? backendFor(dtype).crossEntropyForward(x.flatFloat(), rows, cols, tgt, ignoreIndex, probs) : 0;
+  const probs = allocFloatUninit(dtype, rows * cols);
+  // The targets are validated once, by the kernel; only when it refuses them is the message
+  // rebuilt here in PyTorch's words (no kernel runs on an empty input: check in TypeScript).
+  let total = 0;
+  if (rows * cols === 0) checkClassIndices('crossEntropy', target, cols, ignoreIndex);
+  else {
+    try {
+      total = backendFor(dtype).crossEntropyForward(x.flatFloat(), rows, cols, tgt, ignoreIndex, probs);
+    } catch (e) {
+      checkClassIndices('crossEntropy', target, cols, ignoreIndex);
+      throw e;
+    }
+  }
   const divisor = reduction === 'mean' ? count : 1;
   // Mean over zero rows is NaN, as in PyTorch.
   const value = divisor === 0 ? NaN : total / divisor;
@@ -62,7 +74,7 @@ export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyO
   const out = new Tensor(outData, []);
   return record(out, 'CrossEntropyBackward', [x], (g) => {
     const scale = g.item() / divisor;
-    const dx = new Tensor(allocFloat(dtype, rows * cols), [rows, cols]);
+    const dx = new Tensor(allocFloatUninit(dtype, rows * cols), [rows, cols]);
     if (rows * cols > 0) backendFor(dtype).crossEntropyBackward(probs, rows, cols, tgt, ignoreIndex, scale, dx.flatFloat());
     return [dx];
   }, [target]); // the backward reads the targets (tgt may be target's own storage) and its private probs

@@ -3,7 +3,7 @@
 // to the tensor's dtype, so float32 results are within an ulp of the exact value; the backward
 // is the closed-form derivative. Tiny elementwise work: it stays in TypeScript on every backend.
 import { Tensor } from '../tensor/tensor.js';
-import { allocFloat, type FloatDType } from '../tensor/dtype.js';
+import { allocFloatUninit, type FloatDType } from '../tensor/dtype.js';
 import { asFloat } from './elementwise.js';
 import { record } from './record.js';
 
@@ -88,12 +88,12 @@ export function gelu(input: Tensor, opts: { approximate?: GeluApproximate } = {}
   const n = xs.length;
   const f = approximate === 'none' ? geluExact : geluTanh;
   const df = approximate === 'none' ? geluExactGrad : geluTanhGrad;
-  const out = new Tensor(allocFloat(dtype, n), [...x.shape]);
+  const out = new Tensor(allocFloatUninit(dtype, n), [...x.shape]);
   const ys = out.flatFloat();
   for (let i = 0; i < n; i++) ys[i] = f(xs[i]);
   return record(out, 'GeluBackward', [x], (g) => {
     const gs = g.contiguous().flatFloat();
-    const dx = new Tensor(allocFloat(dtype, n), [...x.shape]);
+    const dx = new Tensor(allocFloatUninit(dtype, n), [...x.shape]);
     const d = dx.flatFloat();
     for (let i = 0; i < n; i++) d[i] = gs[i] * df(xs[i]);
     return [dx];

@@ -2,7 +2,7 @@
 // Transposed views go to the kernel as transpose flags, so backward passes never copy.
 import { Tensor } from '../tensor/tensor.js';
 import { backendFor } from '../backend/index.js';
-import { allocFloat, isFloat, type FloatDType } from '../tensor/dtype.js';
+import { allocFloat, allocFloatUninit, isFloat, type FloatDType } from '../tensor/dtype.js';
 import { broadcastShapes, fmtShape, numel } from '../tensor/shape.js';
 import { record } from './record.js';
 
@@ -32,9 +32,9 @@ function rawBmm(a: Tensor, b: Tensor): Tensor {
   const [, m, k] = a.shape;
   const n = b.shape[2];
   const dtype = a.dtype as FloatDType;
-  const out = new Tensor(allocFloat(dtype, batch * m * n), [batch, m, n]);
-  if (batch * m * n === 0) return out;
-  if (k === 0) return out; // empty inner dimension: the product is all zeros
+  // An empty inner dimension makes the product all zeros; otherwise the kernel writes every element.
+  if (batch * m * n === 0 || k === 0) return new Tensor(allocFloat(dtype, batch * m * n), [batch, m, n]);
+  const out = new Tensor(allocFloatUninit(dtype, batch * m * n), [batch, m, n]);
   const A = readable(a);
   const B = readable(b);
   backendFor(dtype).matmul(

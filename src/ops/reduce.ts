@@ -3,7 +3,7 @@
 import { Tensor } from '../tensor/tensor.js';
 import { ReduceOp } from '../backend/backend.js';
 import { backendFor } from '../backend/index.js';
-import { allocFloat, isFloat, type FloatDType } from '../tensor/dtype.js';
+import { allocFloat, allocFloatUninit, isFloat, type FloatDType } from '../tensor/dtype.js';
 import { fmtShape, normDim, numel } from '../tensor/shape.js';
 import { record } from './record.js';
 import { noGrad } from '../autograd/grad-mode.js';
@@ -46,7 +46,7 @@ function rawSumKeep(x: Tensor, dims: number[]): Tensor {
     const newShape = [...shape];
     for (let d = first; d <= last; d++) newShape[d] = 1;
     const dtype = cur.dtype as FloatDType;
-    const out = new Tensor(allocFloat(dtype, outer * inner), newShape);
+    const out = new Tensor(allocFloatUninit(dtype, outer * inner), newShape);
     if (outer * inner > 0) backendFor(dtype).sum(cur.flatFloat(), outer, n, inner, out.flatFloat());
     cur = out;
     shape = newShape;
@@ -114,7 +114,7 @@ export function maxMin(kind: 'max' | 'min', t: Tensor, dim: number | undefined, 
   const dtype = x.dtype as FloatDType;
   const keptShape = x.ndim === 0 ? [] : reducedShape(x.shape, [d], true);
   const outShape = x.ndim === 0 ? [] : reducedShape(x.shape, [d], keepdim);
-  const vals = allocFloat(dtype, outer * inner);
+  const vals = allocFloatUninit(dtype, outer * inner);
   const idx = new Int32Array(outer * inner);
   if (outer * inner > 0) {
     backendFor(dtype).reduceArg(kind === 'max' ? ReduceOp.Max : ReduceOp.Min, x.flatFloat(), outer, n, inner, vals, idx);

@@ -2,7 +2,7 @@
 // their input (as in PyTorch); reshape, contiguous, clone and dtype conversion may copy.
 import { Tensor } from '../tensor/tensor.js';
 import { contiguousStrides, fmtShape, normDim, numel, checkShape, sameShape } from '../tensor/shape.js';
-import { alloc, type DType, isFloat, checkDtype } from '../tensor/dtype.js';
+import { alloc, allocUninit, type DType, isFloat, checkDtype } from '../tensor/dtype.js';
 import { backendFor } from '../backend/index.js';
 import { record } from './record.js';
 
@@ -246,7 +246,7 @@ export function copyInto(dst: Tensor, src: Tensor): void {
 
 /** A contiguous copy of t's elements (no graph). */
 function rawContiguous(t: Tensor): Tensor {
-  const out = new Tensor(alloc(t.dtype, t.numel()), [...t.shape]);
+  const out = new Tensor(allocUninit(t.dtype, t.numel()), [...t.shape]); // the copy writes every element
   if (t.numel() > 0) {
     backendFor(t.dtype).copy(t.data, t.offset, [...t.strides], out.data, 0, [...out.strides], [...t.shape]);
   }
@@ -265,7 +265,7 @@ export function clone(t: Tensor): Tensor {
 
 function convert(t: Tensor, dtype: DType): Tensor {
   const src = t.contiguous().flat();
-  const out = alloc(dtype, src.length);
+  const out = allocUninit(dtype, src.length); // every element written below
   if (dtype === 'int32' && isFloat(t.dtype)) {
     // Truncation toward zero, as PyTorch's float -> int conversion; refuse what has no int value.
     for (let i = 0; i < src.length; i++) {

@@ -26,7 +26,7 @@ export function isFloat(d: DType): d is FloatDType {
 export function alloc(dtype: DType, n: number): AnyArray {
   switch (dtype) {
     case 'float32':
-      return new Float32Array(n);
+      return allocFloat32(n, true);
     case 'float64':
       return new Float64Array(n);
     case 'int32':
@@ -34,8 +34,71 @@ export function alloc(dtype: DType, n: number): AnyArray {
   }
 }
 
+/** Storage of any dtype whose contents are undefined (see allocFloatUninit). */
+export function allocUninit(dtype: DType, n: number): AnyArray {
+  return dtype === 'int32' ? new Int32Array(n) : allocFloatUninit(dtype, n);
+}
+
+/** Zero-filled float storage. */
 export function allocFloat(dtype: FloatDType, n: number): FloatArray {
-  return dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
+  return dtype === 'float64' ? new Float64Array(n) : allocFloat32(n, true);
+}
+
+/** Float storage whose contents are undefined: only for outputs that a kernel overwrites
+ *  entirely before anyone reads them (skips the zero fill; see allocFloat32). */
+export function allocFloatUninit(dtype: FloatDType, n: number): FloatArray {
+  return dtype === 'float64' ? new Float64Array(n) : allocFloat32(n, false);
+}
+
+// ---- float32 storage -------------------------------------------------------------------------
+// `new Float32Array(n)` above 64 bytes costs a separate zero-filled ArrayBuffer per tensor (about
+// 3-4 µs for a 32x200 activation, more than most kernels on it). So:
+//   - up to 64 bytes: `new Float32Array(n)` (V8 keeps these on its own heap, already cheap);
+//   - up to CARVE_MAX_BYTES: a view carved, 64-byte aligned, from a shared slab of SLAB_BYTES
+//     (uninitialised memory from Buffer.allocUnsafeSlow; zeroed by fill(0) when asked). Slabs
+//     are never reused: the memory belongs to JavaScript and the GC frees a slab once no view
+//     of it is alive, so every view stays valid as long as it is reachable. The cost is that
+//     one live small tensor keeps its whole slab alive (at most SLAB_BYTES for a tensor of 65
+//     bytes; tensors allocated together, such as a model's parameters, share slabs);
+//   - larger: its own ArrayBuffer, uninitialised (Buffer.allocUnsafeSlow) unless zeroed.
+// Consequence for callers: `t.data.buffer` may hold other tensors' elements; always use
+// `byteOffset`/`byteLength` (or the typed array itself), never the whole `.buffer`.
+const ON_HEAP_BYTES = 64;
+const CARVE_MAX_BYTES = 32 * 1024;
+const SLAB_BYTES = 256 * 1024;
+let slab: ArrayBuffer | null = null;
+let slabUsed = SLAB_BYTES;
+
+/** Storages allocated while the autograd engine is collecting them (see trackFreshStorage). */
+let fresh: Set<AnyArray> | null = null;
+
+/** While `set` is non-null, every float32 storage allocated is added to it: the engine uses this
+ *  to know which gradients a backward allocated (so no one else holds them). */
+export function trackFreshStorage(set: Set<AnyArray> | null): void {
+  fresh = set;
+}
+
+function allocFloat32(n: number, zero: boolean): Float32Array {
+  const bytes = n * 4;
+  let a: Float32Array;
+  if (bytes <= ON_HEAP_BYTES) {
+    a = new Float32Array(n);
+  } else if (bytes <= CARVE_MAX_BYTES) {
+    if (slabUsed + bytes > SLAB_BYTES) {
+      slab = Buffer.allocUnsafeSlow(SLAB_BYTES).buffer as ArrayBuffer;
+      slabUsed = 0;
+    }
+    a = new Float32Array(slab!, slabUsed, n);
+    slabUsed += (bytes + 63) & ~63;
+    if (zero) a.fill(0);
+  } else if (zero) {
+    a = new Float32Array(n);
+  } else {
+    const b = Buffer.allocUnsafeSlow(bytes);
+    a = new Float32Array(b.buffer, b.byteOffset, n);
+  }
+  if (fresh !== null) fresh.add(a);
+  return a;
 }
 
 export function dtypeOfArray(a: AnyArray): DType {
