@@ -26,3 +26,4 @@ export * as viz from './src/viz/index.js';
 export * as optim from './src/optim/index.js';
 export * as io from './src/io/index.js';
 export { NumpyRandomState } from './src/random/numpy.js';
+export { compile, type Compiled, type CompiledInfo, type CompileOptions } from './src/compile/index.js';

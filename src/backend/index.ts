@@ -53,10 +53,19 @@ function defaultBackend(): Backend {
   return referenceBackend;
 }
 
+// While compile() records a step, every kernel call goes through its recording wrapper
+// (src/compile/recording.ts); null otherwise, so the eager path pays one comparison.
+let intercept: ((be: Backend) => Backend) | null = null;
+
+/** Internal (compile): route the kernels through `wrap` until called again with null. */
+export function _setKernelInterceptor(wrap: ((be: Backend) => Backend) | null): void {
+  intercept = wrap;
+}
+
 /** The backend float32 tensors currently run on. */
 export function getBackend(): Backend {
   if (current === null) current = defaultBackend();
-  return current;
+  return intercept === null ? current : intercept(current);
 }
 
 /** Selects the backend for float32 tensors from now on. */
@@ -80,7 +89,7 @@ export function withBackend<T>(name: BackendName, fn: () => T): T {
 
 /** The backend that computes on tensors of `dtype`: float64 always runs on reference. */
 export function backendFor(dtype: BackendDType): Backend {
-  if (dtype === 'float64') return referenceBackend;
+  if (dtype === 'float64') return intercept === null ? referenceBackend : intercept(referenceBackend);
   if (dtype === 'float32' || dtype === 'int32') return getBackend();
   throw new Error(`backendFor: unknown dtype '${String(dtype)}'; expected 'float32', 'float64' or 'int32'`);
 }

@@ -1,0 +1,204 @@
+// compile(fn): the same function, replayed from a recording after the first calls.
+//
+// Per shape of the arguments (tensor shapes, dtypes and layouts, and the values of number,
+// string and boolean arguments), calls go through three phases:
+//   1. the first call runs fn eagerly and records it;
+//   2. the second call runs fn eagerly and records it again; the two recordings must be the same
+//      tensor program (else fn depends on data in a way a replay would miss: refused, with the
+//      op that differs). Then the step is replayed once from the state before this call, with
+//      the step's buffers scrambled, and must reproduce the eager call bit for bit (the state
+//      arrays, the generators and the result); anything the recording missed shows up here and
+//      is refused, never replayed silently wrong;
+//   3. later calls replay the tape: the recorded kernels over the same buffers, host ops for the
+//      work done in TypeScript (random draws, index row ids, the optimizer's step).
+// As in jax.jit, what fn reads from its closure is fixed when it is recorded (learning rates
+// that change: pass them as arguments, or let an optimizer's schedule change them), and plain
+// JavaScript side effects of fn (counters, logging) happen only in the recorded calls.
+import type { AnyArray } from '../backend/backend.js';
+import { Tensor } from '../tensor/tensor.js';
+import type { Generator } from '../random/generator.js';
+import type { Optimizer, OptimizerStateDict } from '../optim/optimizer.js';
+import { CompileRefusal, Recording } from './recording.js';
+import { Tape } from './tape.js';
+import { compareRecordings, sameBits } from './compare.js';
+
+/** How many argument shapes one compiled function keeps recordings for. */
+const CACHE_SIZE = 8;
+/** Recordings tried before two must agree (the first call may create optimizer state lazily). */
+const MAX_RECORDINGS = 3;
+
+export interface CompileOptions {
+  /** Check the first replay against an eager run (default true; false skips the extra step). */
+  verify?: boolean;
+}
+
+interface Entry {
+  recordings: number;
+  last: { rec: Recording; tape: Tape } | null;
+  tape: Tape | null;
+}
+
+/** What a compiled function reports about itself (for tests and benchmarks). */
+export interface CompiledInfo {
+  /** Recorded (eager) calls and replayed calls so far. */
+  recorded: number;
+  replayed: number;
+  /** Argument shapes with a finished tape. */
+  compiledShapes: number;
+  /** Kernel calls and host ops in the most recent tape. */
+  kernels: number;
+  hostOps: number;
+}
+
+export type Compiled<A extends unknown[], R> = ((...args: A) => R) & { readonly info: CompiledInfo };
+
+export function compile<A extends unknown[], R>(fn: (...args: A) => R, _opts: CompileOptions = {}): Compiled<A, R> {
+  if (typeof fn !== 'function') throw new TypeError(`compile: expected a function, got ${fn === null ? 'null' : typeof fn}`);
+  const cache = new Map<string, Entry>();
+  const info: CompiledInfo = { recorded: 0, replayed: 0, compiledShapes: 0, kernels: 0, hostOps: 0 };
+  const inputs: Tensor[] = [];
+
+  const compiled = (...args: A): R => {
+    inputs.length = 0;
+    const key = keyOf(args, inputs);
+    let entry = cache.get(key);
+    if (entry !== undefined && entry.tape !== null) {
+      info.replayed++;
+      return entry.tape.replay(inputs) as R;
+    }
+    if (entry === undefined) {
+      if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+      entry = { recordings: 0, last: null, tape: null };
+      cache.set(key, entry);
+    }
+    const tensorInputs = [...inputs];
+    const before = entry.last === null ? null : saveState(entry.last.rec, entry.last.tape);
+    const rec = new Recording(tensorInputs);
+    const result = run(rec, () => fn(...args));
+    info.recorded++;
+    entry.recordings++;
+    const tape = refuseAs(() => new Tape(rec, result));
+    const prev = entry.last;
+    entry.last = { rec, tape };
+    if (prev === null || before === null) return result;
+    const diff = compareRecordings(prev.rec, rec, prev.tape.result, tape.result);
+    if (diff !== null) {
+      if (entry.recordings < MAX_RECORDINGS) return result;
+      cache.delete(key);
+      throw new Error(diff);
+    }
+    // The result as replays return it (tensors copied): the tape reuses this call's buffers.
+    const fresh = tape.result.build() as R;
+    if (_opts.verify !== false) verify(tape, tensorInputs, fresh, before, rec);
+    entry.tape = tape;
+    entry.last = null;
+    info.compiledShapes++;
+    info.kernels = tape.steps.filter((s) => s.kind === 'kernel').length;
+    info.hostOps = tape.steps.length - info.kernels;
+    return fresh;
+  };
+  Object.defineProperty(compiled, 'info', { value: info });
+  return compiled as Compiled<A, R>;
+}
+
+function run<T>(rec: Recording, body: () => T): T {
+  try {
+    return rec.run(body);
+  } catch (e) {
+    if (e instanceof CompileRefusal) throw new Error(e.message);
+    throw e;
+  }
+}
+
+function refuseAs<T>(body: () => T): T {
+  try {
+    return body();
+  } catch (e) {
+    if (e instanceof CompileRefusal) throw new Error(e.message);
+    throw e;
+  }
+}
+
+/** The cache key of one call; collects its tensor arguments into `inputs`. */
+function keyOf(args: readonly unknown[], inputs: Tensor[]): string {
+  let key = '';
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a instanceof Tensor) {
+      inputs.push(a);
+      key += `T${a.dtype}[${a.shape.join(',')}]s${a.strides.join(',')}o${a.offset}n${a.data.length}|`;
+    } else if (typeof a === 'number') key += Object.is(a, -0) ? 'N-0|' : `N${a}|`;
+    else if (typeof a === 'string' || typeof a === 'boolean' || a === undefined || a === null) key += `${JSON.stringify(a) ?? 'u'}|`;
+    else {
+      throw new TypeError(
+        `compile: argument ${i} is ${Array.isArray(a) ? 'an array' : `a ${typeof a}`}; a compiled function takes tensors, numbers, strings and booleans (capture modules and optimizers in its closure)`,
+      );
+    }
+  }
+  return key;
+}
+
+// ---- verification ---------------------------------------------------------------------------
+
+interface SavedState {
+  arrays: { array: AnyArray; copy: AnyArray }[];
+  generators: { g: Generator; state: Uint32Array }[];
+  optimizers: { opt: Optimizer; state: OptimizerStateDict }[];
+}
+
+function saveState(rec: Recording, tape: Tape): SavedState {
+  const arrays = tape.persistent.map((array) => ({ array, copy: array.slice() }));
+  for (const [a, c] of rec.classes) if (c.kind === 'persistent' && !tape.persistent.includes(a)) arrays.push({ array: a, copy: a.slice() });
+  return {
+    arrays,
+    generators: [...rec.generators].map((g) => ({ g, state: g.getState() })),
+    optimizers: [...rec.optimizers].map((opt) => ({ opt, state: opt.stateDict() })),
+  };
+}
+
+function restoreState(s: SavedState): void {
+  for (const { array, copy } of s.arrays) array.set(copy as never);
+  for (const { g, state } of s.generators) g.setState(state);
+  for (const { opt, state } of s.optimizers) opt.loadStateDict(state);
+}
+
+/** Replay the step from the state before the eager call and require the same bits. */
+function verify(tape: Tape, inputs: Tensor[], eagerResult: unknown, before: SavedState, rec: Recording): void {
+  const after = saveState(rec, tape);
+  restoreState(before);
+  tape.scramble();
+  let replayed: unknown;
+  try {
+    replayed = tape.replay(inputs);
+  } catch (e) {
+    restoreState(after);
+    const msg = e instanceof Error ? e.message : String(e);
+    throw new Error(`compile: the replayed step failed where the eager call succeeded (${msg}); fn does work in TypeScript that compile does not record, so it cannot be compiled`);
+  }
+  for (let i = 0; i < after.arrays.length; i++) {
+    const { array, copy } = after.arrays[i];
+    if (sameBits(array, copy)) continue;
+    const writer = tape.writerOf(array);
+    restoreState(after);
+    throw new Error(
+      `compile: a replayed step does not reproduce the eager call: state ${rec.arrayId(array)} differs${writer === null ? ' (fn changes it in TypeScript, outside the kernels and host ops compile records)' : ` (last written by ${writer})`}; this fn cannot be compiled`,
+    );
+  }
+  if (!sameResult(eagerResult, replayed)) {
+    restoreState(after);
+    throw new Error('compile: a replayed step does not reproduce the eager call: the result differs (fn computes part of it in TypeScript that compile does not record); this fn cannot be compiled');
+  }
+}
+
+function sameResult(a: unknown, b: unknown): boolean {
+  if (typeof a === 'number') return Object.is(a, b);
+  if (a instanceof Tensor) {
+    return b instanceof Tensor && a.dtype === b.dtype && a.shape.join() === b.shape.join() && sameBits(a.contiguous().flat(), b.contiguous().flat());
+  }
+  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((x, i) => sameResult(x, b[i]));
+  if (a !== null && typeof a === 'object') {
+    const o = b as Record<string, unknown>;
+    return Object.keys(a).every((k) => sameResult((a as Record<string, unknown>)[k], o[k]));
+  }
+  return Object.is(a, b);
+}

@@ -1,0 +1,353 @@
+// Host ops: the TypeScript work of a step that a replay must redo, because kernels alone do not
+// reproduce it. Each is recorded at its place in the program and re-run there on replay, over the
+// same arrays:
+//   - random draws from a Generator (minibatch indices, dropout masks): the same generator draws
+//     again, so the stream stays identical to the eager run's;
+//   - integer indexing (Xtr[ix], C[X]'s row ids, nn.Embedding's ids): recomputed from the
+//     current index values, with the eager path's range checks and messages;
+//   - fill_/zero_ of a tensor;
+//   - the loss value of crossEntropy (computed in TypeScript from the kernel's sum);
+//   - optimizer.step(): the optimizer's own update, run as is (its state, step counts and
+//     learning-rate schedules stay live).
+import type { AnyArray } from '../backend/backend.js';
+import { Tensor } from '../tensor/tensor.js';
+import { broadcastShapes, fmtShape, numel } from '../tensor/shape.js';
+import type { Generator } from '../random/generator.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import { CompileRefusal, type KernelCall, type Recording } from './recording.js';
+
+export interface ReplayContext {
+  /** The return value of the kernel just before (crossEntropyForward's sum). */
+  lastReturn: unknown;
+}
+
+export interface HostOp {
+  /** Names the op in messages and tape comparisons. */
+  readonly name: string;
+  /** Every array it touches; run() reads them from here, so that the replay can rebind the
+   *  ones that view fn's arguments. */
+  readonly arrays: AnyArray[];
+  /** Positions in `arrays` it reads and writes (for the read-before-write analysis). */
+  readonly reads: readonly number[];
+  readonly writes: readonly number[];
+  /** Values that must agree between two recordings (numbers, flags, the objects it uses). */
+  readonly signature: readonly unknown[];
+  run(ctx: ReplayContext): void;
+}
+
+// ---- random draws ----------------------------------------------------------------------------
+
+export function makeRandomFill(rec: Recording, gen: Generator, method: 'fillRand' | 'fillRandn' | 'fillRandint', args: unknown[]): void {
+  const a = [...args];
+  const out = (method === 'fillRandint' ? a[2] : a[0]) as AnyArray;
+  const fn = (gen as unknown as Record<string, (...x: unknown[]) => void>)[method];
+  rec.generators.add(gen);
+  const at = method === 'fillRandint' ? 2 : 0;
+  const op: HostOp = {
+    name: `Generator.${method}`,
+    arrays: [out],
+    reads: [],
+    writes: [0],
+    signature: [gen, method, ...a.filter((x) => !ArrayBuffer.isView(x))],
+    run: () => {
+      a[at] = op.arrays[0];
+      fn.apply(gen, a);
+    },
+  };
+  rec.addHost(op);
+}
+
+// ---- integer indexing ------------------------------------------------------------------------
+
+interface IndexView {
+  data: Int32Array;
+  offset: number;
+  strides: number[];
+}
+
+/** Row ids of `shape` positions into dims sizes[0..L): the eager path's checks and messages. */
+function computeRows(sizes: readonly number[], views: readonly IndexView[], shape: readonly number[], n: number, emit: (p: number, row: number) => void): void {
+  const L = views.length;
+  const rank = shape.length;
+  const counters = new Array<number>(rank).fill(0);
+  const offs = views.map((v) => v.offset);
+  for (let p = 0; p < n; p++) {
+    let row = 0;
+    for (let k = 0; k < L; k++) {
+      const size = sizes[k];
+      let v = views[k].data[offs[k]];
+      if (v < -size || v >= size) throw new Error(`index: index ${v} is out of bounds for dimension ${k} with size ${size}`);
+      if (v < 0) v += size;
+      row = row * size + v;
+    }
+    emit(p, row);
+    for (let d = rank - 1; d >= 0; d--) {
+      counters[d]++;
+      for (let k = 0; k < L; k++) offs[k] += views[k].strides[d];
+      if (counters[d] < shape[d]) break;
+      for (let k = 0; k < L; k++) offs[k] -= views[k].strides[d] * counters[d];
+      counters[d] = 0;
+    }
+  }
+}
+
+/** The fast loop for one contiguous index tensor (the lectures' Xtr[ix] and C[X]). */
+function computeRows1(size: number, data: Int32Array, offset: number, n: number, emit: (p: number, row: number) => void): void {
+  for (let p = 0; p < n; p++) {
+    let v = data[offset + p];
+    if (v < -size || v >= size) throw new Error(`index: index ${v} is out of bounds for dimension 0 with size ${size}`);
+    if (v < 0) v += size;
+    emit(p, v);
+  }
+}
+
+function indexViewsOf(t: Tensor, indices: unknown): { views: IndexView[]; shape: number[]; sig: unknown[] } | null {
+  const allNumbers = Array.isArray(indices) && indices.length > 0 && indices.every((v) => typeof v === 'number');
+  const list: unknown[] = Array.isArray(indices) && !allNumbers ? indices : [indices];
+  if (list.length === 0 || list.length > t.ndim || list.some((a) => a === null)) return null;
+  const tensors: Tensor[] = [];
+  const sig: unknown[] = [];
+  for (const a of list) {
+    if (a instanceof Tensor) {
+      if (a.dtype !== 'int32') return null;
+      tensors.push(a);
+      sig.push('t', [...a.shape]);
+    } else if (typeof a === 'number') {
+      tensors.push(new Tensor(Int32Array.of(a), []));
+      sig.push('n', a);
+    } else if (a instanceof Int32Array || Array.isArray(a)) {
+      const data = Int32Array.from(a as ArrayLike<number>);
+      tensors.push(new Tensor(data, [data.length]));
+      sig.push('a', [...data]);
+    } else return null;
+  }
+  let shape: number[] = [];
+  for (const ix of tensors) shape = broadcastShapes('index', shape, ix.shape);
+  const views = tensors.map((ix) => {
+    const v = ix.expand(shape);
+    return { data: v.data as Int32Array, offset: v.offset, strides: [...v.strides] };
+  });
+  return { views, shape, sig };
+}
+
+/** t.index(indices) while recording: run it, then record how to recompute its TypeScript part. */
+export function makeIndexOp(rec: Recording, t: Tensor, indices: unknown, run: () => Tensor): Tensor {
+  const parsed = t instanceof Tensor ? indexViewsOf(t, indices) : null;
+  const mark = rec.entries.length;
+  const out = run(); // the eager op (throws its own errors for bad input)
+  if (parsed === null) {
+    if (rec.entries.length !== mark || out.data !== t.data) {
+      throw new CompileRefusal('compile: index with null (full-slice) entries or non-integer indices inside a compiled function is not supported; permute the dims first or use integer index tensors');
+    }
+    return out;
+  }
+  const { views, shape, sig } = parsed;
+  const L = views.length;
+  const sizes = t.shape.slice(0, L);
+  const rowSize = numel(t.shape.slice(L));
+  const n = numel(shape);
+  const single = L === 1 && shape.length >= 1 && isContiguousView(views[0], shape);
+  const forRows = (emit: (p: number, row: number) => void) =>
+    single ? computeRows1(sizes[0], views[0].data, views[0].offset, n, emit) : computeRows(sizes, views, shape, n, emit);
+  // Index arrays made from plain numbers inside the call are the op's own constants.
+  const reads = views.map((v) => v.data);
+  if (t.dtype === 'int32') {
+    if (!t.isContiguous()) throw new CompileRefusal(`compile: index of a non-contiguous int32 tensor (shape ${fmtShape(t.shape)}) inside a compiled function is not supported; call contiguous() outside fn`);
+    const base = t.offset;
+    const dOff = out.offset;
+    const host: HostOp = {
+      name: 'index',
+      arrays: [...reads, t.data, out.data],
+      reads: [...reads.keys(), L],
+      writes: [L + 1],
+      signature: ['index-int', [...t.shape], ...sig],
+      run: () => {
+        for (let k = 0; k < L; k++) views[k].data = host.arrays[k] as Int32Array;
+        const src = host.arrays[L] as Int32Array;
+        const dst = host.arrays[L + 1] as Int32Array;
+        forRows((p, row) => {
+          const s = base + row * rowSize;
+          const d = dOff + p * rowSize;
+          for (let j = 0; j < rowSize; j++) dst[d + j] = src[s + j];
+        });
+      },
+    };
+    spliceHost(rec, mark, host);
+    return out;
+  }
+  // Float source: the row ids feed indexSelect (and the backward's indexAdd).
+  const select = rec.entries.slice(mark).find((e) => e.kind === 'kernel' && e.name === 'indexSelect') as KernelCall | undefined;
+  if (select === undefined) {
+    if (n * rowSize === 0) return out;
+    throw new CompileRefusal('compile: index: the recorded op did not gather with indexSelect; compile cannot replay it');
+  }
+  const host: HostOp = {
+    name: 'index',
+    arrays: [...reads, select.args[2] as Int32Array],
+    reads: [...reads.keys()],
+    writes: [L],
+    signature: ['index-rows', [...t.shape], ...sig],
+    run: () => {
+      for (let k = 0; k < L; k++) views[k].data = host.arrays[k] as Int32Array;
+      const rows = host.arrays[L] as Int32Array;
+      forRows((p, row) => {
+        rows[p] = row;
+      });
+    },
+  };
+  spliceHost(rec, mark, host);
+  return out;
+}
+
+function isContiguousView(v: IndexView, shape: readonly number[]): boolean {
+  let expected = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    if (shape[i] !== 1 && v.strides[i] !== expected) return false;
+    expected *= shape[i];
+  }
+  return true;
+}
+
+/** Insert a host op before the kernels an op issued (the op's TypeScript part ran first). */
+function spliceHost(rec: Recording, at: number, op: HostOp): void {
+  const tail = rec.entries.splice(at);
+  // What the op writes was computed before the kernels that read it (they saw it unwritten).
+  for (const w of op.writes) rec.constants.delete(op.arrays[w]);
+  rec.addHost(op);
+  rec.entries.push(...tail);
+}
+
+/** nn.Embedding.forward while recording: its row ids are a TypeScript copy of the input ids. */
+export function makeEmbeddingOp(rec: Recording, input: Tensor, weight: Tensor, run: () => Tensor): Tensor {
+  const mark = rec.entries.length;
+  const out = run();
+  if (!input.isContiguous()) throw new CompileRefusal(`compile: nn.Embedding of a non-contiguous input (shape ${fmtShape(input.shape)}) inside a compiled function is not supported`);
+  const select = rec.entries.slice(mark).find((e) => e.kind === 'kernel' && e.name === 'indexSelect') as KernelCall | undefined;
+  if (select === undefined) return out;
+  const off = input.offset;
+  const num = weight.shape[0];
+  const n = (select.args[2] as Int32Array).length;
+  const shape = fmtShape(input.shape);
+  const wshape = fmtShape(weight.shape);
+  const host: HostOp = {
+    name: 'embedding',
+    arrays: [input.data, select.args[2] as Int32Array],
+    reads: [0],
+    writes: [1],
+    signature: ['embedding', [...input.shape], num],
+    run: () => {
+      const ids = host.arrays[0] as Int32Array;
+      const rows = host.arrays[1] as Int32Array;
+      for (let i = 0; i < n; i++) {
+        const v = ids[off + i];
+        if (v < 0 || v >= num) {
+          throw new Error(`embedding: index ${v} (at position ${i} of input ${shape}) is out of range for ${num} embeddings (weight ${wshape})`);
+        }
+        rows[i] = v;
+      }
+    },
+  };
+  spliceHost(rec, mark, host);
+  return out;
+}
+
+// ---- fill_ / zero_ ---------------------------------------------------------------------------
+
+export function makeFill(rec: Recording, t: Tensor, value: number, op: string): void {
+  if (!t.isContiguous()) throw new CompileRefusal(`compile: ${op} of a non-contiguous tensor (shape ${fmtShape(t.shape)}) inside a compiled function is not supported`);
+  const n = t.numel();
+  const data = t.data;
+  const start = t.offset;
+  const host: HostOp = {
+    name: op,
+    arrays: [n === data.length ? data : data.subarray(start, start + n)],
+    reads: [],
+    writes: [0],
+    signature: [op, value, n],
+    run: () => {
+      host.arrays[0].fill(value);
+    },
+  };
+  rec.addHost(host);
+}
+
+// ---- crossEntropy's loss value ---------------------------------------------------------------
+
+/** Bind crossEntropy's loss array (written in TypeScript as sum / count) to a host op that
+ *  recomputes it from the kernel's sum on replay; null when the value does not match that form. */
+export function makeCrossEntropyLoss(call: KernelCall, out: AnyArray): { op: HostOp; mean: boolean } | null {
+  const [, rows, cols, targets0, ignoreIndex] = call.args as [unknown, number, number, Int32Array, number];
+  const total = call.ret as number;
+  let op: HostOp;
+  const countNow = (): number => {
+    const targets = (op === undefined ? targets0 : op.arrays[0]) as Int32Array;
+    let c = 0;
+    for (let i = 0; i < rows; i++) if (targets[i] !== ignoreIndex) c++;
+    return c;
+  };
+  const count0 = countNow();
+  const v = out[0];
+  const asStored = (x: number) => (out instanceof Float32Array ? Math.fround(x) : x);
+  let mean: boolean;
+  if (Object.is(v, asStored(count0 === 0 ? NaN : total / count0))) mean = true;
+  else if (Object.is(v, asStored(total))) mean = false;
+  else return null;
+  op = {
+    name: 'crossEntropy',
+    arrays: [targets0, out],
+    reads: [0],
+    writes: [1],
+    signature: ['crossEntropy', rows, cols, ignoreIndex, mean],
+    run: (ctx) => {
+      const sum = ctx.lastReturn as number;
+      const out = op.arrays[1];
+      if (!mean) {
+        out[0] = sum;
+        return;
+      }
+      const c = countNow();
+      if (c !== count0) {
+        throw new Error(
+          `crossEntropy (compiled): this step has ${rows - c} targets equal to ignoreIndex ${ignoreIndex} where the recorded step had ${rows - count0}; the compiled backward divides by the recorded count, so this step cannot be replayed (call the function uncompiled, or keep the number of ignored targets fixed)`,
+        );
+      }
+      out[0] = c === 0 ? NaN : sum / c;
+    },
+  };
+  return { op, mean };
+}
+
+/** The eager path's message for a bad target (the kernel's own error is less specific). */
+export function checkTargets(call: KernelCall): void {
+  const [, rows, cols, targets, ignoreIndex] = call.args as [unknown, number, number, Int32Array, number];
+  for (let i = 0; i < rows; i++) {
+    const v = targets[i];
+    if (v === ignoreIndex) continue;
+    if (v < 0 || v >= cols) throw new Error(`crossEntropy: target ${v} at position ${i} is out of bounds for ${cols} classes (shape [${rows}])`);
+  }
+}
+
+// ---- optimizer.step() ------------------------------------------------------------------------
+
+export function makeOptimizerStep(rec: Recording, opt: Optimizer, run: () => unknown): unknown {
+  const pairs: [Tensor, Tensor | null][] = [];
+  for (const group of opt.paramGroups) for (const p of group.params) pairs.push([p, p.grad]);
+  const result = rec.pausedRun(run);
+  rec.optimizers.add(opt);
+  const grads = pairs.map(([, g]) => g).filter((g): g is Tensor => g !== null);
+  const arrays = [...grads.map((g) => g.data), ...pairs.map(([p]) => p.data)];
+  rec.addHost({
+    name: `${opt.constructor.name}.step`,
+    arrays,
+    reads: grads.map((_, i) => i),
+    writes: pairs.map((_, i) => grads.length + i),
+    signature: [opt, ...pairs.map(([p, g]) => [p, g === null ? null : [...g.shape]])],
+    run: () => {
+      // The tape wrote this step's gradients into the recorded grad tensors; put them back where
+      // fn put them (zeroGrad() + backward() inside fn assign new tensors each eager step).
+      for (let i = 0; i < pairs.length; i++) pairs[i][0].grad = pairs[i][1];
+      opt.step();
+    },
+  });
+  return result;
+}

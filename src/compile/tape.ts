@@ -1,0 +1,163 @@
+// The tape: a recording turned into what the replay runs. Kernel calls keep their argument lists
+// (the recording's own arrays: the buffers of the step, planned once and reused every call);
+// host ops keep their closures; arrays that view fn's arguments are rebound per call; constants
+// that the step later overwrites are restored first. One replay = one pass over the list, with
+// no graph, no shape checks and no allocation.
+import type { AnyArray, Backend } from '../backend/backend.js';
+import { Tensor } from '../tensor/tensor.js';
+import { noGrad } from '../autograd/grad-mode.js';
+import { KERNEL_EFFECTS } from './kernel-effects.js';
+import { checkTargets, makeCrossEntropyLoss, type HostOp, type ReplayContext } from './host-ops.js';
+import { CompileRefusal, type KernelCall, type Recording } from './recording.js';
+import { templateOf, type ResultTemplate } from './result.js';
+
+interface KernelStep {
+  readonly kind: 'kernel';
+  readonly call: KernelCall;
+  readonly fn: (...args: unknown[]) => unknown;
+  readonly be: Backend;
+  readonly args: unknown[];
+}
+
+interface HostStep {
+  readonly kind: 'host';
+  readonly op: HostOp;
+}
+
+type Step = KernelStep | HostStep;
+
+/** Where an argument of fn is used: a kernel argument or a host op's array. */
+interface InputUse {
+  readonly input: number;
+  readonly elementOffset: number;
+  readonly length: number;
+  readonly target: unknown[];
+  readonly index: number;
+}
+
+export class Tape {
+  readonly steps: Step[] = [];
+  private readonly inputUses: InputUse[] = [];
+  private readonly boundInputs: AnyArray[];
+  private readonly restores: { array: AnyArray; snapshot: AnyArray }[] = [];
+  /** Buffers of the step the tape writes (scrambled before the verification replay). */
+  readonly stepBuffers: AnyArray[] = [];
+  /** Arrays kept between calls that the tape reads or writes. */
+  readonly persistent: AnyArray[] = [];
+  readonly result: ResultTemplate;
+  private readonly ctx: ReplayContext = { lastReturn: undefined };
+
+  constructor(rec: Recording, result: unknown) {
+    this.boundInputs = rec.inputs.map((t) => t.data);
+    // crossEntropy's loss values: recomputed right after their kernel.
+    const lossAfter = new Map<KernelCall, HostOp>();
+    for (const { call, out } of rec.losses) {
+      const bound = makeCrossEntropyLoss(call, out);
+      if (bound !== null) lossAfter.set(call, bound.op);
+    }
+    const written = new Set<AnyArray>();
+    const seen = new Set<AnyArray>();
+    const note = (a: unknown, target: unknown[], index: number): void => {
+      if (!ArrayBuffer.isView(a)) return;
+      const arr = a as AnyArray;
+      const c = rec.classify(arr);
+      if (c.kind === 'input') {
+        this.inputUses.push({ input: c.input, elementOffset: c.elementOffset, length: arr.length, target, index });
+      }
+      if (seen.has(arr)) return;
+      seen.add(arr);
+      if (c.kind === 'persistent') this.persistent.push(arr);
+    };
+    for (const e of rec.entries) {
+      if (e.kind === 'kernel') {
+        const args = [...e.args];
+        const fn = (e.backend as unknown as Record<string, (...a: unknown[]) => unknown>)[e.name];
+        this.steps.push({ kind: 'kernel', call: e, fn, be: e.backend, args });
+        args.forEach((a, i) => note(a, args, i));
+        for (const i of KERNEL_EFFECTS[e.name].writes) if (ArrayBuffer.isView(args[i])) written.add(args[i] as AnyArray);
+        const loss = lossAfter.get(e);
+        if (loss !== undefined) this.pushHost(loss, note, written);
+      } else this.pushHost(e.op, note, written);
+    }
+    for (const a of written) if (rec.classify(a).kind === 'step') this.stepBuffers.push(a);
+    for (const [array, { snapshot }] of rec.constants) {
+      if (written.has(array)) this.restores.push({ array, snapshot });
+    }
+    this.result = templateOf(rec, result, written);
+  }
+
+  private pushHost(op: HostOp, note: (a: unknown, target: unknown[], index: number) => void, written: Set<AnyArray>): void {
+    this.steps.push({ kind: 'host', op });
+    op.arrays.forEach((a, i) => note(a, op.arrays, i));
+    for (const i of op.writes) written.add(op.arrays[i]);
+  }
+
+  /** Points the tape at this call's arguments (only where they are new arrays). */
+  private bind(inputs: readonly Tensor[]): void {
+    for (let i = 0; i < inputs.length; i++) {
+      const data = inputs[i].data;
+      if (data === this.boundInputs[i]) continue;
+      this.boundInputs[i] = data;
+      const Ctor = data.constructor as new (b: ArrayBufferLike, off: number, n: number) => AnyArray;
+      for (const u of this.inputUses) {
+        if (u.input !== i) continue;
+        u.target[u.index] =
+          u.elementOffset === 0 && u.length === data.length
+            ? data
+            : new Ctor(data.buffer, data.byteOffset + u.elementOffset * data.BYTES_PER_ELEMENT, u.length);
+      }
+    }
+  }
+
+  /** One step: the recorded kernels and host ops over this call's arguments. */
+  replay(inputs: readonly Tensor[]): unknown {
+    this.bind(inputs);
+    for (let i = 0; i < this.restores.length; i++) this.restores[i].array.set(this.restores[i].snapshot as never);
+    const steps = this.steps;
+    const ctx = this.ctx;
+    let i = 0;
+    try {
+      for (; i < steps.length; i++) {
+        const s = steps[i];
+        if (s.kind === 'kernel') ctx.lastReturn = s.fn.apply(s.be, s.args);
+        else s.op.run(ctx);
+      }
+    } catch (e) {
+      throw replayError(steps[i], e);
+    }
+    return this.result.build();
+  }
+
+  /** Fill the step's buffers with garbage, so that a verification replay that leans on values
+   *  left over from the eager run shows up as a difference. */
+  scramble(): void {
+    for (const a of this.stepBuffers) a.fill(a instanceof Int32Array ? 0x7fffffff : NaN);
+  }
+
+  /** The last step that writes `a` (for messages). */
+  writerOf(a: AnyArray): string | null {
+    for (let i = this.steps.length - 1; i >= 0; i--) {
+      const s = this.steps[i];
+      if (s.kind === 'kernel') {
+        for (const w of KERNEL_EFFECTS[s.call.name].writes) if (s.args[w] === a) return s.call.name;
+      } else if (s.op.writes.some((w) => s.op.arrays[w] === a)) return s.op.name;
+    }
+    return null;
+  }
+}
+
+function replayError(s: Step, e: unknown): Error {
+  if (e instanceof CompileRefusal) return e;
+  if (s.kind === 'host') return e instanceof Error ? e : new Error(String(e));
+  if (s.call.name === 'crossEntropyForward') {
+    const call = { ...s.call, args: s.args };
+    checkTargets(call); // throws the eager message when a target is out of range
+  }
+  const msg = e instanceof Error ? e.message : String(e);
+  return new Error(`${s.call.name} (in a step replayed by compile): ${msg}`);
+}
+
+/** A detached copy, so that a returned tensor is not overwritten by the next call. */
+export function copyOut(t: Tensor): Tensor {
+  return noGrad(() => t.detach().clone());
+}
