@@ -270,6 +270,9 @@ describe('WaveNetConv: the same model as dilated causal convolutions', () => {
       expect(r).toBe(ctx.rows);
       expect(maxAbsDiff(picked, hier)).toBeLessThanOrEqual(1e-5);
     }
+    // Sampling: the same probabilities (the unfolded convolution computes them bit for bit), so the same names.
+    conv.impl = 'unfold';
+    expect(conv.sample(8, vocab, new Generator().manualSeed(11))).toEqual(model.sample(8, vocab, new Generator().manualSeed(11)));
     // The split loss over every position equals the hierarchical one.
     const hv = model.evaluate({ X: tensor(ctx.X, { shape: [ctx.rows, 8] }), Y: tensor(ctx.Y, { shape: [ctx.rows] }) });
     expect(Math.abs(conv.evaluate(seqs) - hv)).toBeLessThan(1e-5);
@@ -314,6 +317,8 @@ describe('WaveNetConv: the same model as dilated causal convolutions', () => {
     const after = conv.evaluate(seqs);
     expect(before).toBeGreaterThan(3.2);
     expect(after).toBeLessThan(2.6);
+    const a = conv.sample(3, vocab, new Generator().manualSeed(3));
+    for (const w of a) expect(w).toMatch(/^[a-z]*\.$/);
     expect(() => conv.forward(tensor([[0, 0, 0]], { dtype: 'int32' }))).toThrow('WaveNetConv.forward: sequences of 3 tokens are shorter than the receptive field of 8 (input [1, 3])');
   });
 });

@@ -28,6 +28,7 @@ import type { SGD } from '../optim/sgd.js';
 import { STOP_TOKEN, encodeWord, type Vocabulary } from './vocab.js';
 import { checkLr, lectureSgd, sgdStep } from './fit.js';
 import { WaveNet, createWaveNet, WAVENET_CONFIG } from './part5.js';
+import { sampleSequences } from './sampling.js';
 import * as lecture from './lecture-layers.js';
 
 /** Targets past the end of a word: skipped by cross-entropy (PyTorch's default ignore_index). */
@@ -315,6 +316,24 @@ export class WaveNetConv extends Module {
       options.onStep?.(i, value, batch.examples);
     }
     return { losses, examples };
+  }
+
+  /**
+   * Names drawn one character at a time (eval mode): the logits of the last position for the last
+   * `receptiveField` tokens, `multinomial(probs, 1)` from `generator` (default: the global one).
+   */
+  sample(count: number, vocab: Vocabulary, generator: Generator = defaultGenerator): string[] {
+    if (vocab?.size !== this.config.vocabSize) throw new RangeError(`WaveNetConv.sample: the model has ${this.config.vocabSize} tokens but the vocabulary has ${vocab?.size}`);
+    const wasTraining = this.training;
+    this.eval();
+    try {
+      const T = this.receptiveField;
+      return noGrad(() =>
+        sampleSequences((ctx) => this.forward(new Tensor(ctx, [1, T])).view(1, -1).softmax(1), { count, blockSize: T, generator, vocab, replacement: false }),
+      );
+    } finally {
+      this.train(wasTraining);
+    }
   }
 
   /** Mean loss over every position of every word (eval mode, running statistics), in chunks of words. */
