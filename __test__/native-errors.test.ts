@@ -180,6 +180,22 @@ describe('arguments of the wrong JS type or missing', () => {
     throwsWith(() => native.kernels.binary(BinaryOp.Add, f32(1), 0, new Array(33).fill(0), f32(1), 0, [1], f32(1), [1]), /binary: aStrides has 33 entries; at most 32/);
   });
 
+  it('a shape whose getter detaches an array already passed is seen as that empty array, not read', () => {
+    // Arrays are resolved to memory only after every argument is converted (a getter may run JS).
+    const src = rand(1 << 16, 11);
+    const evil: number[] = [];
+    Object.defineProperty(evil, 0, {
+      enumerable: true,
+      get() {
+        structuredClone(src.buffer, { transfer: [src.buffer] }); // detaches src
+        return 1;
+      },
+    });
+    evil.length = 1;
+    throwsWith(() => native.kernels.copy(src, 0, evil, f32(1), 0, [1], [1]), /^copy: src has 0 elements but offset 0 \+ shape \[1\]/);
+    expect(src.length).toBe(0);
+  });
+
   it('a call with arguments missing says which', () => {
     throwsWith(() => (native.kernels.unary as (...a: unknown[]) => void)(UnaryOp.Exp, f32(2)), /^unary: out must be a Float32Array, got undefined$/);
     throwsWith(() => (native.kernels.matmul as (...a: unknown[]) => void)(f32(4), 0, 0, false, f32(4), 0, 0, false, f32(4), 1, 2, 2), /^matmul: n must be a number, got undefined$/);

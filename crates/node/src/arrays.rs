@@ -1,8 +1,13 @@
 //! Typed-array arguments borrowed from JavaScript without copying.
 //!
-//! Conversion never fails by itself: a wrong type is recorded and reported by `Checker::f32`/`i32`
-//! with the kernel and argument names. Slices are only created after `Checker::no_alias` has
-//! proved that no output overlaps another argument, so two `&mut`/`&` never alias.
+//! Conversion never fails by itself: a wrong type is reported by `Checker::f32`/`i32` with the
+//! kernel and argument names. Slices are only created after `Checker::no_alias` has proved that no
+//! output overlaps another argument, so two `&mut`/`&` never alias.
+//!
+//! An `Arr` keeps the JS value and reads the array's pointer only when the kernel body checks it,
+//! after every argument has been converted: converting a shape (`Dims`) reads array elements,
+//! which may run a getter, and a getter could detach the buffer of an array whose pointer had
+//! already been taken. Nothing runs JS between the check and the kernel's return.
 
 use napi::bindgen_prelude::{FromNapiValue, TypeName, ValueType};
 use napi::sys;
@@ -17,8 +22,14 @@ pub enum Kind {
     Other(&'static str),
 }
 
-/// A JS value that should be a typed array.
+/// A JS value that should be a typed array (valid for the current call).
 pub struct Arr {
+    env: sys::napi_env,
+    value: sys::napi_value,
+}
+
+/// A typed array's memory as N-API reports it now.
+pub(crate) struct Info {
     pub(crate) data: *mut u8,
     pub(crate) len: usize,
     pub(crate) kind: Kind,
@@ -45,6 +56,24 @@ pub const FLOAT32: i32 = 7;
 pub const INT32: i32 = 5;
 
 impl Arr {
+    /// Reads the pointer, length and element type (runs no JS).
+    pub(crate) fn info(&self) -> Info {
+        let (env, v) = (self.env, self.value);
+        let (mut code, mut len, mut data, mut buf, mut off) = (0, 0usize, std::ptr::null_mut(), std::ptr::null_mut(), 0usize);
+        // SAFETY: env and value come from the current call (an Arr does not outlive it).
+        let st = unsafe { sys::napi_get_typedarray_info(env, v, &mut code, &mut len, &mut data, &mut buf, &mut off) };
+        if st != sys::Status::napi_ok {
+            return Info { data: std::ptr::null_mut(), len: 0, kind: Kind::Other(unsafe { js_typeof(env, v) }) };
+        }
+        Info { data: data as *mut u8, len, kind: Kind::Typed(code) }
+    }
+
+    pub fn describe(&self) -> String {
+        self.info().describe()
+    }
+}
+
+impl Info {
     pub fn describe(&self) -> String {
         match self.kind {
             Kind::Typed(c) => type_name(c).to_string(),
@@ -73,12 +102,7 @@ pub(crate) unsafe fn js_typeof(env: sys::napi_env, v: sys::napi_value) -> &'stat
 
 impl FromNapiValue for Arr {
     unsafe fn from_napi_value(env: sys::napi_env, v: sys::napi_value) -> napi::Result<Self> {
-        let (mut code, mut len, mut data, mut buf, mut off) = (0, 0usize, std::ptr::null_mut(), std::ptr::null_mut(), 0usize);
-        let st = unsafe { sys::napi_get_typedarray_info(env, v, &mut code, &mut len, &mut data, &mut buf, &mut off) };
-        if st != sys::Status::napi_ok {
-            return Ok(Arr { data: std::ptr::null_mut(), len: 0, kind: Kind::Other(unsafe { js_typeof(env, v) }) });
-        }
-        Ok(Arr { data: data as *mut u8, len, kind: Kind::Typed(code) })
+        Ok(Arr { env, value: v })
     }
 }
 
@@ -100,7 +124,7 @@ pub struct Raw<T> {
 }
 
 impl<T> Raw<T> {
-    pub(crate) fn new(arr: &Arr, name: &'static str) -> Self {
+    pub(crate) fn new(arr: &Info, name: &'static str) -> Self {
         let ptr = if arr.len == 0 || arr.data.is_null() { NonNull::<T>::dangling().as_ptr() } else { arr.data as *mut T };
         Raw { ptr, len: if arr.data.is_null() { 0 } else { arr.len }, name }
     }

@@ -2,7 +2,7 @@
 //! JS numbers arrive as f64: sizes must be finite non-negative integers (so -1 never becomes
 //! u32::MAX), and all size arithmetic is checked for overflow.
 
-use crate::arrays::{type_name, Arr, Dims, Kind, Raw, FLOAT32, INT32};
+use crate::arrays::{type_name, Arr, Dims, Info, Kind, Raw, FLOAT32, INT32};
 use napi::{Error, Result, Status};
 
 /// Largest size accepted: JS's safe-integer limit (2^53 − 1).
@@ -84,16 +84,18 @@ impl Checker {
     }
 
     pub fn f32(&self, arr: &Arr, name: &'static str) -> Result<Raw<f32>> {
-        self.typed(arr, name, FLOAT32, "float64 tensors run on the reference backend")?;
-        Ok(Raw::new(arr, name))
+        let info = arr.info();
+        self.typed(&info, name, FLOAT32, "float64 tensors run on the reference backend")?;
+        Ok(Raw::new(&info, name))
     }
 
     pub fn i32(&self, arr: &Arr, name: &'static str) -> Result<Raw<i32>> {
-        self.typed(arr, name, INT32, "indices are int32")?;
-        Ok(Raw::new(arr, name))
+        let info = arr.info();
+        self.typed(&info, name, INT32, "indices are int32")?;
+        Ok(Raw::new(&info, name))
     }
 
-    fn typed(&self, arr: &Arr, name: &str, want: i32, hint: &str) -> Result<()> {
+    fn typed(&self, arr: &Info, name: &str, want: i32, hint: &str) -> Result<()> {
         match arr.kind {
             Kind::Typed(c) if c == want => Ok(()),
             Kind::Typed(c) if c == 8 && want == FLOAT32 => self.fail(format!("{name} must be a Float32Array, got a Float64Array ({hint})")),
