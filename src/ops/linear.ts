@@ -1,9 +1,14 @@
-// F.linear: y = x Wᵀ + b with torch's layout (weight [out, in]), for x [..., in]. Composed from
-// matmul (which reads Wᵀ as a transposed view, no copy) and a broadcast add, so the backward is
-// theirs; leading dims are folded into one so the product is a single 2-D kernel call.
+// F.linear: y = x Wᵀ + b with torch's layout (weight [out, in]), for x [..., in]. The forward is a
+// matmul that reads Wᵀ as a transposed view (no copy) plus a broadcast add; leading dims are folded
+// into one so the product is a single 2-D kernel call. The backward is its own (LinearBackward):
+// dW = gᵀ·x comes out of the kernel already in W's [out, in] layout, where the composed matmul's
+// backward would give the gradient of the view Wᵀ and the engine would copy it back into W's layout
+// on every step; dx = g·W and db = Σ g over the rows.
 import { Tensor } from '../tensor/tensor.js';
 import { isFloat } from '../tensor/dtype.js';
 import { fmtShape } from '../tensor/shape.js';
+import { noGrad } from '../autograd/grad-mode.js';
+import { record } from './record.js';
 
 export function linear(input: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
   if (!(input instanceof Tensor)) throw new Error('linear: input must be a Tensor');
@@ -30,7 +35,17 @@ export function linear(input: Tensor, weight: Tensor, bias: Tensor | null = null
   }
   const lead = input.shape.slice(0, -1);
   const x2 = input.ndim === 2 ? input : input.reshape([-1, inF]);
-  let y = x2.matmul(weight.T);
-  if (bias !== null) y = y.add(bias);
+  const y = noGrad(() => {
+    const xw = x2.matmul(weight.T);
+    return bias === null ? xw : xw.add(bias);
+  });
+  const needX = x2.requiresGrad;
+  const needW = weight.requiresGrad;
+  const needB = bias !== null && bias.requiresGrad;
+  record(y, 'LinearBackward', [x2, weight, bias], (g) => [
+    needX ? g.matmul(weight) : null,
+    needW ? g.T.matmul(x2) : null,
+    needB ? g.sum(0) : null,
+  ], [needW ? x2 : null, needX ? weight : null]);
   return input.ndim === 2 ? y : y.reshape([...lead, outF]);
 }
