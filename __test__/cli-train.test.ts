@@ -52,7 +52,7 @@ describe('training', () => {
     const ev = m.filter((x) => x.kind === 'eval');
     const bestEval = ev.reduce((a, b) => (b.test < a.test ? b : a));
     const config = JSON.parse(readFileSync(join(o, 'config.json'), 'utf8'));
-    expect(config).toMatchObject({ format: 'ferrograd-makemore/1', type: 'transformer', step: bestEval.step, testLoss: bestEval.test, maxWordLength: longest, optimizer: 'AdamW', learningRate: 5e-4, weightDecay: 0.01, batchSize: 32, seed: 3407 });
+    expect(config).toMatchObject({ format: 'ferrograd-makemore/1', type: 'transformer', step: bestEval.step, testLoss: bestEval.test, maxWordLength: longest, optimizer: 'AdamW', learningRate: 3e-3, weightDecay: 0.01, schedule: 'cosine', warmupSteps: 100, maxSteps: 30, batchSize: 32, seed: 3407 });
     expect(config.model).toEqual({ vocabSize: 27, blockSize: longest + 1, nLayer: 1, nEmbd: 16, nEmbd2: 64, nHead: 2, contextSize: 0, dropout: 0 });
     const sd = loadSafetensors(join(o, 'model.safetensors'));
     expect(Object.keys(sd).sort()).toEqual(Object.keys(sd).filter((k) => /^(transformer\.|lm_head\.weight$)/.test(k)).sort());
@@ -76,9 +76,9 @@ describe('training', () => {
 
   it('--resume continues exactly: 20 steps, then 20 more, give the same losses, bit for bit, as 40 in one run', async () => {
     for (const type of ['transformer', 'mlp-bn']) {
-      // mlp-bn: SGD and BatchNorm buffers. Its default schedule drops at 75% of --max-steps, which a
-      // resumed run with a new --max-steps moves; a constant one does not.
-      const flags = ['-i', list, '--type', type, ...(type === 'transformer' ? tiny : ['--schedule', 'constant']), '--eval-every', '10', '--sample-every', '7', '--log-every', '1'];
+      // mlp-bn: SGD and BatchNorm buffers. The default schedules depend on --max-steps, which this
+      // resumed run changes (a constant one does not; Ctrl-C and resume below keeps the schedule).
+      const flags = ['-i', list, '--type', type, ...(type === 'transformer' ? tiny : []), '--schedule', 'constant', '--eval-every', '10', '--sample-every', '7', '--log-every', '1'];
       const once = join(dir, `once-${type}`);
       const twice = join(dir, `twice-${type}`);
       expect((await run([...flags, '-o', once, '--max-steps', '40'])).code).toBe(0);
@@ -99,6 +99,24 @@ describe('training', () => {
       expect(Object.keys(sb)).toEqual(Object.keys(sa));
       for (const k of Object.keys(sa)) expect(Array.from(sb[k].flat()), k).toEqual(Array.from(sa[k].flat()));
     }
+  });
+  it('Ctrl-C at step 20 of 40 and --resume without flags give the 40-step run, bit for bit (cosine schedule)', async () => {
+    const flags = ['-i', list, '--type', 'transformer', ...tiny, '--max-steps', '40', '--warmup-steps', '5', '--eval-every', '10', '--sample-every', '7', '--log-every', '1'];
+    const once = join(dir, 'cosine-once');
+    const twice = join(dir, 'cosine-twice');
+    expect((await run([...flags, '-o', once])).code).toBe(0);
+    const out = capture();
+    // The command's own SIGINT handler, as Ctrl-C calls it, after the log line of step 19.
+    out.out = (l) => {
+      out.stdout.push(l);
+      if (l.startsWith('step 19 | loss')) process.emit('SIGINT');
+    };
+    expect(await main([...flags, '-o', twice], out)).toBe(130);
+    expect(out.stdout).toContain(`interrupted at step 20: saved the training state to ${join(twice, 'state.safetensors')} (continue with --resume -o ${twice})`);
+    const resumed = await run(['-o', twice, '--resume']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const strip = (m: Record<string, unknown>[]) => m.map(({ seconds: _s, ...rest }) => rest);
+    expect(strip(metrics(twice))).toEqual(strip(metrics(once)));
   });
 });
 

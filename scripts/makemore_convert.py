@@ -119,7 +119,7 @@ def from_torch(pt, input_file, workdir, args):
                   'nHead': args.n_head, 'contextSize': 0},
         'vocabulary': chars, 'maxWordLength': max_len, 'inputFile': os.path.abspath(input_file), 'seed': args.seed,
         'batchSize': 32, 'optimizer': 'AdamW', 'learningRate': 5e-4, 'weightDecay': 0.01,
-        'schedule': 'constant', 'warmupSteps': 0, 'evalEvery': 500, 'sampleEvery': 200, 'logEvery': 100,
+        'schedule': 'constant', 'warmupSteps': 0, 'maxSteps': -1, 'evalEvery': 500, 'sampleEvery': 200, 'logEvery': 100,
         'numSamples': 10, 'topK': None, 'temperature': 1,
         'step': 0, 'trainLoss': None, 'testLoss': None,
     }

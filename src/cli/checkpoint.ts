@@ -43,6 +43,7 @@ export interface RunConfig {
   /** How the run trains, evaluates and samples; --resume keeps these unless a flag says otherwise. */
   schedule: string;
   warmupSteps: number;
+  maxSteps: number;
   evalEvery: number;
   sampleEvery: number;
   logEvery: number;

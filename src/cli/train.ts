@@ -161,6 +161,8 @@ export function prepare(s: TrainSettings): Prepared {
     if (!s.explicit.has('weightDecay')) s.weightDecay = c.weightDecay;
     if (!s.explicit.has('schedule')) s.schedule = c.schedule as Schedule;
     if (!s.explicit.has('warmupSteps')) s.warmupSteps = c.warmupSteps;
+    // An interrupted run resumed without --max-steps finishes the run it was (same schedule).
+    if (!s.explicit.has('maxSteps')) s.maxSteps = c.maxSteps;
     if (!s.explicit.has('evalEvery')) s.evalEvery = c.evalEvery;
     if (!s.explicit.has('sampleEvery')) s.sampleEvery = c.sampleEvery;
     if (!s.explicit.has('logEvery')) s.logEvery = c.logEvery;
@@ -236,6 +238,7 @@ export function prepare(s: TrainSettings): Prepared {
     weightDecay: s.weightDecay,
     schedule: s.schedule,
     warmupSteps: s.warmupSteps,
+    maxSteps: s.maxSteps,
     evalEvery: s.evalEvery,
     sampleEvery: s.sampleEvery,
     logEvery: s.logEvery,
