@@ -3,6 +3,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, readFileSync, truncateSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { main } from '../src/cli/makemore.js';
 import type { Output } from '../src/cli/output.js';
@@ -113,5 +114,29 @@ describe('an existing checkpoint is left as it was', () => {
     expect([r.code, r.stderr]).toEqual([1, 'makemore: --prefix "aQ" has the character Q (U+0051), which is not in the model\'s vocabulary']);
     r = await run(['sample', '-o', trained, '--prefix', 'annaa']);
     expect([r.code, r.stderr]).toEqual([1, 'makemore: --prefix "annaa" has 5 characters; the model writes words of at most 5']);
+  });
+});
+
+describe('help, version, and a module without side effects', () => {
+  it('--help of each command lists its flags (makemore.py\'s names among them); --version prints the package version', async () => {
+    const train = await run(['train', '--help']);
+    expect(train.code).toBe(0);
+    for (const flag of ['-i, --input-file', '-o, --work-dir', '--type', '--max-steps', '--seed', '-b, --batch-size', '-l, --learning-rate', '-w, --weight-decay', '--n-layer', '--n-head', '--n-embd', '--n-embd2', '--top-k', '--resume', '--sample-only', '--temperature', '--num-samples', '--prefix', '--eval-every', '--sample-every', '--threads', '--block-size', '--no-compile', '-n, --num-workers', '--device']) {
+      expect(train.stdout).toContain(flag);
+    }
+    expect(train.stdout.replace(/\s+/g, ' ')).toContain('there is no compiled step yet');
+    const sample = await run(['sample', '--help']);
+    for (const flag of ['-o, --work-dir', '--num-samples', '--top-k', '--temperature', '--prefix', '--seed']) expect(sample.stdout).toContain(flag);
+    const ev = await run(['eval', '--help']);
+    for (const flag of ['-o, --work-dir', '-i, --input-file', '--show']) expect(ev.stdout).toContain(flag);
+    const top = await run(['--help']);
+    expect(top.stdout).toMatch(/train \[options\][\s\S]*sample \[options\][\s\S]*eval \[options\]/);
+    const version = await run(['--version']);
+    expect([version.code, version.stdout]).toEqual([0, JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')).version]);
+  });
+
+  it('importing the command module runs nothing', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', "import('./src/cli/makemore.ts').then((m) => console.log(typeof m.main))"], { cwd: join(import.meta.dirname, '..'), encoding: 'utf8' });
+    expect([r.status, r.stdout.trim(), r.stderr]).toEqual([0, 'function', '']);
   });
 });

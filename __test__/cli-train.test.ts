@@ -120,6 +120,25 @@ describe('training', () => {
   });
 });
 
+describe('small lists', () => {
+  it('says so when the best test loss came early, and keeps that model', async () => {
+    const o = join(dir, 'small');
+    const small = join(dir, 'names50.txt');
+    writeFileSync(small, names.slice(0, 50).join('\n'));
+    const r = await run(['-i', small, '-o', o, '--n-layer', '2', '--n-embd', '32', '--max-steps', '240', '--eval-every', '20', '--sample-every', '1000', '--threads', '1']);
+    expect(r.code, r.stderr).toBe(0);
+    const ev = metrics(o).filter((x) => x.kind === 'eval');
+    const best = ev.reduce((a, b) => (b.test < a.test ? b : a));
+    const last = ev[ev.length - 1];
+    expect(best.step).toBeLessThan(last.step / 2);
+    expect(r.stdout).toContain(`note: the best test loss came early (step ${best.step} of ${last.step}) and got worse after it (${last.test.toFixed(4)} at the end): the model overfits this list, so model.safetensors keeps the step-${best.step} model`);
+    expect(JSON.parse(readFileSync(join(o, 'config.json'), 'utf8')).step).toBe(best.step);
+    // ...which is at or below the uniform guess, where the last model is far above it.
+    expect(best.test).toBeLessThan(Math.log(27));
+    expect(last.test).toBeGreaterThan(Math.log(27));
+  });
+});
+
 describe('sampling and evaluation', () => {
   const o = join(dir, 'sampling');
   const ready = (async () => {
