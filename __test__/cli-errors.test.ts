@@ -1,7 +1,7 @@
 // The makemore command's bad-input table: each input gives its exact message, a non-zero exit,
 // happens before any training, and leaves an existing checkpoint as it was.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, readFileSync, truncateSync, writeFileSync, copyFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, truncateSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -138,5 +138,21 @@ describe('help, version, and a module without side effects', () => {
   it('importing the command module runs nothing', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', "import('./src/cli/makemore.ts').then((m) => console.log(typeof m.main))"], { cwd: join(import.meta.dirname, '..'), encoding: 'utf8' });
     expect([r.status, r.stdout.trim(), r.stderr]).toEqual([0, 'function', '']);
+  });
+});
+
+describe('a save that fails', () => {
+  it('is a warning naming the file, training goes on, the other files are saved, and the exit code is 1', async () => {
+    const o = join(dir, 'cannot-save');
+    // A directory where the training state goes: every rename onto it fails, as a full disk would.
+    mkdirSync(join(o, 'state.safetensors'), { recursive: true });
+    const r = await run(['-i', words, '-o', o, '--type', 'bigram', '--max-steps', '20', '--eval-every', '10', '--force']);
+    expect(r.code).toBe(1);
+    const warnings = r.stdout.split('\n').filter((l) => l.startsWith('warning: '));
+    expect(warnings.length).toBe(2); // at step 10 and at the end
+    expect(warnings[0]).toMatch(new RegExp(`^warning: could not save ${join(o, 'state.safetensors')} \\(.*\\); the previous state.safetensors is intact$`));
+    expect(r.stdout).toMatch(/^done: 20 steps/m);
+    expect(r.stderr).toBe('makemore: some saves failed (see the warnings above); state.safetensors is from an earlier step');
+    expect(existsSync(join(o, 'model.safetensors'))).toBe(true);
   });
 });

@@ -45,8 +45,15 @@ export class MetricsLog {
     writeFileAtomic(this.path, () => {});
   }
 
+  /** Set when a line could not be written (a full disk): the entries stay in memory. */
+  writeError: Error | null = null;
+
   add(m: Metric): void {
     this.entries.push(m);
-    appendFileSync(this.path, JSON.stringify(m) + '\n');
+    try {
+      appendFileSync(this.path, JSON.stringify(m) + '\n');
+    } catch (e) {
+      this.writeError ??= e as Error;
+    }
   }
 }

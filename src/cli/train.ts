@@ -307,16 +307,27 @@ export async function runTrain(s: TrainSettings, out: Output): Promise<number> {
   const bestText = () => (best ? `${fmt(best.loss)} @${best.step}` : '-');
   if (bars) bar = bars.create(s.maxSteps < 0 ? 0 : s.maxSteps, step, { loss: '-', rate: '-', eta_s: '-', best: bestText(), total_s: s.maxSteps < 0 ? '' : `/${s.maxSteps}` });
 
-  const saveTrainState = () => {
-    saveState(s.workDir, model.stateDict(), optimizer, {
+  // A failed save (a full disk, a removed dir) leaves the previous file whole (atomic writes):
+  // say so and go on training; only the last save of a run decides its exit code.
+  let saveFailed = false;
+  const trySave = (file: string, save: () => void): boolean => {
+    try {
+      save();
+      return true;
+    } catch (e) {
+      saveFailed = true;
+      say(`warning: could not save ${join(s.workDir, file)} (${(e as Error).message}); the previous ${file} is intact`);
+      return false;
+    }
+  };
+  const saveTrainState = () => trySave(STATE_FILE, () => saveState(s.workDir, model.stateDict(), optimizer, {
       config: { ...p.config, step, trainLoss: lastEval?.train ?? null, testLoss: lastEval?.test ?? null },
       step,
       bestTestLoss: best?.loss ?? null,
       bestStep: best?.step ?? null,
       seconds: seconds(),
       generators: { batches: generatorToString(p.batches), samples: generatorToString(p.samples) },
-    });
-  };
+    }));
 
   const evaluate = (at: number) => {
     const trainLoss = meanLoss(model, trainEval);
@@ -324,9 +335,8 @@ export async function runTrain(s: TrainSettings, out: Output): Promise<number> {
     lastEval = { step: at, train: trainLoss, test: testLoss };
     const improved = best === null || testLoss < best.loss;
     let note = '';
-    if (improved) {
+    if (improved && trySave(MODEL_FILE, () => saveBest(s.workDir, model.stateDict(), { ...p.config, step: at, trainLoss, testLoss }))) {
       best = { loss: testLoss, step: at };
-      saveBest(s.workDir, model.stateDict(), { ...p.config, step: at, trainLoss, testLoss });
       note = ` | best so far, saved ${join(s.workDir, MODEL_FILE)}`;
     }
     metrics.add({ kind: 'eval', step: at, train: trainLoss, test: testLoss, best: improved, seconds: seconds() });
@@ -346,7 +356,7 @@ export async function runTrain(s: TrainSettings, out: Output): Promise<number> {
     }
   };
 
-  const report = () => writeReport(s.workDir, { settings: s, config: p.config, params: model.numParameters(), metrics: metrics.entries, best, seconds: seconds(), step, words: p.words.length, vocab });
+  const report = () => trySave('report.html', () => writeReport(s.workDir, { settings: s, config: p.config, params: model.numParameters(), metrics: metrics.entries, best, seconds: seconds(), step, words: p.words.length, vocab }));
 
   let lastLoss = NaN;
   let rateT = performance.now();
@@ -409,7 +419,7 @@ export async function runTrain(s: TrainSettings, out: Output): Promise<number> {
     }
     // The end: evaluate the last step too, unless it just was.
     if (stepsThisRun > 0 && (lastEval === null || (lastEval as { step: number }).step !== step - 1)) evaluate(step - 1);
-    saveTrainState();
+    const saved = saveTrainState();
     report();
     bars?.stop();
     const secs = (performance.now() - t0) / 1000;
@@ -424,6 +434,10 @@ export async function runTrain(s: TrainSettings, out: Output): Promise<number> {
       if (best.loss > uniform) out.out(`note: the best test loss ${fmt(best.loss)} is worse than a uniform guess (ln ${V} = ${fmt(uniform)}); the list is too small or too varied for this model`);
     }
     out.out(`report: ${join(s.workDir, 'report.html')}; metrics: ${metrics.path}`);
+    if (!saved || saveFailed) {
+      out.err(`makemore: some saves failed (see the warnings above); ${saved ? 'the last state was saved' : `${STATE_FILE} is from an earlier step`}`);
+      return 1;
+    }
     return 0;
   } finally {
     process.removeListener('SIGINT', onSigint);
