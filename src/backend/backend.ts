@@ -12,8 +12,9 @@
 //   4. `npm run build:native` regenerates native/index.d.ts; `npm run typecheck` then checks that
 //      the Rust export and this declaration agree (names, argument counts and types; native.ts),
 //      and native.ts needs no change: the addon's functions become nativeBackend's methods.
-//   Tests: backend-conformance (native vs reference on random shapes), native-errors (messages),
-//   native-fuzz (random bad calls), backend-reference (the reference on hand-computed cases).
+//   5. Tests: backend-conformance (native vs reference on random shapes), native-errors (messages),
+//      backend-reference (the reference on hand-computed cases), and a generator of valid calls in
+//      __test__/native-fuzz.child.ts (native-fuzz fails for an export that has none).
 //
 // Everything here works on flat typed arrays owned by JavaScript. Kernels never allocate their
 // outputs: the caller passes `out` arrays of the right length, and kernels overwrite them (or add
