@@ -415,7 +415,7 @@ export async function plotSmoothedLosses(
     encoding: {
       x: { field: 'block', type: 'quantitative', title: `block of ${every} steps` },
       y: { field: 'loss', type: 'quantitative', title: 'mean log10(loss)', scale: { zero: false } },
-      color: { field: 'run', type: 'nominal', title: null, sort: runs.map((r) => r.label), legend: runs.length > 1 ? { orient: 'top-right' } : null },
+      color: { field: 'run', type: 'nominal', title: null, sort: runs.map((r) => r.label), legend: runs.length > 1 ? { orient: 'top-right', labelLimit: 400 } : null },
     },
     config: { font: 'DejaVu Sans', view: { stroke: null }, axis: { labelFontSize: 12, titleFontSize: 13, gridColor: '#e4e4e4' }, title: { fontSize: 16, anchor: 'start' } },
   };
