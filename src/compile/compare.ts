@@ -15,7 +15,11 @@ function tokens(rec: Recording, e: Entry): { name: string; parts: Token[] } {
     if (Array.isArray(v)) return v.map(map);
     return v;
   };
-  if (e.kind === 'kernel') return { name: e.name, parts: e.args.map(map) };
+  if (e.kind === 'kernel') {
+    const parts = e.args.map(map);
+    if (e.scalarFrom !== undefined) parts[e.scalarFrom.arg] = `value of ${rec.arrayId(e.scalarFrom.array)}[${e.scalarFrom.index}]`;
+    return { name: e.name, parts };
+  }
   return { name: e.op.name, parts: [...e.op.arrays.map(map), ...e.op.signature.map(map)] };
 }
 
@@ -34,10 +38,7 @@ const fmt = (t: Token): string => (Array.isArray(t) ? `[${t.map(fmt).join(', ')}
 
 function hint(x: Token, y: Token): string {
   if (typeof x === 'string' && typeof y === 'string' && (x.startsWith('state#') || y.startsWith('state#') || x.startsWith('step#') || y.startsWith('step#'))) {
-    if (x.startsWith('step#') !== y.startsWith('step#')) {
-      return 'fn reads a tensor that the previous call made (state replaced on each call, e.g. `running = running.mul(0.9).add(x)`): update state in place (mul_, add_, copy_) so that every call reads the same arrays';
-    }
-    return 'fn reads different tensors on the two calls (state replaced on each call, or tensors chosen by data): update state in place (mul_, add_, copy_)';
+    return 'fn reads different tensors on the two calls: state replaced on each call (e.g. `running = running.mul(0.9).add(x)`, where the next call reads the tensor the previous call made) or tensors chosen by data; update state in place (mul_, add_, copy_) so that every call reads the same arrays';
   }
   if (typeof x === 'number' || typeof y === 'number') {
     return 'a number passed to the kernel changed between calls: it was computed in JavaScript (from a value read with item(), or a closure variable that changes); pass changing numbers as arguments of the compiled function';

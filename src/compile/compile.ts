@@ -93,7 +93,7 @@ export function compile<A extends unknown[], R>(fn: (...args: A) => R, _opts: Co
     entry.tape = tape;
     entry.last = null;
     info.compiledShapes++;
-    info.kernels = tape.steps.filter((s) => s.kind === 'kernel').length;
+    info.kernels = tape.steps.filter((s) => s.kind !== 'host').length;
     info.hostOps = tape.steps.length - info.kernels;
     return fresh;
   };

@@ -39,6 +39,8 @@ export const KERNEL_EFFECTS: Readonly<Record<KernelName, KernelEffects>> = {
   batchNormBackward: e([0, 1, 4, 5, 6], [8, 9, 10]),
   conv1dForward: e([0, 4, 9], [10]),
   conv1dBackward: e([0, 4, 9], [11, 12]),
+  adamStep: e([0, 1, 2, 3, 4], [0, 2, 3, 4]),
+  sgdStep: e([0, 1, 2], [0, 2]),
 };
 
 /** The array arguments a call reads: batch norm in training mode overwrites its statistics

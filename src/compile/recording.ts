@@ -18,8 +18,9 @@ import { Generator } from '../random/generator.js';
 import { Optimizer } from '../optim/optimizer.js';
 import { isKernelName, KERNEL_EFFECTS, readsOf, type KernelName } from './kernel-effects.js';
 import type { HostOp } from './host-ops.js';
-import { makeEmbeddingOp, makeFill, makeIndexOp, makeOptimizerStep, makeRandomFill } from './host-ops.js';
+import { makeDropoutOp, makeEmbeddingOp, makeFill, makeIndexOp, makeOptimizerStep, makeRandomFill } from './host-ops.js';
 import { Embedding } from '../nn/embedding.js';
+import { Dropout } from '../nn/dropout.js';
 
 export interface KernelCall {
   readonly kind: 'kernel';
@@ -29,6 +30,9 @@ export interface KernelCall {
   readonly args: unknown[];
   /** The kernel's return value (crossEntropyForward returns the summed loss). */
   ret: unknown;
+  /** For a scalar argument that the op read from a one-element tensor of the step (a 0-d
+   *  operand of add/mul/...): which argument, and the array it is read from on replay. */
+  scalarFrom?: { arg: number; array: AnyArray; index: number };
 }
 
 export interface HostCall {
@@ -168,7 +172,60 @@ export class Recording {
   noteRead(a: AnyArray, reader: string): void {
     const c = this.classify(a);
     if (c.kind !== 'step' || this.constants.has(a) || this.coveredByWrites(a)) return;
-    this.constants.set(a, { snapshot: a.slice(), reader });
+    const where = `${reader} (operation ${this.entries.length} of fn, reading ${this.arrayId(a)})`;
+    const part = this.partial.get(a);
+    if (part !== undefined) {
+      // Partly overwritten by strided copies (a slice's backward into zeros): what the replay
+      // must restore is the content before those copies.
+      this.partial.delete(a);
+      this.constants.set(a, { snapshot: part.snapshot, reader: where });
+      this.markWritten(a);
+      return;
+    }
+    this.constants.set(a, { snapshot: a.slice(), reader: where });
+  }
+
+  /** Step buffers written only in part so far (by strided copies): their content before the
+   *  first such write, and which elements have been written since. */
+  private readonly partial = new Map<AnyArray, { snapshot: AnyArray; covered: Uint8Array; left: number }>();
+
+  /** A copy kernel's write into dst (offset, strides, shape): full writes count as written;
+   *  partial ones are tracked element by element until they cover the array. */
+  noteStridedWrite(dst: AnyArray, off: number, strides: readonly number[], shape: readonly number[]): boolean {
+    const n = shape.reduce((x, y) => x * y, 1);
+    let contiguous = off === 0 && n === dst.length;
+    let expected = 1;
+    for (let i = shape.length - 1; i >= 0 && contiguous; i--) {
+      if (shape[i] !== 1 && strides[i] !== expected) contiguous = false;
+      expected *= shape[i];
+    }
+    if (contiguous || this.classify(dst).kind !== 'step' || this.constants.has(dst) || this.coveredByWrites(dst)) return false;
+    let part = this.partial.get(dst);
+    if (part === undefined) {
+      part = { snapshot: dst.slice(), covered: new Uint8Array(dst.length), left: dst.length };
+      this.partial.set(dst, part);
+    }
+    const rank = shape.length;
+    const idx = new Array<number>(rank).fill(0);
+    let pos = off;
+    for (let k = 0; k < n; k++) {
+      if (part.covered[pos] === 0) {
+        part.covered[pos] = 1;
+        part.left--;
+      }
+      for (let d = rank - 1; d >= 0; d--) {
+        idx[d]++;
+        pos += strides[d];
+        if (idx[d] < shape[d]) break;
+        pos -= strides[d] * shape[d];
+        idx[d] = 0;
+      }
+    }
+    if (part.left === 0) {
+      this.partial.delete(dst);
+      this.markWritten(dst);
+    }
+    return true;
   }
 
   // ---- the hooks --------------------------------------------------------------------------
@@ -183,7 +240,13 @@ export class Recording {
       if (key === 'name') continue;
       const fn = (be as unknown as Record<string, (...a: unknown[]) => unknown>)[key];
       if (!isKernelName(key)) {
-        out[key] = (...args: unknown[]) => fn.apply(be, args);
+        // Thread control passes through; a kernel compile does not know must not run unrecorded.
+        out[key] = key === 'setNumThreads' || key === 'getNumThreads'
+          ? (...args: unknown[]) => fn.apply(be, args)
+          : (...args: unknown[]) => {
+            if (rec.paused > 0) return fn.apply(be, args);
+            throw new CompileRefusal(`compile: the kernel ${key} has no entry in src/compile/kernel-effects.ts, so a step that calls it cannot be recorded`);
+          };
         continue;
       }
       const name: KernelName = key;
@@ -195,10 +258,19 @@ export class Recording {
           const a = args[i];
           if (ArrayBuffer.isView(a)) rec.noteRead(a as AnyArray, name);
         }
+        const sArg = SCALAR_ARG[name];
+        if (sArg !== undefined) {
+          const src = rec.scalarSource(args[sArg] as number);
+          if (src !== null) call.scalarFrom = { arg: sArg, ...src };
+        }
+        // Before the call: a partial write keeps what the buffer held before it.
+        const strided = name === 'copy' && ArrayBuffer.isView(args[3])
+          && rec.noteStridedWrite(args[3] as AnyArray, args[4] as number, args[5] as number[], args[6] as number[]);
         const ret = fn.apply(be, args);
         call.ret = ret;
         for (const i of KERNEL_EFFECTS[name].writes) {
           const a = args[i];
+          if (strided && i === 3) continue;
           if (ArrayBuffer.isView(a)) {
             rec.classify(a as AnyArray);
             rec.markWritten(a as AnyArray);
@@ -216,6 +288,23 @@ export class Recording {
   }
 
   private readonly wrappers = new Map<Backend, Backend>();
+
+  /** 0-d tensor operands of the arithmetic method being recorded (innermost last): binary ops
+   *  read such an operand's value in TypeScript and pass it to binaryScalar as a number, which
+   *  the replay must read again from the tensor. */
+  readonly scalarOperands: Tensor[] = [];
+
+  /** The 0-d operand whose value is `v` now, if the call is inside such a method. The binding
+   *  is checked like everything else: two recordings must agree on it and the verification
+   *  replay must reproduce the eager call. */
+  scalarSource(v: number): { array: AnyArray; index: number } | null {
+    if (typeof v !== 'number') return null;
+    for (let i = this.scalarOperands.length - 1; i >= 0; i--) {
+      const t = this.scalarOperands[i];
+      if (Object.is(t.data[t.offset], v)) return { array: t.data, index: t.offset };
+    }
+    return null;
+  }
 
   addHost(op: HostOp): void {
     this.entries.push({ kind: 'host', op });
@@ -286,6 +375,14 @@ function persistentId(a: AnyArray): string {
   }
   return `${id}@${a.byteOffset}`;
 }
+
+const ARITHMETIC = [
+  'add', 'sub', 'mul', 'div', 'pow', 'rsub', 'rdiv', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge',
+  'add_', 'sub_', 'mul_', 'div_',
+] as const;
+
+/** Kernels whose number argument may be a 0-d tensor's value read in TypeScript. */
+const SCALAR_ARG: Partial<Record<KernelName, number>> = { binaryScalar: 2, scalarInplace: 2, axpy: 0 };
 
 function copyNumberArray(a: unknown): unknown {
   return Array.isArray(a) ? [...(a as number[])] : a;
@@ -380,6 +477,42 @@ function installHooks(rec: Recording): Restore {
       return makeEmbeddingOp(rec, input, this.weight, () => orig.call(this, input) as Tensor);
     }),
   );
+  restores.push(
+    patch(Dropout.prototype as unknown as Record<string, unknown>, 'forward', (orig) => function (this: Dropout, ...a: unknown[]) {
+      const input = a[0] as Tensor;
+      if (rec.isPaused) return orig.call(this, input);
+      return makeDropoutOp(rec, this.p, () => orig.call(this, input) as Tensor);
+    }),
+  );
+  for (const key of ARITHMETIC) {
+    restores.push(
+      patch(TP, key, (orig) => function (this: Tensor, ...a: unknown[]) {
+        if (rec.isPaused) return orig.apply(this, a);
+        let pushed = 0;
+        for (const t of [this, a[0]]) {
+          if (t instanceof Tensor && t.shape.length === 0) {
+            rec.scalarOperands.push(t);
+            pushed++;
+          }
+        }
+        try {
+          return orig.apply(this, a);
+        } finally {
+          rec.scalarOperands.length -= pushed;
+        }
+      }),
+    );
+  }
+  for (const key of ['where', 'maskedFill'] as const) {
+    restores.push(
+      patch(TP, key, (orig) => function (this: Tensor, ...a: unknown[]) {
+        if (rec.isPaused) return orig.apply(this, a);
+        throw new CompileRefusal(
+          `compile: ${key} computes in TypeScript (no kernel), so a compiled step cannot replay it; use arithmetic on a 0/1 mask instead (x.mul(mask).add(y.mul(mask.rsub(1)))), or call the function uncompiled`,
+        );
+      }),
+    );
+  }
   const GP = Generator.prototype as unknown as Record<string, unknown>;
   for (const key of ['fillRand', 'fillRandn', 'fillRandint'] as const) {
     restores.push(

@@ -12,7 +12,7 @@ import { CompileRefusal, type KernelCall, type Recording } from './recording.js'
 import { templateOf, type ResultTemplate } from './result.js';
 
 interface KernelStep {
-  readonly kind: 'kernel';
+  readonly kind: 'kernel' | 'kernel-scalar';
   readonly call: KernelCall;
   readonly fn: (...args: unknown[]) => unknown;
   readonly be: Backend;
@@ -72,7 +72,7 @@ export class Tape {
       if (e.kind === 'kernel') {
         const args = [...e.args];
         const fn = (e.backend as unknown as Record<string, (...a: unknown[]) => unknown>)[e.name];
-        this.steps.push({ kind: 'kernel', call: e, fn, be: e.backend, args });
+        this.steps.push({ kind: e.scalarFrom === undefined ? 'kernel' : 'kernel-scalar', call: e, fn, be: e.backend, args });
         args.forEach((a, i) => note(a, args, i));
         for (const i of KERNEL_EFFECTS[e.name].writes) if (ArrayBuffer.isView(args[i])) written.add(args[i] as AnyArray);
         const loss = lossAfter.get(e);
@@ -120,7 +120,12 @@ export class Tape {
       for (; i < steps.length; i++) {
         const s = steps[i];
         if (s.kind === 'kernel') ctx.lastReturn = s.fn.apply(s.be, s.args);
-        else s.op.run(ctx);
+        else if (s.kind === 'host') s.op.run(ctx);
+        else {
+          const from = s.call.scalarFrom!;
+          s.args[from.arg] = from.array[from.index];
+          ctx.lastReturn = s.fn.apply(s.be, s.args);
+        }
       }
     } catch (e) {
       throw replayError(steps[i], e);
@@ -138,7 +143,7 @@ export class Tape {
   writerOf(a: AnyArray): string | null {
     for (let i = this.steps.length - 1; i >= 0; i--) {
       const s = this.steps[i];
-      if (s.kind === 'kernel') {
+      if (s.kind !== 'host') {
         for (const w of KERNEL_EFFECTS[s.call.name].writes) if (s.args[w] === a) return s.call.name;
       } else if (s.op.writes.some((w) => s.op.arrays[w] === a)) return s.op.name;
     }
