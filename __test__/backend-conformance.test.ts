@@ -422,6 +422,66 @@ describe('binaryScalar, binaryInplace, scalarInplace, axpy', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
+// Fused optimizer steps: both backends round to float32 after each operation of torch's order
+// when the arrays are float32, so native and reference must agree bit for bit.
+
+describe('adamStep, sgdStep (float32 arrays: bit for bit)', () => {
+  const bitsOf = (a: Float32Array): number[] => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+  it('adamStep over Adam, AdamW, AMSGrad, maximize and both lerp forms', () => {
+    const g = rng();
+    for (const n of [...SIZES, 100_003]) {
+      for (const [decay, l2, weight, ams, maximize] of [
+        [Math.fround(1 - 1e-3 * 0.01), 0, Math.fround(0.1), false, false],
+        [1, Math.fround(0.01), Math.fround(0.1), true, false],
+        [1, 0, Math.fround(0.7), false, true],
+        [Math.fround(0.999), 0, 1, true, true],
+      ] as [number, number, number, boolean, boolean][]) {
+        const p = randn(n, g);
+        const m = randn(n, g).map((v) => v * 0.1);
+        const v = randn(n, g).map((x) => x * x * 0.01);
+        const vmax = v.map((x, i) => (i % 3 === 0 ? x * 2 : x * 0.5));
+        const sides = [0, 1].map(() => ({ p: Float32Array.from(p), m: Float32Array.from(m), v: Float32Array.from(v), x: Float32Array.from(vmax) }));
+        for (let step = 1; step <= 3; step++) {
+          const grad = randn(n, g);
+          const negStep = Math.fround(-(1e-2 / (1 - 0.9 ** step)));
+          const bc2 = Math.fround(Math.sqrt(1 - 0.999 ** step));
+          [N(), R].forEach((be, i) => {
+            const s = sides[i];
+            be.adamStep(s.p, grad, s.m, s.v, ams ? s.x : null, decay, l2, weight, Math.fround(0.999), Math.fround(1 - 0.999), negStep, bc2, Math.fround(1e-8), maximize);
+          });
+        }
+        for (const k of ['p', 'm', 'v', 'x'] as const) {
+          expect(bitsOf(sides[0][k]), `adamStep ${k} n=${n} ams=${ams} maximize=${maximize}`).toEqual(bitsOf(sides[1][k]));
+        }
+        if (n > 0) expect(bitsOf(sides[0].p)).not.toEqual(bitsOf(p));
+      }
+    }
+  });
+
+  it('sgdStep over plain, lecture-rounded, momentum, Nesterov, weight decay and maximize', () => {
+    const g = rng();
+    for (const n of [...SIZES, 100_003]) {
+      for (const [wd, mom, nesterov, maximize, fused] of [
+        [0, 0, false, false, true], [0, 0, false, false, false], [0, 0.9, false, false, true],
+        [0.01, 0.9, true, false, true], [0.01, 0.5, false, true, false], [0, 0.9, true, true, false],
+      ] as [number, number, boolean, boolean, boolean][]) {
+        const p = randn(n, g);
+        const sides = [0, 1].map(() => ({ p: Float32Array.from(p), b: new Float32Array(n) }));
+        for (let step = 0; step < 3; step++) {
+          const grad = randn(n, g);
+          [N(), R].forEach((be, i) => {
+            const s = sides[i];
+            be.sgdStep(s.p, grad, mom !== 0 ? s.b : null, step === 0, Math.fround(-0.1), Math.fround(wd), Math.fround(mom), Math.fround(0.75), nesterov, maximize, fused);
+          });
+        }
+        expect(bitsOf(sides[0].p), `sgdStep p n=${n} mom=${mom} fused=${fused}`).toEqual(bitsOf(sides[1].p));
+        expect(bitsOf(sides[0].b), `sgdStep buffer n=${n}`).toEqual(bitsOf(sides[1].b));
+      }
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
 // Reductions.
 
 describe('sum and reduceArg', () => {

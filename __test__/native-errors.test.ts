@@ -79,6 +79,14 @@ describe('lengths against shapes, offsets and strides', () => {
     throwsWith(() => native.kernels.unaryBackward(UnaryOp.Tanh, f32(4), f32(4), f32(3), f32(4)), /unaryBackward: dy has 3 elements/);
     throwsWith(() => native.kernels.axpy(1, f32(3), f32(4)), /axpy: x has 3 elements but y \(4 elements\) needs 4/);
     throwsWith(
+      () => native.kernels.adamStep(f32(4), f32(4), f32(4), f32(3), null, 1, 0, 0.1, 0.999, 0.001, -0.01, 0.5, 1e-8, false),
+      /^adamStep: expAvgSq has 3 elements but param \(4 elements\) needs 4$/,
+    );
+    throwsWith(
+      () => native.kernels.sgdStep(f32(4), f32(5), null, false, -0.1, 0, 0, 1, false, false, true),
+      /^sgdStep: grad has 5 elements but param \(4 elements\) needs 4$/,
+    );
+    throwsWith(
       () => native.kernels.binary(BinaryOp.Add, f32(6), 0, [3, 1], f32(2), 0, [0, 1], f32(5), [2, 3]),
       /binary: out has 5 elements but shape \[2, 3\] needs 6/,
     );
@@ -252,6 +260,8 @@ describe('aliasing between outputs and other arguments', () => {
     throwsWith(() => native.kernels.binaryInplace(BinaryOp.Add, x, 0, [1], x, 0, [1], [64]), /binaryInplace: a and b share memory/);
     throwsWith(() => native.kernels.copy(x, 0, [1], x.subarray(63), 0, [1], [1]), /copy: dst and src share memory/);
     throwsWith(() => native.kernels.axpy(2, x, x), /axpy: y and x share memory/);
+    throwsWith(() => native.kernels.adamStep(x, x, f32(64), f32(64), null, 1, 0, 0.1, 0.999, 0.001, -0.01, 0.5, 1e-8, false), /adamStep: param and grad share memory/);
+    throwsWith(() => native.kernels.sgdStep(x, f32(64), x, false, -0.1, 0, 0.9, 1, false, false, true), /sgdStep: momentumBuffer and param share memory|sgdStep: param and momentumBuffer share memory/);
     const st = f32(8);
     throwsWith(() => native.kernels.reduceArg(ReduceOp.Max, x, 8, 8, 1, st, new Int32Array(st.buffer)), /reduceArg: out and outIdx share memory/);
     throwsWith(

@@ -38,6 +38,7 @@ export interface SafetensorsMetadataEntry {
 export declare function safetensorsParseHeader(header: Uint8Array, dataLen: number): SafetensorsHeader
 
 export declare namespace kernels {
+  export function adamStep(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, maxExpAvgSq: Float32Array | null, decay: number, l2: number, weight: number, beta2: number, oneMinusBeta2: number, negStepSize: number, bc2Sqrt: number, eps: number, maximize: boolean): void
   export function axpy(alpha: number, x: Float32Array, y: Float32Array): void
   export function batchNormBackward(x: Float32Array, dy: Float32Array, n: number, c: number, mean: Float32Array, invstd: Float32Array, gamma: Float32Array | null, correction: number, dx: Float32Array | null, dgamma: Float32Array | null, dbeta: Float32Array | null): void
   export function batchNormForward(x: Float32Array, n: number, c: number, gamma: Float32Array | null, beta: Float32Array | null, eps: number, correction: number, training: boolean, out: Float32Array, meanOut: Float32Array, varOut: Float32Array, invstdOut: Float32Array): void
@@ -57,6 +58,7 @@ export declare namespace kernels {
   export function reduceArg(op: number, x: Float32Array, outer: number, n: number, inner: number, out: Float32Array, outIdx: Int32Array): void
   export function scalarInplace(op: number, a: Float32Array, s: number): void
   export function setNumThreads(n: number): void
+  export function sgdStep(param: Float32Array, grad: Float32Array, momentumBuffer: Float32Array | null, first: boolean, negLr: number, weightDecay: number, momentum: number, keep: number, nesterov: boolean, maximize: boolean, fused: boolean): void
   export function softmax(x: Float32Array, rows: number, cols: number, log: boolean, out: Float32Array): void
   export function softmaxBackward(y: Float32Array, dy: Float32Array, rows: number, cols: number, log: boolean, dx: Float32Array): void
   export function sum(x: Float32Array, outer: number, n: number, inner: number, out: Float32Array): void

@@ -118,6 +118,32 @@ export interface Backend {
   /** y[i] += alpha · x[i]; contiguous, same length. Gradient accumulation and SGD. */
   axpy(alpha: number, x: FloatArray, y: FloatArray): void;
 
+  /** One Adam/AdamW step over a parameter, in place, in torch.optim's float32 operation order
+   *  (src/optim/adam.ts computes the scalars). Per element, with r() rounding to the arrays'
+   *  precision after every operation, and each `a + b·c` rounded once (a fused multiply-add):
+   *    p = r(p·decay) (decay = 1 - lr·weightDecay for AdamW, else 1); g = maximize ? -grad : grad;
+   *    if l2 != 0: g = g + l2·p;  m = weight < 0.5 ? m + weight·(g - m) : g - (g - m)·(1 - weight);
+   *    v = r(v·beta2) + (oneMinusBeta2·g)·g;  u = maxExpAvgSq ? (maxExpAvgSq = max(maxExpAvgSq, v), NaN wins) : v;
+   *    p = p + (negStepSize·m) / (sqrt(u) / bc2Sqrt + eps).
+   *  param, expAvg, expAvgSq (and maxExpAvgSq) are updated; all have grad's length and are distinct. */
+  adamStep(
+    param: FloatArray, grad: FloatArray, expAvg: FloatArray, expAvgSq: FloatArray, maxExpAvgSq: FloatArray | null,
+    decay: number, l2: number, weight: number, beta2: number, oneMinusBeta2: number,
+    negStepSize: number, bc2Sqrt: number, eps: number, maximize: boolean,
+  ): void;
+
+  /** One SGD step over a parameter, in place, in torch.optim's float32 operation order. Per element
+   *  (r() as for adamStep; `a ⊕ b·c` is one rounding when `fused`, else the product is rounded first,
+   *  as the lectures' `p.data += -lr * p.grad`):
+   *    g = maximize ? -grad : grad;  if weightDecay != 0: g = g ⊕ weightDecay·p;
+   *    with a momentumBuffer b: b = first ? g : r(b·momentum) ⊕ keep·g, then g = nesterov ? g ⊕ momentum·b : b;
+   *    p = p ⊕ negLr·g.  (keep = 1 - dampening; `first`: torch's first step, which sets the buffer.) */
+  sgdStep(
+    param: FloatArray, grad: FloatArray, momentumBuffer: FloatArray | null, first: boolean,
+    negLr: number, weightDecay: number, momentum: number, keep: number,
+    nesterov: boolean, maximize: boolean, fused: boolean,
+  ): void;
+
   /** Sum of x viewed as [outer, n, inner] over the middle axis into out [outer, inner].
    *  Computed in fixed-size chunks combined in index order (same bits with any thread count).
    *  With n = 0 the sums are 0. */

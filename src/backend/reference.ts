@@ -303,6 +303,68 @@ function axpy(alpha: number, x: FloatArray, y: FloatArray): void {
   for (let i = 0; i < y.length; i++) y[i] += alpha * x[i];
 }
 
+/** Rounding to the precision of `a`'s elements, after every operation of the optimizer steps. */
+function roundingOf(a: FloatArray): (x: number) => number {
+  return a instanceof Float32Array ? Math.fround : (x: number) => x;
+}
+
+function adamStep(
+  param: FloatArray, grad: FloatArray, expAvg: FloatArray, expAvgSq: FloatArray, maxExpAvgSq: FloatArray | null,
+  decay: number, l2: number, weight: number, beta2: number, oneMinusBeta2: number,
+  negStepSize: number, bc2Sqrt: number, eps: number, maximize: boolean,
+): void {
+  const named: Named[] = [['grad', grad], ['expAvg', expAvg], ['expAvgSq', expAvgSq]];
+  if (maxExpAvgSq !== null) named.push(['maxExpAvgSq', maxExpAvgSq]);
+  checkSameLength('adamStep', ['param', ...named.map(([n]) => n)], [param, ...named.map(([, a]) => a as FloatArray)]);
+  checkNoAlias('adamStep', [['grad', grad]], [['param', param], ...named.slice(1)]);
+  const r = roundingOf(param);
+  const P = param, G = grad, M = expAvg, V = expAvgSq, Vmax = maxExpAvgSq;
+  const lerpLow = Math.abs(weight) < 0.5;
+  const oneMinusWeight = r(1 - weight);
+  // A JS double holds the exact product of two float32 numbers, so r(a + b·c) is the fused
+  // multiply-add (up to a rare double rounding, which the native kernel reproduces).
+  for (let i = 0; i < P.length; i++) {
+    let g = maximize ? -G[i] : G[i];
+    if (decay !== 1) P[i] = r(P[i] * decay);
+    if (l2 !== 0) g = r(g + l2 * P[i]);
+    const diff = r(g - M[i]);
+    const m = lerpLow ? r(M[i] + weight * diff) : r(g - diff * oneMinusWeight);
+    M[i] = m;
+    const v = r(r(V[i] * beta2) + r(oneMinusBeta2 * g) * g);
+    V[i] = v;
+    let used = v;
+    if (Vmax !== null) {
+      const prev = Vmax[i];
+      used = prev > v || Number.isNaN(prev) ? prev : v;
+      Vmax[i] = used;
+    }
+    const denom = r(r(r(Math.sqrt(used)) / bc2Sqrt) + eps);
+    P[i] = r(P[i] + r(r(negStepSize * m) / denom));
+  }
+}
+
+function sgdStep(
+  param: FloatArray, grad: FloatArray, momentumBuffer: FloatArray | null, first: boolean,
+  negLr: number, weightDecay: number, momentum: number, keep: number,
+  nesterov: boolean, maximize: boolean, fused: boolean,
+): void {
+  const bufs: Named[] = momentumBuffer === null ? [] : [['momentumBuffer', momentumBuffer]];
+  checkSameLength('sgdStep', ['param', 'grad', ...bufs.map(([n]) => n)], [param, grad, ...bufs.map(([, a]) => a as FloatArray)]);
+  checkNoAlias('sgdStep', [['grad', grad]], [['param', param], ...bufs]);
+  const r = roundingOf(param);
+  const madd = fused ? (a: number, b: number, c: number) => r(a + b * c) : (a: number, b: number, c: number) => r(a + r(b * c));
+  const P = param, G = grad, B = momentumBuffer;
+  for (let i = 0; i < P.length; i++) {
+    let g = maximize ? -G[i] : G[i];
+    if (weightDecay !== 0) g = madd(g, weightDecay, P[i]);
+    if (B !== null) {
+      B[i] = first ? g : madd(r(B[i] * momentum), keep, g);
+      g = nesterov ? madd(g, momentum, B[i]) : B[i];
+    }
+    P[i] = madd(P[i], negLr, g);
+  }
+}
+
 function checkReduceShapes(
   m: string, x: FloatArray, outer: number, n: number, inner: number, out: ArrayLike<number>, outName: string,
 ): void {
@@ -749,6 +811,8 @@ export const referenceBackend: Backend = {
   binaryInplace,
   scalarInplace,
   axpy,
+  adamStep,
+  sgdStep,
   sum,
   reduceArg,
   matmul,

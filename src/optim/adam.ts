@@ -13,7 +13,8 @@
 import { Tensor } from '../tensor/tensor.js';
 import { bumpVersion } from '../autograd/version.js';
 import {
-  Optimizer, checkBool, checkNonNegative, checkStateTensor, describe, flatGrad, flatParam, roundingFor, zerosLikeParam,
+  Optimizer, checkBool, checkNonNegative, checkStateTensor, describe, distinctFrom, flatGrad, flatParam, kernelsFor, roundingFor,
+  zerosLikeParam,
   type ParamGroup, type ParamState, type Params,
 } from './optimizer.js';
 
@@ -106,34 +107,16 @@ export class Adam extends Optimizer<AdamOptions, AdamState> {
       const bc2Sqrt = r(biasCorrection2Sqrt);
       const epsF = r(eps);
       const weight = r(1 - beta1); // lerp weight
-      const lerpLow = Math.abs(weight) < 0.5;
-      const oneMinusWeight = r(1 - weight);
       const beta2F = r(beta2);
       const oneMinusBeta2 = r(1 - beta2);
       const l2 = weightDecay !== 0 && !decoupledWeightDecay ? r(weightDecay) : 0;
       const decay = weightDecay !== 0 && decoupledWeightDecay ? r(1 - lr * weightDecay) : 1;
 
-      const n = P.length;
-      for (let i = 0; i < n; i++) {
-        let g = maximize ? -G[i] : G[i];
-        if (decay !== 1) P[i] = r(P[i] * decay);
-        if (l2 !== 0) g = r(g + l2 * P[i]);
-        // lerp(m, g, w): m + w·(g - m) for w < 0.5, else g - (g - m)·(1 - w) (torch's two forms).
-        const diff = r(g - M[i]);
-        const m = lerpLow ? r(M[i] + weight * diff) : r(g - diff * oneMinusWeight);
-        M[i] = m;
-        const v = r(r(V[i] * beta2F) + r(oneMinusBeta2 * g) * g);
-        V[i] = v;
-        let vUsed = v;
-        if (Vmax !== null) {
-          // torch.maximum propagates NaN.
-          const prev = Vmax[i];
-          vUsed = prev > v || Number.isNaN(prev) ? prev : v;
-          Vmax[i] = vUsed;
-        }
-        const denom = r(r(r(Math.sqrt(vUsed)) / bc2Sqrt) + epsF);
-        P[i] = r(P[i] + r(r(negStepSize * m) / denom));
-      }
+      // One fused kernel per parameter: the float32 operations at the top of this file, in order
+      // (the Backend's adamStep; its reference twin is the update as a TypeScript loop).
+      kernelsFor(P, [G, M, V, Vmax]).adamStep(
+        P, distinctFrom(G, [P, M, V, Vmax]), M, V, Vmax, decay, l2, weight, beta2F, oneMinusBeta2, negStepSize, bc2Sqrt, epsF, maximize,
+      );
       bumpVersion(p.data);
     }
   }

@@ -6,7 +6,8 @@ import { Tensor } from '../tensor/tensor.js';
 import { isFloat } from '../tensor/dtype.js';
 import { fmtShape, sameShape } from '../tensor/shape.js';
 import { enableGrad } from '../autograd/grad-mode.js';
-import type { FloatArray } from '../backend/backend.js';
+import type { Backend, FloatArray } from '../backend/backend.js';
+import { backendFor, referenceBackend } from '../backend/index.js';
 
 /** The options every optimizer's groups have. */
 export interface LrGroupOptions {
@@ -320,6 +321,24 @@ export function flatGrad(op: string, p: Tensor): FloatArray | null {
 export function flatParam(op: string, p: Tensor): FloatArray {
   if (!p.isContiguous()) throw new Error(`${op}: parameter of shape ${fmtShape(p.shape)} is not contiguous`);
   return p.flatFloat();
+}
+
+/** The backend that runs a fused update over the parameter storage P and its companions: P's
+ *  (the native addon for float32), or the reference loops when the arrays mix float32 and float64
+ *  (a state dict loaded in another precision), which the float32 kernels cannot take. */
+export function kernelsFor(P: FloatArray, others: (FloatArray | null)[]): Backend {
+  for (const a of others) if (a !== null && a.constructor !== P.constructor) return referenceBackend;
+  return backendFor(P instanceof Float64Array ? 'float64' : 'float32');
+}
+
+/** g itself, or a copy when it shares memory with one of the arrays the update writes (a kernel
+ *  refuses aliased arguments; a gradient that is its own parameter is legal, if odd). */
+export function distinctFrom(g: FloatArray, written: (FloatArray | null)[]): FloatArray {
+  for (const a of written) {
+    if (a === null || a.buffer !== g.buffer) continue;
+    if (a.byteOffset < g.byteOffset + g.byteLength && g.byteOffset < a.byteOffset + a.byteLength) return g.slice();
+  }
+  return g;
 }
 
 /** A zero-filled state buffer shaped like p (allocated once, at the first step). */

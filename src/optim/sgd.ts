@@ -5,9 +5,8 @@
 // two float32 numbers, so rounding `x + a*y` once to float32 is that same fused operation).
 import { Tensor } from '../tensor/tensor.js';
 import { bumpVersion } from '../autograd/version.js';
-import { getBackend } from '../backend/index.js';
 import {
-  Optimizer, checkBool, checkNonNegative, checkStateTensor, flatGrad, flatParam, roundingFor, zerosLikeParam,
+  Optimizer, checkBool, checkNonNegative, checkStateTensor, distinctFrom, flatGrad, flatParam, kernelsFor, roundingFor, zerosLikeParam,
   type ParamGroup, type ParamState, type Params,
 } from './optimizer.js';
 
@@ -78,32 +77,7 @@ export class SGD extends Optimizer<SGDOptions, SGDState> {
       const G = flatGrad('SGD.step', p);
       if (G === null) continue;
       const P = flatParam('SGD.step', p);
-      if (momentum === 0 && group.weightDecay === 0 && !fusedMultiplyAdd && p.dtype === 'float32' && G.length > 0) {
-        // The lectures' update p += float32(-lr·g): the addon's axpy rounds the same way (alpha
-        // to float32, the product, then the sum), with SIMD. The reference backend's axpy
-        // works in double, so there the loop below gives the float32 answer.
-        const be = getBackend();
-        if (be.name === 'native' && G !== P) {
-          be.axpy(maximize ? group.lr : -group.lr, G as Float32Array, P as Float32Array);
-          bumpVersion(p.data);
-          continue;
-        }
-      }
-      if (momentum === 0 && group.weightDecay === 0 && !maximize && fusedMultiplyAdd) {
-        // Plain SGD, torch's rounding: the double p + (-lr)·g (an exact product) rounded once
-        // to p's dtype by the store.
-        plainStep(P, G, roundingFor(p)(-group.lr));
-        bumpVersion(p.data);
-        continue;
-      }
       const r = roundingFor(p);
-      // Scalars enter torch's float32 kernels as float32 (computed in double first, as Python does).
-      const negLr = r(-group.lr);
-      const wd = r(group.weightDecay);
-      const mom = r(momentum);
-      const keep = r(1 - group.dampening);
-      // Multiply-add x + a·b: fused (one rounding) or with the product rounded first.
-      const unfused = !fusedMultiplyAdd;
       let B: Float32Array | Float64Array | null = null;
       let first = false;
       if (momentum !== 0) {
@@ -115,48 +89,15 @@ export class SGD extends Optimizer<SGDOptions, SGDState> {
         }
         B = s.momentumBuffer.flatFloat();
       }
-      if (B !== null && !first && !nesterov && !maximize && wd === 0 && fusedMultiplyAdd) {
-        // Heavy-ball momentum, torch's rounding, as a tight loop (the general one below is slower).
-        momentumStep(P, G, B, r === Math.fround ? Math.fround : identity, mom, keep, negLr);
-        bumpVersion(p.data);
-        continue;
-      }
-      const n = P.length;
-      for (let i = 0; i < n; i++) {
-        let g = maximize ? -G[i] : G[i];
-        if (wd !== 0) g = r(g + (unfused ? r(wd * P[i]) : wd * P[i]));
-        if (B !== null) {
-          if (first) B[i] = g;
-          else {
-            const decayed = r(B[i] * mom);
-            B[i] = r(decayed + (unfused ? r(keep * g) : keep * g));
-          }
-          g = nesterov ? r(g + (unfused ? r(mom * B[i]) : mom * B[i])) : B[i];
-        }
-        P[i] = r(P[i] + (unfused ? r(negLr * g) : negLr * g));
-      }
+      // One fused kernel per parameter: torch's float32 operations in its order (see the
+      // Backend's sgdStep; its reference twin is the TypeScript loop). Scalars enter torch's
+      // float32 kernels as float32, computed in double first as Python does.
+      kernelsFor(P, [G, B]).sgdStep(
+        P, distinctFrom(G, [P, B]), B, first,
+        r(-group.lr), r(group.weightDecay), r(momentum), r(1 - group.dampening), nesterov, maximize, fusedMultiplyAdd,
+      );
       bumpVersion(p.data);
     }
   }
 }
 
-function plainStep(P: Float32Array | Float64Array, G: Float32Array | Float64Array, negLr: number): void {
-  const n = P.length;
-  for (let i = 0; i < n; i++) P[i] += negLr * G[i];
-}
-
-/** B = round(B·mom) + keep·g (fused, rounded by the store); p = p + (-lr)·B (fused). */
-function momentumStep(
-  P: Float32Array | Float64Array, G: Float32Array | Float64Array, B: Float32Array | Float64Array,
-  r: (x: number) => number, mom: number, keep: number, negLr: number,
-): void {
-  const n = P.length;
-  for (let i = 0; i < n; i++) {
-    B[i] = r(B[i] * mom) + keep * G[i];
-    P[i] += negLr * B[i];
-  }
-}
-
-function identity(x: number): number {
-  return x;
-}

@@ -15,6 +15,7 @@ pub mod fastmath;
 pub mod gather;
 pub mod layout;
 pub mod matmul;
+pub mod optim;
 pub mod pool;
 pub mod reduce;
 pub mod softmax;

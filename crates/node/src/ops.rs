@@ -243,6 +243,54 @@ kernels! {
         Ok(())
     }
 
+    /// One fused Adam/AdamW step over a parameter and its moments (torch's float32 order).
+    "adamStep" |k| fn adam_step(
+        #[napi(ts_arg_type = "Float32Array")] param: Arr, #[napi(ts_arg_type = "Float32Array")] grad: Arr,
+        #[napi(ts_arg_type = "Float32Array")] exp_avg: Arr, #[napi(ts_arg_type = "Float32Array")] exp_avg_sq: Arr,
+        #[napi(ts_arg_type = "Float32Array | null")] max_exp_avg_sq: OptArr,
+        decay: f64, l2: f64, weight: f64, beta2: f64, one_minus_beta2: f64, neg_step_size: f64, bc2_sqrt: f64, eps: f64,
+        maximize: bool,
+    ) -> Result<()> {
+        let (p, g, m, v) = (k.f32(&param, "param")?, k.f32(&grad, "grad")?, k.f32(&exp_avg, "expAvg")?, k.f32(&exp_avg_sq, "expAvgSq")?);
+        let x = max_exp_avg_sq.as_ref().map(|a| k.f32(a, "maxExpAvgSq")).transpose()?;
+        for a in [Some(&g), Some(&m), Some(&v), x.as_ref()].into_iter().flatten() {
+            k.len_eq(a, p.len, || format!("param ({} elements)", p.len))?;
+        }
+        let mut outputs = vec![r(&p), r(&m), r(&v)];
+        outputs.extend(x.as_ref().map(r));
+        k.no_alias(&[r(&g)], &outputs)?;
+        let h = kern::optim::Adam {
+            decay: decay as f32, l2: l2 as f32, weight: weight as f32, beta2: beta2 as f32, one_minus_beta2: one_minus_beta2 as f32,
+            neg_step_size: neg_step_size as f32, bc2_sqrt: bc2_sqrt as f32, eps: eps as f32, maximize,
+        };
+        // SAFETY: equal lengths; the written arrays are disjoint from grad and from each other.
+        unsafe { kern::optim::adam_step(p.slice_mut(), g.slice(), m.slice_mut(), v.slice_mut(), x.map(|x| x.slice_mut()), &h) };
+        Ok(())
+    }
+
+    /// One fused SGD step over a parameter (and its momentum buffer), torch's float32 order.
+    "sgdStep" |k| fn sgd_step(
+        #[napi(ts_arg_type = "Float32Array")] param: Arr, #[napi(ts_arg_type = "Float32Array")] grad: Arr,
+        #[napi(ts_arg_type = "Float32Array | null")] momentum_buffer: OptArr, first: bool,
+        neg_lr: f64, weight_decay: f64, momentum: f64, keep: f64, nesterov: bool, maximize: bool, fused: bool,
+    ) -> Result<()> {
+        let (p, g) = (k.f32(&param, "param")?, k.f32(&grad, "grad")?);
+        let b = momentum_buffer.as_ref().map(|a| k.f32(a, "momentumBuffer")).transpose()?;
+        for a in [Some(&g), b.as_ref()].into_iter().flatten() {
+            k.len_eq(a, p.len, || format!("param ({} elements)", p.len))?;
+        }
+        let mut outputs = vec![r(&p)];
+        outputs.extend(b.as_ref().map(r));
+        k.no_alias(&[r(&g)], &outputs)?;
+        let h = kern::optim::Sgd {
+            neg_lr: neg_lr as f32, weight_decay: weight_decay as f32, momentum: momentum as f32, keep: keep as f32,
+            nesterov, maximize, fused,
+        };
+        // SAFETY: equal lengths; param and the buffer are disjoint from grad and each other.
+        unsafe { kern::optim::sgd_step(p.slice_mut(), g.slice(), b.map(|b| b.slice_mut()), first, &h) };
+        Ok(())
+    }
+
     /// Sum of x [outer, n, inner] over the middle axis into out [outer, inner].
     "sum" |k| fn sum(
         #[napi(ts_arg_type = "Float32Array")] x: Arr, outer: f64, n: f64, inner: f64,
