@@ -37,10 +37,11 @@ export interface HostOp {
 
 // ---- random draws ----------------------------------------------------------------------------
 
-export function makeRandomFill(rec: Recording, gen: Generator, method: 'fillRand' | 'fillRandn' | 'fillRandint', args: unknown[]): void {
+/** `draw` is the generator's own method (not the recording's hook around it). */
+export function makeRandomFill(rec: Recording, gen: Generator, method: 'fillRand' | 'fillRandn' | 'fillRandint', args: unknown[], draw: (...x: unknown[]) => unknown): void {
   const a = [...args];
   const out = (method === 'fillRandint' ? a[2] : a[0]) as AnyArray;
-  const fn = (gen as unknown as Record<string, (...x: unknown[]) => void>)[method];
+  const fn = draw;
   rec.generators.add(gen);
   const at = method === 'fillRandint' ? 2 : 0;
   const op: HostOp = {
@@ -155,6 +156,14 @@ export function makeIndexOp(rec: Recording, t: Tensor, indices: unknown, run: ()
     if (!t.isContiguous()) throw new CompileRefusal(`compile: index of a non-contiguous int32 tensor (shape ${fmtShape(t.shape)}) inside a compiled function is not supported; call contiguous() outside fn`);
     const base = t.offset;
     const dOff = out.offset;
+    // The row copier is made once: a replay allocates nothing.
+    let src = t.data as Int32Array;
+    let dst = out.data as Int32Array;
+    const copyRow = (p: number, row: number): void => {
+      const s = base + row * rowSize;
+      const d = dOff + p * rowSize;
+      for (let j = 0; j < rowSize; j++) dst[d + j] = src[s + j];
+    };
     const host: HostOp = {
       name: 'index',
       arrays: [...reads, t.data, out.data],
@@ -163,13 +172,9 @@ export function makeIndexOp(rec: Recording, t: Tensor, indices: unknown, run: ()
       signature: ['index-int', [...t.shape], ...sig],
       run: () => {
         for (let k = 0; k < L; k++) views[k].data = host.arrays[k] as Int32Array;
-        const src = host.arrays[L] as Int32Array;
-        const dst = host.arrays[L + 1] as Int32Array;
-        forRows((p, row) => {
-          const s = base + row * rowSize;
-          const d = dOff + p * rowSize;
-          for (let j = 0; j < rowSize; j++) dst[d + j] = src[s + j];
-        });
+        src = host.arrays[L] as Int32Array;
+        dst = host.arrays[L + 1] as Int32Array;
+        forRows(copyRow);
       },
     };
     spliceHost(rec, mark, host);
@@ -181,18 +186,20 @@ export function makeIndexOp(rec: Recording, t: Tensor, indices: unknown, run: ()
     if (n * rowSize === 0) return out;
     throw new CompileRefusal('compile: index: the recorded op did not gather with indexSelect; compile cannot replay it');
   }
+  let rows = select.args[2] as Int32Array;
+  const setRow = (p: number, row: number): void => {
+    rows[p] = row;
+  };
   const host: HostOp = {
     name: 'index',
-    arrays: [...reads, select.args[2] as Int32Array],
+    arrays: [...reads, rows],
     reads: [...reads.keys()],
     writes: [L],
     signature: ['index-rows', [...t.shape], ...sig],
     run: () => {
       for (let k = 0; k < L; k++) views[k].data = host.arrays[k] as Int32Array;
-      const rows = host.arrays[L] as Int32Array;
-      forRows((p, row) => {
-        rows[p] = row;
-      });
+      rows = host.arrays[L] as Int32Array;
+      forRows(setRow);
     },
   };
   spliceHost(rec, mark, host);

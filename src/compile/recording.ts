@@ -519,7 +519,7 @@ function installHooks(rec: Recording): Restore {
       patch(GP, key, (orig) => function (this: Generator, ...a: unknown[]) {
         if (rec.isPaused) return orig.apply(this, a);
         const r = orig.apply(this, a);
-        makeRandomFill(rec, this, key, a);
+        makeRandomFill(rec, this, key, a, orig);
         return r;
       }),
     );
