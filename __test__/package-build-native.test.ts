@@ -67,15 +67,6 @@ describe('build-native without cargo', () => {
     expect(r.stdout).toContain(`node_modules/${layout.name}/${layout.main}`);
   });
 
-  it('succeeds without Rust when `napi artifacts` put the binary in npm/<platform>/ (a release job)', () => {
-    const dir = fakeRepo('artifacts');
-    const platform = platformPackages()[0].replace(/^ferrograd-/, '');
-    const { main } = JSON.parse(readFileSync(join(ROOT, 'npm', platform, 'package.json'), 'utf8')) as { main: string };
-    cpSync(BUILT, join(dir, 'npm', platform, main));
-    const r = run(dir, noCargo);
-    expect(r.status).toBe(0);
-    expect(r.stdout).toContain(`npm/${platform}/${main}`);
-  });
 
   it('does not take an addon that fails to load for a prebuilt one', () => {
     const dir = fakeRepo('broken');
@@ -87,18 +78,39 @@ describe('build-native without cargo', () => {
   });
 });
 
+/** A fake cargo in a bin folder, and a fake napi CLI that prints its arguments and exits 3. */
+function fakeToolchain(dir: string): string {
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  writeFileSync(join(bin, 'cargo'), '#!/bin/sh\necho "cargo 1.99.0"\n');
+  chmodSync(join(bin, 'cargo'), 0o755);
+  const cli = join(dir, 'node_modules', '@napi-rs', 'cli');
+  mkdirSync(join(cli, 'dist'), { recursive: true });
+  writeFileSync(join(cli, 'package.json'), JSON.stringify({ name: '@napi-rs/cli', bin: { napi: './dist/cli.js' } }));
+  writeFileSync(join(cli, 'dist', 'cli.js'), 'console.log("NAPI " + JSON.stringify(process.argv.slice(2))); process.exit(3);\n');
+  return bin;
+}
+
+describe('build-native in a release job', () => {
+  it.each([
+    ['without cargo', false],
+    ['with cargo', true],
+  ])('%s builds nothing once `napi artifacts` put the binary in npm/<platform>/', (_name, cargo) => {
+    const dir = fakeRepo(`artifacts-${cargo}`);
+    const platform = platformPackages()[0].replace(/^ferrograd-/, '');
+    const { main } = JSON.parse(readFileSync(join(ROOT, 'npm', platform, 'package.json'), 'utf8')) as { main: string };
+    cpSync(BUILT, join(dir, 'npm', platform, main));
+    const r = run(dir, cargo ? fakeToolchain(dir) : noCargo);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`using the prebuilt native addon npm/${platform}/${main}`);
+    expect(r.stdout).not.toContain('NAPI');
+  });
+});
+
 describe('build-native with cargo', () => {
   it("runs napi build from the @napi-rs/cli dev dependency with the project's arguments", () => {
     const dir = fakeRepo('cargo');
-    const bin = join(dir, 'bin');
-    mkdirSync(bin);
-    writeFileSync(join(bin, 'cargo'), '#!/bin/sh\necho "cargo 1.99.0"\n');
-    chmodSync(join(bin, 'cargo'), 0o755);
-    const cli = join(dir, 'node_modules', '@napi-rs', 'cli');
-    mkdirSync(join(cli, 'dist'), { recursive: true });
-    writeFileSync(join(cli, 'package.json'), JSON.stringify({ name: '@napi-rs/cli', bin: { napi: './dist/cli.js' } }));
-    writeFileSync(join(cli, 'dist', 'cli.js'), 'console.log("NAPI " + JSON.stringify(process.argv.slice(2))); process.exit(3);\n');
-    const r = run(dir, bin, ['--verbose']);
+    const r = run(dir, fakeToolchain(dir), ['--verbose']);
     const args = JSON.parse(r.stdout.trim().replace(/^NAPI /, '')) as string[];
     expect(args.slice(0, 2)).toEqual(['build', '--release']);
     expect(args).toContain('crates/node/Cargo.toml');

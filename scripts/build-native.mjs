@@ -2,10 +2,10 @@
 // `npm run build:native` (and so `npm install` in a clone, through `prepare`): build the Rust addon
 // into native/ with napi-rs. It checks for cargo first, so a machine without Rust is told what
 // to install instead of napi's "cargo metadata failed to run". Where cargo is missing but a
-// prebuilt addon loads (native/ferrograd.node, a platform package such as
-// ferrograd-linux-x64-gnu, or its binary in npm/<platform>/ after `napi artifacts`), it uses that
-// and succeeds, so a release job that downloaded the binaries needs no Rust. Extra arguments go
-// to `napi build`.
+// prebuilt addon loads (native/ferrograd.node, or an installed platform package such as
+// ferrograd-linux-x64-gnu), it uses that and succeeds. In a release job, where `napi artifacts`
+// has put the binaries into npm/<platform>/, it builds nothing (with or without cargo): the main
+// package then carries no binary of its own. Extra arguments go to `napi build`.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -34,24 +34,20 @@ function hasCargo() {
   return !r.error && r.status === 0;
 }
 
-/**
- * Prebuilt binaries for this machine's os and cpu, from the layout in npm/<platform>/: the
- * installed platform package, and the binary placed in npm/<platform>/ by `napi artifacts`.
- */
-function platformBinaries() {
+/** The platform packages of npm/<platform>/ that match this machine's os and cpu. */
+function platformLayouts() {
   const dir = join(ROOT, 'npm');
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .filter((d) => existsSync(join(dir, d, 'package.json')))
-    .map((d) => ({ d, m: JSON.parse(readFileSync(join(dir, d, 'package.json'), 'utf8')) }))
-    .filter(({ m }) => (m.os ?? []).includes(process.platform) && (m.cpu ?? []).includes(process.arch))
-    .flatMap(({ d, m }) => [m.name, `./npm/${d}/${m.main}`]);
+    .map((d) => ({ dir: d, manifest: JSON.parse(readFileSync(join(dir, d, 'package.json'), 'utf8')) }))
+    .filter(({ manifest: m }) => (m.os ?? []).includes(process.platform) && (m.cpu ?? []).includes(process.arch));
 }
 
-/** Where an addon that loads on this machine already is, or null. */
-function prebuiltAddon() {
+/** The first of `specs` (paths relative to the repository, or package names) that loads here, or null. */
+function firstLoadable(specs) {
   const require = createRequire(join(ROOT, 'package.json'));
-  for (const spec of ['./native/ferrograd.node', ...platformBinaries()]) {
+  for (const spec of specs) {
     try {
       const path = require.resolve(spec);
       require(path);
@@ -63,8 +59,16 @@ function prebuiltAddon() {
   return null;
 }
 
+// A release job: `napi artifacts` put this platform's binary into npm/<platform>/, and that is
+// what gets published; a second copy built into native/ would only bloat the main package.
+const released = firstLoadable(platformLayouts().map(({ dir, manifest }) => `./npm/${dir}/${manifest.main}`));
+if (released !== null) {
+  console.log(`ferrograd: using the prebuilt native addon ${released} (release layout; no Rust build).`);
+  process.exit(0);
+}
+
 if (!hasCargo()) {
-  const prebuilt = prebuiltAddon();
+  const prebuilt = firstLoadable(['./native/ferrograd.node', ...platformLayouts().map(({ manifest }) => manifest.name)]);
   if (prebuilt === null) {
     console.error(RUSTUP_HELP);
     process.exit(1);
