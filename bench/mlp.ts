@@ -10,7 +10,7 @@
 //
 // Part 2 is the lecture's final MLP before BatchNorm: W1 with bias b1, tanh, W2 + b2.
 import {
-  F, Generator, Tensor, makemore, nn, noGrad, ones, optim, randint, randn, tensor, zeros,
+  F, Generator, Tensor, compile, makemore, nn, noGrad, ones, optim, randint, randn, tensor, zeros,
 } from '../index.js';
 
 export interface Dataset {
@@ -194,4 +194,13 @@ export function makeMlp2(ds: Dataset, batch: number): TrainStep {
     return value;
   };
   return { step, params, flop: 3 * 2 * batch * (fanIn * N_HIDDEN + N_HIDDEN * V) };
+}
+
+/** The row label of a step run through compile(). */
+export const COMPILED_IMPL = 'ferrograd, compile(step)';
+
+/** The same step through compile(): recorded on the first calls, replayed after (no phase marks). */
+export function compiledStep(t: TrainStep): TrainStep {
+  const c = compile(() => t.step());
+  return { ...t, step: () => c() };
 }

@@ -17,7 +17,7 @@ import { Command } from 'commander';
 import { getBackend, nativeAvailable } from '../index.js';
 import { benchMatmul } from './matmul.js';
 import { benchOps } from './ops.js';
-import { NN_IMPL, loadDataset, makeMlp2, makeMlp3, makeMlp3Nn, type Dataset } from './mlp.js';
+import { COMPILED_IMPL, NN_IMPL, compiledStep, loadDataset, makeMlp2, makeMlp3, makeMlp3Nn, type Dataset } from './mlp.js';
 import { benchTraining } from './train.js';
 import { TUNED_IMPL, runTunedMlp3 } from './tuned-child.js';
 import { PROJECT_ROOT, runPeers } from './peers.js';
@@ -138,6 +138,8 @@ async function main(): Promise<void> {
           ? [
               { impl: FERROGRAD, backend: 'native' as const, threads: 1, make: () => makeMlp3(dataset(), batch) },
               { impl: NN_IMPL, backend: 'native' as const, threads: 1, make: () => makeMlp3Nn(dataset(), batch) },
+              { impl: COMPILED_IMPL, backend: 'native' as const, threads: 1, make: () => compiledStep(makeMlp3(dataset(), batch)) },
+              { impl: `${NN_IMPL}, compile(step)`, backend: 'native' as const, threads: 1, make: () => compiledStep(makeMlp3Nn(dataset(), batch)) },
               ...(opts.quick ? [] : [
                 { impl: 'ferrograd, 2 threads', backend: 'native' as const, threads: 2, make: () => makeMlp3(dataset(), batch) },
                 { impl: "ferrograd, lecture's composed BatchNorm", backend: 'native' as const, threads: 1, make: () => makeMlp3(dataset(), batch, 'composed') },

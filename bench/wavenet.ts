@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { F, Generator, getBackend, makemore, manualSeed, noGrad, ones, randint, randn, zeros, type Tensor } from '../index.js';
-import { loadDataset, type Dataset, type Phase, type TrainStep } from './mlp.js';
+import { COMPILED_IMPL, compiledStep, loadDataset, type Dataset, type Phase, type TrainStep } from './mlp.js';
 import { benchTraining } from './train.js';
 import { FERROGRAD, type Results } from './results.js';
 import { PROJECT_ROOT, peersDir } from './peers.js';
@@ -219,6 +219,7 @@ export async function benchWaveNet(results: Results, opts: { quick: boolean; pee
   const backend = opts.native ? ('native' as const) : ('reference' as const);
   const cases: { impl: string; threads: number; make: () => TrainStep }[] = [
     { impl: FERROGRAD, threads: 1, make: () => makeWaveNetModule(ds, 32) },
+    { impl: COMPILED_IMPL, threads: 1, make: () => compiledStep(makeWaveNetModule(ds, 32)) },
     ...(opts.quick ? [] : [
       { impl: 'ferrograd, 2 threads', threads: 2, make: () => makeWaveNetModule(ds, 32) },
       { impl: 'ferrograd, raw tensor ops (no layer classes)', threads: 1, make: () => makeWaveNetRaw(ds, 32) },
