@@ -3,7 +3,7 @@
 // names the cause, and allocate no typed arrays once compiled.
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  F, Generator, Tensor, cat, compile, getBackend, manualSeed, nn, noGrad, optim, randint, randn, stack, tensor, zeros,
+  F, Generator, Tensor, cat, compile, getBackend, makemore, manualSeed, nn, noGrad, optim, randint, randn, stack, tensor, zeros,
 } from '../index.js';
 import { loadDataset, makeMlp2, makeMlp3, makeMlp3Nn } from '../bench/mlp.js';
 import { makeWaveNetModule, makeWaveNetRaw } from '../bench/wavenet.js';
@@ -156,6 +156,28 @@ describe('arguments and shapes', () => {
     });
     expect(c.info.compiledShapes).toBeGreaterThanOrEqual(3);
     expect(c.info.replayed).toBeGreaterThan(0);
+  });
+
+  it("the lectures' loop body (makemore.sgdStep sets the learning rate inside the step), with the 0.1 -> 0.01 switch", () => {
+    const make = () => {
+      const g = new Generator().manualSeed(2147483647);
+      const m = makemore.createPart3Mlp({ generator: g });
+      const opt = makemore.lectureSgd(m.parameters());
+      const n = ds3.Xtr.shape[0];
+      return (lr: number): number => {
+        const ix = randint(0, n, [32], { generator: g });
+        const loss = F.crossEntropy(m.forward(ds3.Xtr.index(ix)), ds3.Ytr.index(ix));
+        return makemore.sgdStep(opt, loss, lr);
+      };
+    };
+    const eager = make();
+    const c = compile(make());
+    for (let i = 0; i < 120; i++) {
+      const lr = i < 60 ? 0.1 : i < 100 ? 0.01 : i % 2 === 0 ? 0.1 : 0.01;
+      const want = eager(lr);
+      expect(Object.is(c(lr), want), `step ${i}`).toBe(true);
+    }
+    expect(c.info.compiledShapes).toBe(2);
   });
 
   it('a tensor returned is a copy: the next call does not overwrite it', () => {

@@ -14,7 +14,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { broadcastShapes, fmtShape, numel } from '../tensor/shape.js';
 import type { Generator } from '../random/generator.js';
 import type { Optimizer } from '../optim/optimizer.js';
-import { CompileRefusal, type KernelCall, type Recording } from './recording.js';
+import { CompileRefusal, activeRecording, type KernelCall, type Recording } from './recording.js';
 
 export interface ReplayContext {
   /** The return value of the kernel just before (crossEntropyForward's sum). */
@@ -365,7 +365,45 @@ export function checkTargets(call: KernelCall): void {
 
 // ---- optimizer.step() ------------------------------------------------------------------------
 
+const instrumented = new WeakSet<object>();
+
+/** From the first recorded step on, writes to the optimizer's group options (lr, maximize, ...)
+ *  made inside a compiled fn are recorded as host ops and redone on replay (the lectures' step
+ *  sets the learning rate before optimizer.step()); writes outside fn (a scheduler) stay live. */
+function instrumentGroups(opt: Optimizer): void {
+  opt.paramGroups.forEach((group, gi) => {
+    if (instrumented.has(group)) return;
+    instrumented.add(group);
+    const g = group as unknown as Record<string, unknown>;
+    for (const key of Object.keys(g)) {
+      if (key === 'params') continue;
+      let value = g[key];
+      Object.defineProperty(g, key, {
+        enumerable: true,
+        configurable: true,
+        get: () => value,
+        set: (v: unknown) => {
+          value = v;
+          const rec = activeRecording();
+          if (rec === null || rec.isPaused) return;
+          rec.addHost({
+            name: `${opt.constructor.name}.paramGroups[${gi}].${key} =`,
+            arrays: [],
+            reads: [],
+            writes: [],
+            signature: [g, key, v],
+            run: () => {
+              value = v;
+            },
+          });
+        },
+      });
+    }
+  });
+}
+
 export function makeOptimizerStep(rec: Recording, opt: Optimizer, run: () => unknown): unknown {
+  instrumentGroups(opt);
   const pairs: [Tensor, Tensor | null][] = [];
   for (const group of opt.paramGroups) for (const p of group.params) pairs.push([p, p.grad]);
   const result = rec.pausedRun(run);
