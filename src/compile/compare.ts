@@ -6,10 +6,11 @@
 import type { AnyArray } from '../backend/backend.js';
 import type { Entry, Recording } from './recording.js';
 import type { ResultTemplate } from './result.js';
+import { isDynamicCeScale } from './tape.js';
 
 type Token = unknown;
 
-function tokens(rec: Recording, e: Entry): { name: string; parts: Token[] } {
+function tokens(rec: Recording, e: Entry, at: number): { name: string; parts: Token[] } {
   const map = (v: unknown): Token => {
     if (ArrayBuffer.isView(v)) return rec.arrayId(v as AnyArray);
     if (Array.isArray(v)) return v.map(map);
@@ -18,6 +19,7 @@ function tokens(rec: Recording, e: Entry): { name: string; parts: Token[] } {
   if (e.kind === 'kernel') {
     const parts = e.args.map(map);
     if (e.scalarFrom !== undefined) parts[e.scalarFrom.arg] = `value of ${rec.arrayId(e.scalarFrom.array)}[${e.scalarFrom.index}]`;
+    if (e.name === 'crossEntropyBackward' && isDynamicCeScale(rec, e, at)) parts[5] = 'upstream / count';
     return { name: e.name, parts };
   }
   return { name: e.op.name, parts: [...e.op.arrays.map(map), ...e.op.signature.map(map)] };
@@ -57,8 +59,8 @@ export function compareRecordings(a: Recording, b: Recording, ra: ResultTemplate
       const name = extra.kind === 'kernel' ? extra.name : extra.op.name;
       return `compile: fn performed ${a.entries.length} operations on one call and ${b.entries.length} on the next (the first extra one is ${name}); what fn does depends on data (a value read with item() in an if or a loop, or a data-dependent shape), so it cannot be replayed`;
     }
-    const ta = tokens(a, ea);
-    const tb = tokens(b, eb);
+    const ta = tokens(a, ea, i);
+    const tb = tokens(b, eb, i);
     if (ta.name !== tb.name) {
       return `compile: operation ${i} of fn was ${ta.name} on one call and ${tb.name} on the next; what fn does depends on data (a value read with item() in an if or a loop?), so it cannot be replayed`;
     }

@@ -311,7 +311,17 @@ export function makeFill(rec: Recording, t: Tensor, value: number, op: string): 
 
 /** Bind crossEntropy's loss array (written in TypeScript as sum / count) to a host op that
  *  recomputes it from the kernel's sum on replay; null when the value does not match that form. */
-export function makeCrossEntropyLoss(call: KernelCall, out: AnyArray): { op: HostOp; mean: boolean } | null {
+export interface CrossEntropyBinding {
+  op: HostOp;
+  mean: boolean;
+  /** Non-ignored targets when recorded, and in the latest replay. */
+  readonly count0: number;
+  count: number;
+  /** Set when a backward divides by the recorded count (then the count must not change). */
+  staticBackward: boolean;
+}
+
+export function makeCrossEntropyLoss(call: KernelCall, out: AnyArray): CrossEntropyBinding | null {
   const [, rows, cols, targets0, ignoreIndex] = call.args as [unknown, number, number, Int32Array, number];
   const total = call.ret as number;
   let op: HostOp;
@@ -342,7 +352,8 @@ export function makeCrossEntropyLoss(call: KernelCall, out: AnyArray): { op: Hos
         return;
       }
       const c = countNow();
-      if (c !== count0) {
+      binding.count = c;
+      if (c !== count0 && binding.staticBackward) {
         throw new Error(
           `crossEntropy (compiled): this step has ${rows - c} targets equal to ignoreIndex ${ignoreIndex} where the recorded step had ${rows - count0}; the compiled backward divides by the recorded count, so this step cannot be replayed (call the function uncompiled, or keep the number of ignored targets fixed)`,
         );
@@ -350,7 +361,8 @@ export function makeCrossEntropyLoss(call: KernelCall, out: AnyArray): { op: Hos
       out[0] = c === 0 ? NaN : sum / c;
     },
   };
-  return { op, mean };
+  const binding: CrossEntropyBinding = { op, mean, count0, count: count0, staticBackward: false };
+  return binding;
 }
 
 /** The eager path's message for a bad target (the kernel's own error is less specific). */

@@ -47,6 +47,8 @@ export interface ItemRead {
   readonly array: AnyArray;
   readonly index: number;
   readonly value: number;
+  /** How many entries the recording had when it was read (its place in the program). */
+  readonly at: number;
 }
 
 export type ArrayClass =
@@ -133,9 +135,12 @@ export class Recording {
           c = { kind: 'input', input: i, elementOffset: rel / a.BYTES_PER_ELEMENT };
           break;
         }
-        throw new CompileRefusal(
-          `compile: argument ${i} (shape [${this.inputs[i].shape.join(', ')}]) shares memory with another array the step uses in a way compile cannot rebind; pass a contiguous tensor of its own`,
-        );
+        // Another tensor carved from the same memory (small tensors share slabs): not this argument.
+        if (rel < d.byteLength && rel + a.byteLength > 0) {
+          throw new CompileRefusal(
+            `compile: argument ${i} (shape [${this.inputs[i].shape.join(', ')}]) overlaps another array the step uses; pass a tensor with storage of its own (clone() it)`,
+          );
+        }
       }
     }
     return c;
@@ -449,7 +454,7 @@ function installHooks(rec: Recording): Restore {
   restores.push(
     patch(TP, 'item', (orig) => function (this: Tensor) {
       const v = orig.call(this) as number;
-      if (!rec.isPaused) rec.items.push({ array: this.data, index: this.offset, value: v });
+      if (!rec.isPaused) rec.items.push({ array: this.data, index: this.offset, value: v, at: rec.entries.length });
       return v;
     }),
   );

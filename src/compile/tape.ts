@@ -7,12 +7,14 @@ import type { AnyArray, Backend } from '../backend/backend.js';
 import { Tensor } from '../tensor/tensor.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import { KERNEL_EFFECTS } from './kernel-effects.js';
-import { checkTargets, makeCrossEntropyLoss, type HostOp, type ReplayContext } from './host-ops.js';
-import { CompileRefusal, type KernelCall, type Recording } from './recording.js';
+import { checkTargets, makeCrossEntropyLoss, type CrossEntropyBinding, type HostOp, type ReplayContext } from './host-ops.js';
+import { CompileRefusal, type ItemRead, type KernelCall, type Recording } from './recording.js';
 import { templateOf, type ResultTemplate } from './result.js';
 
 interface KernelStep {
-  readonly kind: 'kernel' | 'kernel-scalar';
+  readonly kind: 'kernel' | 'kernel-scalar' | 'kernel-prepared';
+  /** For 'kernel-prepared': sets the arguments that depend on this call's values. */
+  readonly prepare?: (args: unknown[]) => void;
   readonly call: KernelCall;
   readonly fn: (...args: unknown[]) => unknown;
   readonly be: Backend;
@@ -51,9 +53,13 @@ export class Tape {
     this.boundInputs = rec.inputs.map((t) => t.data);
     // crossEntropy's loss values: recomputed right after their kernel.
     const lossAfter = new Map<KernelCall, HostOp>();
+    const lossByProbs = new Map<unknown, CrossEntropyBinding>();
     for (const { call, out } of rec.losses) {
       const bound = makeCrossEntropyLoss(call, out);
-      if (bound !== null) lossAfter.set(call, bound.op);
+      if (bound !== null) {
+        lossAfter.set(call, bound.op);
+        lossByProbs.set(call.args[5], bound);
+      }
     }
     const written = new Set<AnyArray>();
     const seen = new Set<AnyArray>();
@@ -68,17 +74,19 @@ export class Tape {
       seen.add(arr);
       if (c.kind === 'persistent') this.persistent.push(arr);
     };
-    for (const e of rec.entries) {
+    rec.entries.forEach((e, at) => {
       if (e.kind === 'kernel') {
         const args = [...e.args];
         const fn = (e.backend as unknown as Record<string, (...a: unknown[]) => unknown>)[e.name];
-        this.steps.push({ kind: e.scalarFrom === undefined ? 'kernel' : 'kernel-scalar', call: e, fn, be: e.backend, args });
+        const prepare = e.name === 'crossEntropyBackward' ? ceBackwardScale(rec, e, at, lossByProbs) : undefined;
+        const kind = prepare !== undefined ? 'kernel-prepared' : e.scalarFrom === undefined ? 'kernel' : 'kernel-scalar';
+        this.steps.push({ kind, call: e, fn, be: e.backend, args, prepare });
         args.forEach((a, i) => note(a, args, i));
         for (const i of KERNEL_EFFECTS[e.name].writes) if (ArrayBuffer.isView(args[i])) written.add(args[i] as AnyArray);
         const loss = lossAfter.get(e);
         if (loss !== undefined) this.pushHost(loss, note, written);
       } else this.pushHost(e.op, note, written);
-    }
+    });
     for (const a of written) if (rec.classify(a).kind === 'step') this.stepBuffers.push(a);
     for (const [array, { snapshot }] of rec.constants) {
       if (written.has(array)) this.restores.push({ array, snapshot });
@@ -121,7 +129,10 @@ export class Tape {
         const s = steps[i];
         if (s.kind === 'kernel') ctx.lastReturn = s.fn.apply(s.be, s.args);
         else if (s.kind === 'host') s.op.run(ctx);
-        else {
+        else if (s.kind === 'kernel-prepared') {
+          s.prepare!(s.args);
+          ctx.lastReturn = s.fn.apply(s.be, s.args);
+        } else {
           const from = s.call.scalarFrom!;
           s.args[from.arg] = from.array[from.index];
           ctx.lastReturn = s.fn.apply(s.be, s.args);
@@ -149,6 +160,37 @@ export class Tape {
     }
     return null;
   }
+}
+
+/** crossEntropy's backward scale is upstream / count (mean over the non-ignored targets): with
+ *  ignored targets (padding) the count changes from batch to batch, so the replay recomputes it
+ *  from the upstream gradient's value and this call's count. Undefined when the recorded scale is
+ *  not of that form (then the count must stay as recorded). */
+function ceBackwardScale(rec: Recording, call: KernelCall, at: number, lossByProbs: Map<unknown, CrossEntropyBinding>): ((args: unknown[]) => void) | undefined {
+  const binding = lossByProbs.get(call.args[0]);
+  if (binding === undefined || !binding.mean) return undefined;
+  let upstream: ItemRead | undefined;
+  for (const r of rec.items) if (r.at <= at) upstream = r;
+  const scale = call.args[5] as number;
+  if (upstream === undefined || !Object.is(scale, upstream.value / binding.count0)) {
+    binding.staticBackward = true;
+    return undefined;
+  }
+  const { array, index } = upstream;
+  return (args) => {
+    args[5] = array[index] / binding.count;
+  };
+}
+
+/** Whether a recorded crossEntropyBackward's scale is upstream / count (so the replay recomputes
+ *  it and two recordings may differ in it). */
+export function isDynamicCeScale(rec: Recording, call: KernelCall, at: number): boolean {
+  const loss = rec.losses.find((l) => l.call.args[5] === call.args[0]);
+  if (loss === undefined) return false;
+  const bound = makeCrossEntropyLoss(loss.call, loss.out);
+  if (bound === null) return false;
+  const m = new Map<unknown, CrossEntropyBinding>([[call.args[0], bound]]);
+  return ceBackwardScale(rec, call, at, m) !== undefined;
 }
 
 function replayError(s: Step, e: unknown): Error {
