@@ -63,7 +63,7 @@ beforeAll(async () => {
   const list = join(dir, 'names.txt');
   writeFileSync(list, readWordList(defaultWordsPath()).slice(0, 400).join('\n'));
   const code = await main(['-i', list, '-o', o, '--type', 'mlp', '--n-embd', '8', '--n-embd2', '32', '--max-steps', '90', '--eval-every', '20', '--sample-every', '30', '-l', '3e-3'], {
-    out: () => {}, err: () => {}, isTTY: false,
+    out: () => {}, err: (l) => console.error(l), isTTY: false,
   });
   expect(code).toBe(0);
 });
