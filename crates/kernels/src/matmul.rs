@@ -18,6 +18,8 @@ use gemm::Parallelism;
 /// `cargo bench -p ferrograd-kernels --bench matmul`; see the report).
 const BCAST_MAX_MNK: usize = 1 << 21;
 const DOT_MAX_MNK: usize = 1 << 20;
+/// Outputs smaller than this (m·n) are computed by gemm on one thread (see `single`).
+const GEMM_SPLIT_MIN_OUT: usize = 128 * 128;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Path {
@@ -136,6 +138,10 @@ fn single(
         }
         _ => {
             let (b_rs, b_cs) = if trans_b { (1, k) } else { (n, 1) };
+            // gemm splits the output into blocks; a small output over a long k (the weight
+            // gradients at batch 1024: 30x1024 @ 1024x200, 200x1024 @ 1024x27) leaves the threads
+            // too little to share and ran 1.3-2.5x slower on 2 threads than on one.
+            let est = if m * n < GEMM_SPLIT_MIN_OUT { 0.0 } else { est };
             let par = pool::pool_for(est).map(|p| (p.current_num_threads(), p));
             let cp = pool::SendPtr(c.as_mut_ptr());
             let run = move |parallelism| unsafe {

@@ -237,6 +237,7 @@ unsafe fn install(env: sys::napi_env, target: sys::napi_value, e: &'static Entry
 /// Runs after napi-rs has registered the `#[napi]` exports: swaps in the direct entry points.
 #[napi(module_exports)]
 pub fn install_fast_paths(exports: Object, _env: Env) -> Result<()> {
+    crate::malloc::tune();
     let v = exports.value();
     let cname = c"kernels";
     let mut kernels = ptr::null_mut();

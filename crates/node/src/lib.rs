@@ -8,5 +8,6 @@ mod arrays;
 mod check;
 mod control;
 mod fast;
+mod malloc;
 mod ops;
 mod safetensors;
