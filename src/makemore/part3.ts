@@ -15,7 +15,6 @@ import { ones, randn, zeros } from '../tensor/creation.js';
 import { crossEntropy } from '../ops/cross-entropy.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import { Generator, defaultGenerator } from '../random/generator.js';
-import { fmtShape } from '../tensor/shape.js';
 import { Module, Parameter } from '../nn/module.js';
 import type { SGD } from '../optim/sgd.js';
 import {
@@ -25,6 +24,7 @@ import {
 import { buildContexts, readWords, splitWords } from './data.js';
 import { Vocabulary } from './vocab.js';
 import { contextTensors, type MlpSplit } from './mlp.js';
+import { checkContexts, checkSplit } from './context-checks.js';
 import { sampleSequences } from './sampling.js';
 import { checkFitOptions, fitMinibatches, lectureSgd, type FitOptions, type FitResult } from './fit.js';
 import * as lecture from './lecture-layers.js';
@@ -133,36 +133,6 @@ function checkPositiveInt(op: string, name: string, v: unknown): number {
 
 function checkScale(op: string, name: string, v: unknown): void {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new RangeError(`${op}: init.${name} must be a finite number, got ${String(v)}`);
-}
-
-function checkContexts(op: string, X: Tensor, blockSize: number, V: number): void {
-  if (!(X instanceof Tensor)) throw new TypeError(`${op}: X must be an int32 tensor of contexts [n, ${blockSize}]`);
-  if (X.dtype !== 'int32') throw new TypeError(`${op}: X must hold int32 token ids, got dtype ${X.dtype}`);
-  if (X.ndim !== 2 || X.shape[1] !== blockSize) throw new RangeError(`${op}: X must have shape [n, ${blockSize}] (blockSize ${blockSize}), got ${fmtShape(X.shape)}`);
-  const d = X.contiguous().flat();
-  for (let i = 0; i < d.length; i++) {
-    if (d[i]! < 0 || d[i]! >= V) {
-      throw new RangeError(`${op}: X[${Math.floor(i / blockSize)}, ${i % blockSize}] = ${d[i]} is not a token id of a ${V}-token vocabulary (valid: 0..${V - 1})`);
-    }
-  }
-}
-
-function checkSplit(op: string, data: MlpSplit, blockSize: number, V: number, checked: WeakMap<Tensor, Tensor>): void {
-  if (data === null || typeof data !== 'object' || !(data.X instanceof Tensor) || !(data.Y instanceof Tensor)) {
-    throw new TypeError(`${op}: expected a split { X, Y } of int32 tensors (see lectureSplits)`);
-  }
-  if (checked.get(data.X) === data.Y) return;
-  checkContexts(op, data.X, blockSize, V);
-  const { Y } = data;
-  const n = data.X.shape[0]!;
-  if (Y.dtype !== 'int32' || Y.ndim !== 1 || Y.shape[0] !== n) {
-    throw new RangeError(`${op}: Y must be int32 of shape [${n}] to match X's ${n} rows, got ${Y.dtype} ${fmtShape(Y.shape)}`);
-  }
-  const d = Y.contiguous().flat();
-  for (let i = 0; i < d.length; i++) {
-    if (d[i]! < 0 || d[i]! >= V) throw new RangeError(`${op}: Y[${i}] = ${d[i]} is not a token id of a ${V}-token vocabulary (valid: 0..${V - 1})`);
-  }
-  checked.set(data.X, data.Y);
 }
 
 function checkVocab(op: string, vocab: Vocabulary, V: number): void {

@@ -19,12 +19,12 @@ import { batchNorm } from '../ops/batchnorm.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import { Generator, defaultGenerator, manualSeed } from '../random/generator.js';
 import { fmtShape } from '../tensor/shape.js';
-import { ones, zeros } from '../tensor/creation.js';
-import { Module, Parameter } from '../nn/module.js';
+import { Module } from '../nn/module.js';
 import type { SGD } from '../optim/sgd.js';
 import { writeChart, type VegaLiteSpec } from '../viz/render.js';
 import { checkFitOptions, fitMinibatches, lectureSgd, type FitOptions, type FitResult } from './fit.js';
 import type { MlpSplit } from './mlp.js';
+import { checkContexts, checkSplit } from './context-checks.js';
 import type { Vocabulary } from './vocab.js';
 import { sampleSequences } from './sampling.js';
 import { lectureSplits, type LectureSplits } from './part3.js';
@@ -73,32 +73,9 @@ function checkPositiveInt(op: string, name: string, v: unknown): number {
  * and, as in the notebook, the first 3-D batch broadcasts them to [T, C] (the notebook printed
  * `running_mean.shape == (1, 4, 68)` and found the bug). gamma and beta stay [C].
  */
-export class BatchNorm1dDim0 extends Module {
-  readonly dim: number;
-  readonly eps: number;
-  readonly momentum: number;
-  gamma: Parameter;
-  beta: Parameter;
-  declare runningMean: Tensor;
-  declare runningVar: Tensor;
-  out: Tensor | null = null;
-
-  constructor(dim: number, options: lecture.BatchNorm1dOptions = {}) {
-    super();
-    const op = 'BatchNorm1dDim0';
-    this.dim = checkPositiveInt(op, 'dim', dim);
-    const { eps = 1e-5, momentum = 0.1 } = options;
-    if (!(typeof eps === 'number' && eps > 0 && Number.isFinite(eps))) throw new RangeError(`${op}: eps must be a finite number > 0, got ${String(eps)}`);
-    if (!(typeof momentum === 'number' && momentum >= 0 && momentum <= 1)) throw new RangeError(`${op}: momentum must be in [0, 1], got ${String(momentum)}`);
-    this.eps = eps;
-    this.momentum = momentum;
-    this.gamma = new Parameter(ones([dim]));
-    this.beta = new Parameter(zeros([dim]));
-    this.registerBuffer('runningMean', zeros([dim]));
-    this.registerBuffer('runningVar', ones([dim]));
-  }
-
-  forward(x: Tensor): Tensor {
+export class BatchNorm1dDim0 extends lecture.BatchNorm1d {
+  // Same parameters, buffers and options as the fixed layer; only the statistics' axes differ.
+  override forward(x: Tensor): Tensor {
     const op = 'BatchNorm1dDim0';
     if (!(x instanceof Tensor)) throw new TypeError(`${op}: expected a Tensor input`);
     if ((x.ndim !== 2 && x.ndim !== 3) || x.shape[x.ndim - 1] !== this.dim) {
@@ -255,35 +232,6 @@ export class WaveNet extends Module {
       this.train(wasTraining);
     }
   }
-}
-
-function checkContexts(op: string, X: Tensor, blockSize: number, V: number): void {
-  if (!(X instanceof Tensor)) throw new TypeError(`${op}: X must be an int32 tensor of contexts [n, ${blockSize}]`);
-  if (X.dtype !== 'int32') throw new TypeError(`${op}: X must hold int32 token ids, got dtype ${X.dtype}`);
-  if (X.ndim !== 2 || X.shape[1] !== blockSize) throw new RangeError(`${op}: X must have shape [n, ${blockSize}] (blockSize ${blockSize}), got ${fmtShape(X.shape)}`);
-  const d = X.contiguous().flat();
-  for (let i = 0; i < d.length; i++) {
-    if (d[i]! < 0 || d[i]! >= V) {
-      throw new RangeError(`${op}: X[${Math.floor(i / blockSize)}, ${i % blockSize}] = ${d[i]} is not a token id of a ${V}-token vocabulary (valid: 0..${V - 1})`);
-    }
-  }
-}
-
-function checkSplit(op: string, data: MlpSplit, blockSize: number, V: number, checked: WeakMap<Tensor, Tensor>): void {
-  if (data === null || typeof data !== 'object' || !(data.X instanceof Tensor) || !(data.Y instanceof Tensor)) {
-    throw new TypeError(`${op}: expected a split { X, Y } of int32 tensors (see lectureSplits)`);
-  }
-  if (checked.get(data.X) === data.Y) return; // a 180k-row split is checked once, not every call
-  checkContexts(op, data.X, blockSize, V);
-  const n = data.X.shape[0]!;
-  if (data.Y.dtype !== 'int32' || data.Y.ndim !== 1 || data.Y.shape[0] !== n) {
-    throw new RangeError(`${op}: Y must be int32 of shape [${n}] to match X's ${n} rows, got ${data.Y.dtype} ${fmtShape(data.Y.shape)}`);
-  }
-  const d = data.Y.contiguous().flat();
-  for (let i = 0; i < d.length; i++) {
-    if (d[i]! < 0 || d[i]! >= V) throw new RangeError(`${op}: Y[${i}] = ${d[i]} is not a token id of a ${V}-token vocabulary (valid: 0..${V - 1})`);
-  }
-  checked.set(data.X, data.Y);
 }
 
 /** `torch.manual_seed(42)` then the notebook's final network (76,579 parameters). */
