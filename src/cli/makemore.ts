@@ -109,6 +109,8 @@ interface TrainFlags {
   force: boolean;
   threads?: number;
   device: string;
+  /** --no-compile sets it to false. */
+  compile?: boolean;
 }
 
 /** Flags checked against each other, before any file is touched. */
@@ -152,6 +154,7 @@ export function settingsFrom(f: TrainFlags, explicit: ReadonlySet<string>): Trai
     resume: f.resume,
     force: f.force,
     explicit,
+    compile: f.compile !== false,
   };
 }
 
@@ -195,7 +198,7 @@ function buildProgram(out: Output, run: { action?: () => Promise<number> }): Com
     .option('--force', 'start over in a work dir that already holds a checkpoint (it is replaced)', false)
     .option('-n, --num-workers <n>', 'accepted for makemore.py compatibility; batches are built in the training thread', intArg('--num-workers', 0), 4)
     .option('--device <d>', 'cpu (the only device)', 'cpu')
-    .option('--no-compile', 'accepted for compatibility: there is no compiled step yet, every step runs op by op');
+    .option('--no-compile', 'run every training step op by op (by default the step is compiled: recorded for each batch length, then replayed; the same numbers)');
   addThreads(train).action(() => {
     const f = train.opts<TrainFlags>();
     run.action = async () => {

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import { Tensor } from '../tensor/tensor.js';
 import { crossEntropy } from '../ops/cross-entropy.js';
+import { compile } from '../compile/index.js';
 import { Generator } from '../random/generator.js';
 import { getBackend } from '../backend/index.js';
 import { AdamWFloat32 } from './adamw-float32.js';
@@ -56,6 +57,8 @@ export interface TrainSettings {
   force: boolean;
   /** Flags given on the command line (a resumed run takes the others from the checkpoint). */
   explicit: ReadonlySet<string>;
+  /** false (--no-compile): run every step op by op instead of replaying a compiled step. */
+  compile?: boolean;
 }
 
 /** The learning rate of a step: makemore.py's constant; the lectures' drop to a tenth at 75% of
@@ -358,6 +361,19 @@ export async function runTrain(s: TrainSettings, out: Output): Promise<number> {
 
   const report = () => trySave('report.html', () => writeReport(s.workDir, { settings: s, config: p.config, params: model.numParameters(), metrics: metrics.entries, best, seconds: seconds(), step, words: p.words.length, vocab }));
 
+  // One step; compiled by default (recorded once per batch length, then replayed: see src/compile).
+  const eagerStep = (x: Tensor, y: Tensor): number => {
+    const logits = model.forward(x);
+    const loss = crossEntropy(logits.reshape([y.shape[0], V]), y, { ignoreIndex: -1 });
+    model.zeroGrad();
+    loss.backward();
+    optimizer.step();
+    return loss.item();
+  };
+  // A model compile cannot replay (data-dependent shapes, ops computed in TypeScript) trains op by op.
+  const trainStep = s.compile === false ? eagerStep : compile(eagerStep, {
+    onRefusal: (why) => say(`note: this model's step is not compiled (${why.replace(/^compile: /, '')}); it trains op by op`),
+  });
   let lastLoss = NaN;
   let rateT = performance.now();
   let rateStep = step;
@@ -370,12 +386,7 @@ export async function runTrain(s: TrainSettings, out: Output): Promise<number> {
       const rows = new Int32Array(s.batchSize);
       p.batches.fillRandint(0, train.count, rows);
       const b = cropBatch(train, rows);
-      const logits = model.forward(new Tensor(b.x, [s.batchSize, b.length]));
-      const loss = crossEntropy(logits.reshape([s.batchSize * b.length, V]), new Tensor(b.y, [s.batchSize * b.length]), { ignoreIndex: -1 });
-      model.zeroGrad();
-      loss.backward();
-      optimizer.step();
-      lastLoss = loss.item();
+      lastLoss = trainStep(new Tensor(b.x, [s.batchSize, b.length]), new Tensor(b.y, [s.batchSize * b.length]));
       stepsThisRun++;
       if (!Number.isFinite(lastLoss)) {
         say(`step ${step} | loss ${lastLoss}: training diverged (try a smaller --learning-rate); the best model so far is kept`);

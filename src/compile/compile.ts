@@ -16,6 +16,7 @@
 // JavaScript side effects of fn (counters, logging) happen only in the recorded calls.
 import type { AnyArray } from '../backend/backend.js';
 import { Tensor } from '../tensor/tensor.js';
+import { isGradEnabled } from '../autograd/grad-mode.js';
 import type { Generator } from '../random/generator.js';
 import type { Optimizer, OptimizerStateDict } from '../optim/optimizer.js';
 import { CompileRefusal, Recording } from './recording.js';
@@ -30,6 +31,10 @@ const MAX_RECORDINGS = 3;
 export interface CompileOptions {
   /** Check the first replay against an eager run (default true; false skips the extra step). */
   verify?: boolean;
+  /** Without it, a call compile cannot record faithfully throws an Error saying why (after fn
+   *  ran to the end, eagerly). With it, the reason is passed here once, and from then on the
+   *  compiled function simply calls fn (op by op). */
+  onRefusal?: (message: string) => void;
 }
 
 interface Entry {
@@ -62,18 +67,34 @@ export function compile<A extends unknown[], R>(fn: (...args: A) => R, _opts: Co
   let lastArgs: unknown[] = [];
   let lastData: unknown[] = [];
   let lastTape: Tape | null = null;
+  let lastGrad = true;
+
+  let eagerOnly = false;
+  /** A refused call: fn already ran eagerly (result is its result). */
+  const refused = (message: string, result: R): R => {
+    if (_opts.onRefusal === undefined) throw new Error(message);
+    eagerOnly = true;
+    cache.clear();
+    lastTape = null;
+    _opts.onRefusal(message);
+    return result;
+  };
 
   const compiled = (...args: A): R => {
-    if (lastTape !== null && sameArgs(args, lastArgs, lastData)) {
+    if (eagerOnly) return fn(...args);
+    const grad = isGradEnabled();
+    if (lastTape !== null && grad === lastGrad && sameArgs(args, lastArgs, lastData)) {
       info.replayed++;
       return lastTape.replay(inputs) as R;
     }
     inputs.length = 0;
-    const key = keyOf(args, inputs);
+    // Grad mode decides whether ops record a graph: part of what fn does, so part of the key.
+    const key = (grad ? 'G|' : 'N|') + keyOf(args, inputs);
     let entry = cache.get(key);
     if (entry !== undefined && entry.tape !== null) {
       info.replayed++;
       lastTape = entry.tape;
+      lastGrad = grad;
       lastArgs = [...args];
       lastData = args.map((a) => (a instanceof Tensor ? a.data : null));
       return entry.tape.replay(inputs) as R;
@@ -90,7 +111,17 @@ export function compile<A extends unknown[], R>(fn: (...args: A) => R, _opts: Co
     const result = run(rec, () => fn(...args));
     info.recorded++;
     entry.recordings++;
-    const tape = refuseAs(() => new Tape(rec, result));
+    if (rec.refusal !== null) {
+      cache.delete(key);
+      return refused(rec.refusal, result);
+    }
+    let tape: Tape;
+    try {
+      tape = refuseAs(() => new Tape(rec, result));
+    } catch (e) {
+      cache.delete(key);
+      return refused((e as Error).message, result);
+    }
     const prev = entry.last;
     entry.last = { rec, tape };
     if (prev === null || before === null) return result;
@@ -98,11 +129,18 @@ export function compile<A extends unknown[], R>(fn: (...args: A) => R, _opts: Co
     if (diff !== null) {
       if (entry.recordings < MAX_RECORDINGS) return result;
       cache.delete(key);
-      throw new Error(diff);
+      return refused(diff, result);
     }
     // The result as replays return it (tensors copied): the tape reuses this call's buffers.
     const fresh = tape.result.build() as R;
-    if (_opts.verify !== false) verify(tape, tensorInputs, fresh, before, rec);
+    if (_opts.verify !== false) {
+      try {
+        verify(tape, tensorInputs, fresh, before, rec);
+      } catch (e) {
+        cache.delete(key);
+        return refused((e as Error).message, fresh);
+      }
+    }
     entry.tape = tape;
     entry.last = null;
     info.compiledShapes++;

@@ -138,7 +138,7 @@ export function makeIndexOp(rec: Recording, t: Tensor, indices: unknown, run: ()
   const out = run(); // the eager op (throws its own errors for bad input)
   if (parsed === null) {
     if (rec.entries.length !== mark || out.data !== t.data) {
-      throw new CompileRefusal('compile: index with null (full-slice) entries or non-integer indices inside a compiled function is not supported; permute the dims first or use integer index tensors');
+      rec.refuse('compile: index with null (full-slice) entries or non-integer indices inside a compiled function is not supported; permute the dims first or use integer index tensors');
     }
     return out;
   }
@@ -153,7 +153,10 @@ export function makeIndexOp(rec: Recording, t: Tensor, indices: unknown, run: ()
   // Index arrays made from plain numbers inside the call are the op's own constants.
   const reads = views.map((v) => v.data);
   if (t.dtype === 'int32') {
-    if (!t.isContiguous()) throw new CompileRefusal(`compile: index of a non-contiguous int32 tensor (shape ${fmtShape(t.shape)}) inside a compiled function is not supported; call contiguous() outside fn`);
+    if (!t.isContiguous()) {
+      rec.refuse(`compile: index of a non-contiguous int32 tensor (shape ${fmtShape(t.shape)}) inside a compiled function is not supported; call contiguous() outside fn`);
+      return out;
+    }
     const base = t.offset;
     const dOff = out.offset;
     // The row copier is made once: a replay allocates nothing.
@@ -184,7 +187,8 @@ export function makeIndexOp(rec: Recording, t: Tensor, indices: unknown, run: ()
   const select = rec.entries.slice(mark).find((e) => e.kind === 'kernel' && e.name === 'indexSelect') as KernelCall | undefined;
   if (select === undefined) {
     if (n * rowSize === 0) return out;
-    throw new CompileRefusal('compile: index: the recorded op did not gather with indexSelect; compile cannot replay it');
+    rec.refuse('compile: index: the recorded op did not gather with indexSelect; compile cannot replay it');
+    return out;
   }
   let rows = select.args[2] as Int32Array;
   const setRow = (p: number, row: number): void => {
@@ -228,7 +232,10 @@ function spliceHost(rec: Recording, at: number, op: HostOp): void {
 export function makeEmbeddingOp(rec: Recording, input: Tensor, weight: Tensor, run: () => Tensor): Tensor {
   const mark = rec.entries.length;
   const out = run();
-  if (!input.isContiguous()) throw new CompileRefusal(`compile: nn.Embedding of a non-contiguous input (shape ${fmtShape(input.shape)}) inside a compiled function is not supported`);
+  if (!input.isContiguous()) {
+    rec.refuse(`compile: nn.Embedding of a non-contiguous input (shape ${fmtShape(input.shape)}) inside a compiled function is not supported`);
+    return out;
+  }
   const select = rec.entries.slice(mark).find((e) => e.kind === 'kernel' && e.name === 'indexSelect') as KernelCall | undefined;
   if (select === undefined) return out;
   const off = input.offset;
@@ -268,7 +275,10 @@ export function makeDropoutOp(rec: Recording, p: number, run: () => Tensor): Ten
   if (draw < 0) return out; // eval mode or p = 0: the identity
   const u = (added[draw] as { op: HostOp }).op.arrays[0] as Float32Array;
   const mul = added.slice(draw).find((e) => e.kind === 'kernel' && e.name === 'binary' && (e.args[4] as AnyArray).length === u.length) as KernelCall | undefined;
-  if (mul === undefined) throw new CompileRefusal('compile: nn.Dropout: the recorded op did not apply its mask with one multiplication; compile cannot replay it');
+  if (mul === undefined) {
+    rec.refuse('compile: nn.Dropout: the recorded op did not apply its mask with one multiplication; compile cannot replay it');
+    return out;
+  }
   const keep = 1 - p;
   const scale = p === 1 ? 0 : 1 / keep;
   const host: HostOp = {
@@ -290,7 +300,10 @@ export function makeDropoutOp(rec: Recording, p: number, run: () => Tensor): Ten
 // ---- fill_ / zero_ ---------------------------------------------------------------------------
 
 export function makeFill(rec: Recording, t: Tensor, value: number, op: string): void {
-  if (!t.isContiguous()) throw new CompileRefusal(`compile: ${op} of a non-contiguous tensor (shape ${fmtShape(t.shape)}) inside a compiled function is not supported`);
+  if (!t.isContiguous()) {
+    rec.refuse(`compile: ${op} of a non-contiguous tensor (shape ${fmtShape(t.shape)}) inside a compiled function is not supported`);
+    return;
+  }
   const n = t.numel();
   const data = t.data;
   const start = t.offset;

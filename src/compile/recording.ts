@@ -88,6 +88,12 @@ export class Recording {
   pendingLoss: { call: KernelCall; created: AnyArray | null } | null = null;
   readonly losses: { call: KernelCall; out: AnyArray }[] = [];
   private paused = 0;
+  /** The first reason this call cannot be compiled (fn still runs to the end, eagerly). */
+  refusal: string | null = null;
+
+  refuse(message: string): void {
+    if (this.refusal === null) this.refusal = message;
+  }
 
   constructor(readonly inputs: readonly Tensor[]) {}
 
@@ -249,8 +255,8 @@ export class Recording {
         out[key] = key === 'setNumThreads' || key === 'getNumThreads'
           ? (...args: unknown[]) => fn.apply(be, args)
           : (...args: unknown[]) => {
-            if (rec.paused > 0) return fn.apply(be, args);
-            throw new CompileRefusal(`compile: the kernel ${key} has no entry in src/compile/kernel-effects.ts, so a step that calls it cannot be recorded`);
+            if (rec.paused === 0) rec.refuse(`compile: the kernel ${key} has no entry in src/compile/kernel-effects.ts, so a step that calls it cannot be recorded`);
+            return fn.apply(be, args);
           };
         continue;
       }
@@ -511,10 +517,12 @@ function installHooks(rec: Recording): Restore {
   for (const key of ['where', 'maskedFill'] as const) {
     restores.push(
       patch(TP, key, (orig) => function (this: Tensor, ...a: unknown[]) {
-        if (rec.isPaused) return orig.apply(this, a);
-        throw new CompileRefusal(
-          `compile: ${key} computes in TypeScript (no kernel), so a compiled step cannot replay it; use arithmetic on a 0/1 mask instead (x.mul(mask).add(y.mul(mask.rsub(1)))), or call the function uncompiled`,
-        );
+        if (!rec.isPaused) {
+          rec.refuse(
+            `compile: ${key} computes in TypeScript (no kernel), so a compiled step cannot replay it; use arithmetic on a 0/1 mask instead (x.mul(mask).add(y.mul(mask.rsub(1)))), or call the function uncompiled`,
+          );
+        }
+        return orig.apply(this, a);
       }),
     );
   }
@@ -532,10 +540,12 @@ function installHooks(rec: Recording): Restore {
   for (const key of ['randperm', 'multinomial'] as const) {
     restores.push(
       patch(GP, key, (orig) => function (this: Generator, ...a: unknown[]) {
-        if (rec.isPaused) return orig.apply(this, a);
-        throw new CompileRefusal(
-          `compile: Generator.${key} inside a compiled function is not supported (its draws become JavaScript values the recording cannot replay); draw outside fn and pass the result as an argument, or use randint`,
-        );
+        if (!rec.isPaused) {
+          rec.refuse(
+            `compile: Generator.${key} inside a compiled function is not supported (its draws become JavaScript values the recording cannot replay); draw outside fn and pass the result as an argument, or use randint`,
+          );
+        }
+        return orig.apply(this, a);
       }),
     );
   }
@@ -544,7 +554,8 @@ function installHooks(rec: Recording): Restore {
     patch(OP, 'step', (orig) => function (this: Optimizer, ...a: unknown[]) {
       if (rec.isPaused) return orig.apply(this, a);
       if (a[0] !== undefined) {
-        throw new CompileRefusal(`compile: ${this.constructor.name}.step(closure) inside a compiled function is not supported; call step() after computing the loss in fn`);
+        rec.refuse(`compile: ${this.constructor.name}.step(closure) inside a compiled function is not supported; call step() after computing the loss in fn`);
+        return rec.pausedRun(() => orig.apply(this, a));
       }
       return makeOptimizerStep(rec, this, () => orig.apply(this, a));
     }),
@@ -552,7 +563,7 @@ function installHooks(rec: Recording): Restore {
   const realRandom = Math.random;
   Math.random = () => {
     if (!rec.isPaused) {
-      throw new CompileRefusal('compile: Math.random() was called inside a compiled function; its values cannot be replayed. Draw from a Generator (randint/randn/rand with { generator })');
+      rec.refuse('compile: Math.random() was called inside a compiled function; its values cannot be replayed. Draw from a Generator (randint/randn/rand with { generator })');
     }
     return realRandom();
   };

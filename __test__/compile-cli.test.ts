@@ -1,0 +1,44 @@
+// The makemore command trains through compile() by default: the same losses as --no-compile for
+// every model type, the transformer's step replayed (batches of varying length, padding targets
+// ignored), and the models compile cannot replay (data-dependent row selection, TypeScript ops)
+// trained op by op after a one-line note.
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../src/cli/makemore.js';
+import type { Output } from '../src/cli/output.js';
+import { readWordList } from '../src/cli/words.js';
+import { defaultWordsPath } from '../src/makemore/data.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'makemore-compile-'));
+const list = join(dir, 'names300.txt');
+writeFileSync(list, readWordList(defaultWordsPath()).slice(0, 300).join('\n'));
+
+async function train(type: string, extra: string[]): Promise<{ losses: string[]; stdout: string[] }> {
+  const workDir = join(dir, `${type}${extra.join('')}`);
+  const stdout: string[] = [];
+  const out: Output = { out: (l) => stdout.push(l), err: (l) => stdout.push(l), isTTY: false };
+  const sizes = type === 'transformer' ? ['--n-layer', '1', '--n-embd', '16', '--n-head', '2'] : [];
+  const code = await main(
+    ['train', '-i', list, '-o', workDir, '--type', type, '--max-steps', '25', '--eval-every', '1000', '--sample-every', '1000', '--log-every', '1', '--seed', '5', '-b', '8', ...sizes, ...extra],
+    out,
+  );
+  expect(code, stdout.join('\n')).toBe(0);
+  const losses = readFileSync(join(workDir, 'metrics.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"kind":"step"'))
+    .map((l) => JSON.stringify((JSON.parse(l) as { loss: number }).loss));
+  return { losses, stdout };
+}
+
+describe('makemore train compiles its step by default', () => {
+  it.each(['transformer', 'gru', 'bigram', 'mlp-bn', 'bow'])('%s: the same losses as --no-compile', async (type) => {
+    const compiled = await train(type, []);
+    const eager = await train(type, ['--no-compile']);
+    expect(compiled.losses.length).toBe(25);
+    expect(compiled.losses).toEqual(eager.losses);
+    const notes = compiled.stdout.filter((l) => l.startsWith("note: this model's step is not compiled"));
+    // The transformer, GRU and bigram replay; mlp-bn selects rows by data, bow uses maskedFill.
+    expect(notes.length).toBe(type === 'mlp-bn' || type === 'bow' ? 1 : 0);
+    expect(eager.stdout.some((l) => l.startsWith("note: this model's step"))).toBe(false);
+  });
+});
