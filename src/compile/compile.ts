@@ -23,8 +23,9 @@ import { CompileRefusal, Recording } from './recording.js';
 import { Tape } from './tape.js';
 import { compareRecordings, sameBits } from './compare.js';
 
-/** How many argument shapes one compiled function keeps recordings for. */
-const CACHE_SIZE = 8;
+/** How many argument shapes one compiled function keeps recordings for (the makemore command
+ *  meets one per batch length: up to 16 for names.txt). */
+const CACHE_SIZE = 16;
 /** Recordings tried before two must agree (the first call may create optimizer state lazily). */
 const MAX_RECORDINGS = 3;
 
