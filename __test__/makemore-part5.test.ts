@@ -321,4 +321,21 @@ describe('WaveNetConv: the same model as dilated causal convolutions', () => {
     for (const w of a) expect(w).toMatch(/^[a-z]*\.$/);
     expect(() => conv.forward(tensor([[0, 0, 0]], { dtype: 'int32' }))).toThrow('WaveNetConv.forward: sequences of 3 tokens are shorter than the receptive field of 8 (input [1, 3])');
   });
+
+  it('weightDecay: one step is SGD with an L2 term, p -= lr·(g + wd·p), on the same draws as without it', () => {
+    const train = new WordSequences(parts.train.slice(0, 2000), vocab);
+    const [plain, decayed] = [0, 0.5].map((weightDecay) => {
+      const m = createWaveNetConv();
+      m.fit(train, { steps: 1, batchWords: 8, lr: 0.1, weightDecay, generator: new Generator().manualSeed(5) });
+      return m;
+    });
+    const init = createWaveNetConv();
+    for (const pick of [(m: WaveNetConv) => m.embedding.weight, (m: WaveNetConv) => m.conv(1).weight, (m: WaveNetConv) => m.head.weight]) {
+      const [a, b, p0] = [plain!, decayed!, init].map((m) => f64(pick(m)));
+      const want = p0.map((v) => -0.1 * 0.5 * v);
+      expect(maxAbsDiff(b.map((v, i) => v - a[i]!), want)).toBeLessThan(1e-6);
+      expect(Math.max(...want.map(Math.abs))).toBeGreaterThan(1e-3);
+    }
+    expect(() => init.fit(train, { steps: 1, lr: 0.1, weightDecay: -1 })).toThrow('WaveNetConv.fit: weightDecay must be a finite number >= 0, got -1');
+  });
 });

@@ -150,6 +150,7 @@ export {
   createWaveNetConv,
   linearToKernel,
   IGNORE_INDEX,
+  CONV_TRAINING,
   type WaveNetConvConfig,
   type WordBatch,
   type ConvImpl,
