@@ -103,6 +103,7 @@ function makeConvStep(impl: makemore.ConvImpl): TrainStep & { examplesPerStep: (
   const net = makemore.createWaveNetConv();
   net.impl = impl;
   const opt = makemore.lectureSgd(net.parameters());
+  for (const g of opt.paramGroups) g.weightDecay = makemore.CONV_TRAINING.weightDecay; // the training run's settings
   let examples = 0;
   let steps = 0;
   const step = (mark?: (phase: Phase) => void): number => {
@@ -234,12 +235,11 @@ export async function benchWaveNet(results: Results, opts: { quick: boolean; pee
   }
   // The convolution: steps/s of 32 words, reported as training examples (positions) per second.
   for (const impl of ['unfold', 'conv1d'] as const) {
-    if (opts.quick && impl === 'conv1d') continue;
     try {
       let made: ReturnType<typeof makeConvStep> | null = null;
       const row = await benchTraining(results, {
         section: 'wavenet', case: CONV_CASE, impl: `ferrograd WaveNetConv (${impl === 'unfold' ? "'unfold': kernel-2 convolution as one matmul" : "'conv1d': nn.Conv1d / F.conv1d kernel"})`,
-        backend, threads: 1, timing: impl === 'conv1d' ? { warm: 2, minMs: 300, reps: 3 } : opts.timing,
+        backend, threads: 1, timing: opts.timing,
         make: () => (made = makeConvStep(impl)),
       });
       if (row && made) {
@@ -260,11 +260,11 @@ export async function benchWaveNet(results: Results, opts: { quick: boolean; pee
   }
 }
 
-// ---- where the time goes: `npx tsx bench/wavenet.ts --profile [--steps 2000] [--conv]` ----------
+// ---- where the time goes: `npx tsx bench/wavenet.ts --profile [--steps 2000] [--conv [--conv1d]]` ----
 
 /** Times every Backend method (the addon's kernels) during `steps` steps; prints kernel vs TypeScript time per step. */
-export function profileWaveNet(steps = 2000, which: 'hierarchical' | 'conv' = 'hierarchical'): void {
-  const ts = which === 'conv' ? makeConvStep('unfold') : makeWaveNetModule(loadDataset(8), 32);
+export function profileWaveNet(steps = 2000, which: 'hierarchical' | 'conv' = 'hierarchical', convImpl: makemore.ConvImpl = 'unfold'): void {
+  const ts = which === 'conv' ? makeConvStep(convImpl) : makeWaveNetModule(loadDataset(8), 32);
   for (let i = 0; i < 100; i++) ts.step();
   let t0 = performance.now();
   for (let i = 0; i < steps; i++) ts.step();
@@ -320,5 +320,5 @@ export function profileWaveNet(steps = 2000, which: 'hierarchical' | 'conv' = 'h
 if (import.meta.url === `file://${process.argv[1]}` && process.argv.includes('--profile')) {
   const at = process.argv.indexOf('--steps');
   getBackend().setNumThreads(1);
-  profileWaveNet(at > 0 ? Number(process.argv[at + 1]) : 2000, process.argv.includes('--conv') ? 'conv' : 'hierarchical');
+  profileWaveNet(at > 0 ? Number(process.argv[at + 1]) : 2000, process.argv.includes('--conv') ? 'conv' : 'hierarchical', process.argv.includes('--conv1d') ? 'conv1d' : 'unfold');
 }

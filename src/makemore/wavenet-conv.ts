@@ -137,8 +137,9 @@ function checkPositiveInt(op: string, name: string, v: unknown): number {
  * 'conv1d' runs nn.Conv1d (the F.conv1d kernel) on [B, C, T] activations; 'unfold' keeps the
  * activations channels-last and computes each kernel-2 dilated convolution as one matrix product,
  * `cat([x[:, :-d], x[:, d:]], -1) @ kernel` (im2col, as a BLAS-backed convolution does). The
- * F.conv1d kernel multiplies whole time rows, which are short here (at most 22 positions), so
- * for makemore's shapes 'unfold' is much faster.
+ * F.conv1d kernel also runs on the matmul kernels (one product per tap over channels), so both
+ * train at about the same speed; 'conv1d' pays two transposes per layer around nn.Conv1d's
+ * [B, C, T] layout.
  */
 export type ConvImpl = 'conv1d' | 'unfold';
 

@@ -1,20 +1,21 @@
-//! 1-D convolution (cross-correlation, stride 1, dilation, left padding) and its backward, as
-//! matrix products over channels.
+//! 1-D convolution (cross-correlation, stride 1, dilation, left padding) and its backward, as one
+//! matrix product each on the matmul kernels.
 //!
-//! x [batch, cin, tin] is copied once to channels-last rows, `xt` [batch·tpad, cin] with
-//! tpad = pad_left + tin and pad_left zero rows in front of each sequence. Output position t of
-//! sequence b then reads, through tap j, row b·tpad + t + j·dilation: for each tap, the rows the
-//! whole batch needs are one contiguous block, so the convolution is k products
-//! `y[0..m] += xt[j·d .. j·d + m] @ Wⱼᵀ` (m = batch·tpad − dilation·(k−1), Wⱼ[o, i] = w[o, i, j])
-//! on the matmul kernels, with the channels (not the short time rows) as the vector axis. The
-//! dilation·(k−1) rows per sequence whose window crosses into the next sequence are computed and
-//! dropped (in the backward their dy rows are zero, so they add nothing). The backward is the same
-//! two ways round: dW_j = dyᵀ @ xt[shifted], dxt[shifted] += dy @ W_j. Scratch is O(input + output)
-//! (no k-fold im2col copy), so long sequences are fine.
+//! The columns matrix `xc` [cin·k, batch·tout] holds, in row i·k + j, tap j's view of input
+//! channel i for every (b, t): xc[i·k + j, b·tout + t] = x[b, i, t − pad_left + j·dilation]
+//! (0 before the start). It is built from contiguous row segments (no element-wise transpose),
+//! and with w read as [cout, cin·k] (its own layout):
+//! - forward: y [cout, batch·tout] = w @ xc, then each row segment to out[b, o, ·] (+ bias);
+//! - dw = dy₂ @ xcᵀ with dy₂ [cout, batch·tout] the rows of dy side by side;
+//! - dxc = wᵀ @ dy₂, and each of its row segments added back onto the input row it came from.
+//!
+//! The products are wide (batch·tout columns), so the kernels vectorise over batch and time
+//! together, not over one short time row (the WaveNet's rows are at most ~22 long). Scratch is
+//! k times the input plus the output, built once per call.
 //!
 //! Deterministic: the products are the matmul kernels (path chosen by shape only, each output
-//! computed by the same instruction sequence on any thread), the taps are added in index order,
-//! and the layout copies are exact.
+//! computed by the same instruction sequence on any thread), copies are exact, and the scatter
+//! back onto dx adds the taps in index order within one thread's row.
 
 use crate::matmul::matmul;
 use crate::pool;
@@ -44,89 +45,36 @@ impl Conv1d {
         assert_eq!(Self::expected_tout(self.tin, self.k, self.dilation, self.pad_left), Some(self.tout), "conv1d: tout");
     }
 
-    /// Rows per sequence in the channels-last layout.
-    fn tpad(&self) -> usize {
-        self.pad_left + self.tin
-    }
-
-    /// Rows of the products: every window start that stays inside the padded batch.
-    fn rows(&self) -> usize {
-        self.batch * self.tpad() - self.dilation * (self.k - 1)
+    /// For tap j: shift s = j·dilation − pad_left, and the range of t with 0 ≤ t + s < tin.
+    #[inline]
+    fn tap(&self, j: usize) -> (isize, usize, usize) {
+        let s = (j * self.dilation) as isize - self.pad_left as isize;
+        let t0 = (-s).max(0) as usize;
+        let t1 = ((self.tin as isize - s).max(0) as usize).min(self.tout);
+        (s, t0.min(t1), t1)
     }
 }
 
-/// Serial cost of a layout copy per element (ns), for the parallel threshold.
-const COPY_NS: f64 = 0.5;
-/// Tile edge of the transposing copies (keeps both sides' cache lines in use).
-const TILE: usize = 32;
+/// Serial cost of a row copy per element (ns), for the parallel threshold.
+const COPY_NS: f64 = 0.3;
 
-/// `dst[(t0 + t)·c + i] = src[i·t_len + t]` for i < c, t < t_len: one [c, t_len] matrix to rows of c.
-#[inline]
-fn transpose_into(src: &[f32], c: usize, t_len: usize, dst: &mut [f32], t0: usize) {
-    for tb in (0..t_len).step_by(TILE) {
-        let te = (tb + TILE).min(t_len);
-        for ib in (0..c).step_by(TILE) {
-            let ie = (ib + TILE).min(c);
-            for i in ib..ie {
-                let row = &src[i * t_len..][tb..te];
-                for (t, &v) in (tb..te).zip(row) {
-                    dst[(t0 + t) * c + i] = v;
-                }
-            }
+/// The columns matrix (module docs), [cin·k, batch·tout].
+fn columns(p: &Conv1d, x: &[f32]) -> Vec<f32> {
+    let n = p.batch * p.tout;
+    let mut xc = vec![0f32; p.cin * p.k * n];
+    let est = xc.len() as f64 * COPY_NS;
+    pool::for_each_chunk(&mut xc, n, est, |row, r| {
+        let (i, j) = (row / p.k, row % p.k);
+        let (s, t0, t1) = p.tap(j);
+        if t0 >= t1 {
+            return;
         }
-    }
-}
-
-/// `dst[i·t_len + t] = src[(t0 + t)·c + i] (+ add[i])`: rows of c back to one [c, t_len] matrix.
-#[inline]
-fn transpose_from(src: &[f32], c: usize, t_len: usize, t0: usize, dst: &mut [f32], add: Option<&[f32]>) {
-    for ib in (0..c).step_by(TILE) {
-        let ie = (ib + TILE).min(c);
-        for tb in (0..t_len).step_by(TILE) {
-            let te = (tb + TILE).min(t_len);
-            for i in ib..ie {
-                let a = add.map_or(0.0, |a| a[i]);
-                let row = &mut dst[i * t_len..][tb..te];
-                for (t, d) in (tb..te).zip(row) {
-                    *d = src[(t0 + t) * c + i] + a;
-                }
-            }
+        for b in 0..p.batch {
+            let xr = &x[(b * p.cin + i) * p.tin..][..p.tin];
+            r[b * p.tout..][t0..t1].copy_from_slice(&xr[(t0 as isize + s) as usize..][..t1 - t0]);
         }
-    }
-}
-
-/// [batch, c, t_len] → rows [batch·rows_per, c]: sequence b at rows b·rows_per + lead ..; the
-/// other rows (`lead` before it, any after it) zero.
-fn to_rows(src: &[f32], batch: usize, c: usize, t_len: usize, lead: usize, rows_per: usize) -> Vec<f32> {
-    let mut dst = vec![0f32; batch * rows_per * c];
-    pool::for_each_chunk(&mut dst, rows_per * c, (batch * c * t_len) as f64 * COPY_NS, |b, d| {
-        transpose_into(&src[b * c * t_len..][..c * t_len], c, t_len, d, lead);
     });
-    dst
-}
-
-/// Rows [batch·rows_per, c] → [batch, c, t_len] from row `lead` of each sequence (+ a per-channel add).
-fn from_rows(src: &[f32], c: usize, t_len: usize, lead: usize, rows_per: usize, dst: &mut [f32], add: Option<&[f32]>) {
-    let batch = dst.len() / (c * t_len).max(1);
-    pool::for_each_chunk(dst, c * t_len, (batch * c * t_len) as f64 * COPY_NS, |b, d| {
-        let rows = &src[b * rows_per * c..];
-        transpose_from(rows, c, t_len, lead, d, add);
-    });
-}
-
-/// w [cout, cin, k] → per tap, [k][cin][cout] (`transposed`) or [k][cout][cin].
-fn taps(p: &Conv1d, w: &[f32], transposed: bool) -> Vec<f32> {
-    let (cin, cout, k) = (p.cin, p.cout, p.k);
-    let mut out = vec![0f32; w.len()];
-    for o in 0..cout {
-        for i in 0..cin {
-            for j in 0..k {
-                let at = if transposed { (j * cin + i) * cout + o } else { (j * cout + o) * cin + i };
-                out[at] = w[(o * cin + i) * k + j];
-            }
-        }
-    }
-    out
+    xc
 }
 
 /// out[b, o, t] = bias[o] + Σ_{i,j} w[o, i, j] · x[b, i, t − pad_left + j·dilation].
@@ -139,16 +87,19 @@ pub fn forward(p: &Conv1d, x: &[f32], w: &[f32], bias: Option<&[f32]>, out: &mut
     if out.is_empty() {
         return;
     }
-    let (tpad, m) = (p.tpad(), p.rows());
-    let xt = to_rows(x, p.batch, p.cin, p.tin, p.pad_left, tpad);
-    let wt = taps(p, w, true);
-    let mut y = vec![0f32; m * p.cout];
-    for j in 0..p.k {
-        let shift = j * p.dilation * p.cin;
-        // y[r, o] (+)= Σ_i xt[r + j·d, i] · w[o, i, j]
-        matmul(&xt, shift, 0, false, &wt, j * p.cin * p.cout, 0, false, &mut y, 1, m, p.cin, p.cout, j > 0);
-    }
-    from_rows(&y, p.cout, p.tout, 0, tpad, out, bias);
+    let n = p.batch * p.tout;
+    let xc = columns(p, x);
+    let mut y = vec![0f32; p.cout * n];
+    matmul(w, 0, 0, false, &xc, 0, 0, false, &mut y, 1, p.cout, p.cin * p.k, n, false);
+    let est = out.len() as f64 * COPY_NS;
+    pool::for_each_chunk(out, p.tout, est, |row, o| {
+        let (b, oc) = (row / p.cout, row % p.cout);
+        let src = &y[oc * n + b * p.tout..][..p.tout];
+        match bias {
+            Some(bs) => o.iter_mut().zip(src).for_each(|(d, &v)| *d = v + bs[oc]),
+            None => o.copy_from_slice(src),
+        }
+    });
 }
 
 /// Gradients of `forward` w.r.t. x and w (each overwritten when given).
@@ -169,33 +120,36 @@ pub fn backward(p: &Conv1d, x: &[f32], w: &[f32], dy: &[f32], dx: Option<&mut [f
         }
         return;
     }
-    let (tpad, m) = (p.tpad(), p.rows());
-    // dy as rows [batch·tpad, cout]; the rows of windows crossing a sequence's end stay zero.
-    let dyt = to_rows(dy, p.batch, p.cout, p.tout, 0, tpad);
-    if let Some(dx) = dx {
-        let wk = taps(p, w, false);
-        let mut dxt = vec![0f32; p.batch * tpad * p.cin];
-        for j in 0..p.k {
-            // dxt[r + j·d, i] += Σ_o dyt[r, o] · w[o, i, j]
-            let at = j * p.dilation * p.cin;
-            matmul(&dyt, 0, 0, false, &wk, j * p.cout * p.cin, 0, false, &mut dxt[at..at + m * p.cin], 1, m, p.cout, p.cin, true);
+    let (n, kk) = (p.batch * p.tout, p.cin * p.k);
+    // dy₂[o, b·tout + t] = dy[b, o, t]
+    let mut dy2 = vec![0f32; p.cout * n];
+    pool::for_each_chunk(&mut dy2, n, dy.len() as f64 * COPY_NS, |o, r| {
+        for b in 0..p.batch {
+            r[b * p.tout..][..p.tout].copy_from_slice(&dy[(b * p.cout + o) * p.tout..][..p.tout]);
         }
-        from_rows(&dxt, p.cin, p.tin, p.pad_left, tpad, dx, None);
-    }
+    });
     if let Some(dw) = dw {
-        let xt = to_rows(x, p.batch, p.cin, p.tin, p.pad_left, tpad);
-        let mut dwk = vec![0f32; w.len()];
-        for (j, dwj) in dwk.chunks_mut((p.cout * p.cin).max(1)).enumerate().take(p.k) {
-            // dw[o, i, j] = Σ_r dyt[r, o] · xt[r + j·d, i]
-            matmul(&dyt, 0, 0, true, &xt, j * p.dilation * p.cin, 0, false, dwj, 1, p.cout, m, p.cin, false);
-        }
-        for o in 0..p.cout {
-            for i in 0..p.cin {
-                for j in 0..p.k {
-                    dw[(o * p.cin + i) * p.k + j] = dwk[(j * p.cout + o) * p.cin + i];
+        let xc = columns(p, x);
+        // dw[o, i·k + j] = Σ_n dy₂[o, n] · xc[i·k + j, n]
+        matmul(&dy2, 0, 0, false, &xc, 0, 0, true, dw, 1, p.cout, n, kk, false);
+    }
+    if let Some(dx) = dx {
+        let mut dxc = vec![0f32; kk * n];
+        // dxc[i·k + j, n] = Σ_o w[o, i·k + j] · dy₂[o, n]
+        matmul(w, 0, 0, true, &dy2, 0, 0, false, &mut dxc, 1, kk, p.cout, n, false);
+        pool::for_each_chunk(dx, p.tin.max(1), x.len() as f64 * p.k as f64 * COPY_NS, |row, d| {
+            let (b, i) = (row / p.cin, row % p.cin);
+            d.fill(0.0);
+            for j in 0..p.k {
+                let (s, t0, t1) = p.tap(j);
+                if t0 >= t1 {
+                    continue;
                 }
+                let src = &dxc[(i * p.k + j) * n + b * p.tout..][t0..t1];
+                let ds = &mut d[(t0 as isize + s) as usize..][..t1 - t0];
+                ds.iter_mut().zip(src).for_each(|(a, &v)| *a += v);
             }
-        }
+        });
     }
 }
 
