@@ -225,8 +225,9 @@ async function convSection(
   if (hier) {
     console.log(`hierarchical: val ${hier.val.toFixed(4)} after ${hier.losses.length} steps, ${hier.seconds.toFixed(1)} s; ${(hier.losses.length / hier.seconds).toFixed(1)} steps/s, ${((32 * hier.losses.length) / hier.seconds).toFixed(0)} training examples/s`);
   }
+  const hierReached = hierCurve?.find((p) => p.val <= target);
   console.log(reached
-    ? `wall time to reach val ${target.toFixed(4)}: ${reached.seconds.toFixed(1)} s as a convolution${hier ? ` vs ${hier.seconds.toFixed(1)} s hierarchical` : ''}`
+    ? `training time to first reach val ${target.toFixed(4)}: ${reached.seconds.toFixed(1)} s as a convolution (step ${reached.step})${hierReached ? ` vs ${hierReached.seconds.toFixed(1)} s hierarchical (step ${hierReached.step}; its whole run ${hier!.seconds.toFixed(1)} s)` : ''}`
     : `the convolution did not reach val ${target.toFixed(4)} in ${steps} steps (best ${Math.min(...curve.map((c) => c.val)).toFixed(4)})`);
   // Training time to first reach each val level, both ways (val measured every 1000 steps as a
   // convolution, every 10000 hierarchically, so the hierarchical times are upper bounds by up to 10000 steps).
