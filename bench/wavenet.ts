@@ -10,7 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { F, Generator, getBackend, makemore, manualSeed, noGrad, ones, randint, randn, zeros, type Tensor } from '../index.js';
+import { F, Generator, cat, getBackend, makemore, manualSeed, noGrad, ones, randint, randn, zeros, type Tensor } from '../index.js';
 import { COMPILED_IMPL, compiledStep, loadDataset, type Dataset, type Phase, type TrainStep } from './mlp.js';
 import { benchTraining } from './train.js';
 import { FERROGRAD, type Results } from './results.js';
@@ -315,6 +315,39 @@ export function profileWaveNet(steps = 2000, which: 'hierarchical' | 'conv' = 'h
   for (const [name, a] of rows.slice(0, 16)) {
     console.log(`  ${name.padEnd(28)} ${((a.ms * 1e3) / steps).toFixed(1).padStart(8)} µs/step  ${(a.calls / steps).toFixed(1).padStart(6)} calls/step  ${((a.ms * 1e6) / a.calls).toFixed(0).padStart(7)} ns/call`);
   }
+}
+
+// ---- one conv layer: `npx tsx bench/wavenet.ts --conv-layer` ----------------------------------------
+
+/**
+ * Forward + backward (input and weight gradients) of one kernel-2 dilated convolution, ms per call:
+ * F.conv1d on [B, C, T], the same through the transposes WaveNetConv uses around it, and the
+ * unfolded matmul ('unfold'), at the WaveNet's layer shapes and one long sequence.
+ */
+export function benchConvLayer(): void {
+  for (const [B, C, T, d, n] of [[32, 24, 29, 1, 300], [32, 128, 28, 2, 300], [32, 128, 26, 4, 300], [1, 64, 20000, 4, 20]] as const) {
+    const xT = randn([B, T, C]).requiresGrad_(true); // channels last, as WaveNetConv keeps them
+    const x = xT.detach().transpose(1, 2).contiguous().requiresGrad_(true);
+    const w = randn([C, C, 2]).requiresGrad_(true);
+    const time = (f: () => void) => {
+      for (let i = 0; i < 20; i++) f();
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) f();
+      return ((performance.now() - t0) / n).toFixed(3);
+    };
+    const conv = time(() => { x.grad = w.grad = null; F.conv1d(x, w, null, { dilation: d }).sum().backward(); });
+    const viaT = time(() => { xT.grad = w.grad = null; F.conv1d(xT.transpose(1, 2), w, null, { dilation: d }).transpose(1, 2).contiguous().sum().backward(); });
+    const unfold = time(() => {
+      xT.grad = w.grad = null;
+      cat([xT.slice(1, 0, T - d), xT.slice(1, d, T)], 2).matmul(w.permute(2, 1, 0).reshape([2 * C, C])).sum().backward();
+    });
+    console.log(`[${B}, ${C}, ${T}] dilation ${d}: F.conv1d ${conv} ms, with WaveNetConv's transposes ${viaT} ms, unfolded matmul ${unfold} ms`);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}` && process.argv.includes('--conv-layer')) {
+  getBackend().setNumThreads(1);
+  benchConvLayer();
 }
 
 if (import.meta.url === `file://${process.argv[1]}` && process.argv.includes('--profile')) {
