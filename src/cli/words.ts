@@ -14,6 +14,7 @@
 import { closeSync, openSync, readSync, fstatSync, statSync } from 'node:fs';
 import { Generator } from '../random/generator.js';
 import { CommandError } from './errors.js';
+import { firstInvalidUtf8 } from '../makemore/data.js';
 
 /** Python's str.splitlines boundaries (\r\n first, so it counts once). */
 const LINE_BREAK = /\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/;
@@ -68,36 +69,13 @@ export function readWordList(path: string): string[] {
     // A BOM is dropped (ignoreBOM false); invalid sequences throw instead of becoming U+FFFD.
     text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
-    throw new CommandError(`the word list ${path} is not valid UTF-8 (first bad byte at offset ${firstInvalidByte(bytes)})`);
+    throw new CommandError(`the word list ${path} is not valid UTF-8 (first bad byte at offset ${firstInvalidUtf8(bytes)})`);
   }
   const words = parseWordList(text);
   if (words.length === 0) throw new CommandError(`the word list ${path} has no words (only blank lines)`);
   return words;
 }
 
-function firstInvalidByte(bytes: Uint8Array): number {
-  let lo = 0;
-  let hi = bytes.length;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    try {
-      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, mid), { stream: true });
-      lo = mid;
-    } catch {
-      hi = mid - 1;
-    }
-  }
-  // The valid prefix may end inside a sequence that the next byte breaks: the bad sequence
-  // starts at its lead byte.
-  let start = lo;
-  while (start > 0 && lo - start < 3 && (bytes[start - 1] & 0xc0) === 0x80) start--;
-  const lead = start - 1;
-  if (lead >= 0 && bytes[lead] >= 0xc0) {
-    const need = bytes[lead] >= 0xf0 ? 4 : bytes[lead] >= 0xe0 ? 3 : 2;
-    if (lo - lead < need) return lead;
-  }
-  return lo;
-}
 
 /** Code points of a word (what Python's len and iteration count). */
 export function codePoints(word: string): string[] {

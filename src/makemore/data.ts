@@ -69,10 +69,10 @@ export function readWords(path?: string): string[] {
   return words;
 }
 
-function firstInvalidUtf8(bytes: Uint8Array): number {
+/** Offset of the first byte of the first invalid UTF-8 sequence (the lead byte of a broken one). */
+export function firstInvalidUtf8(bytes: Uint8Array): number {
   let lo = 0;
   let hi = bytes.length;
-  // Binary search for the longest valid prefix (streaming mode accepts a prefix ending mid-character).
   while (lo < hi) {
     const mid = (lo + hi + 1) >> 1;
     try {
@@ -81,6 +81,15 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
     } catch {
       hi = mid - 1;
     }
+  }
+  // The valid prefix may end inside a sequence that the next byte breaks: the bad sequence
+  // starts at its lead byte.
+  let start = lo;
+  while (start > 0 && lo - start < 3 && (bytes[start - 1] & 0xc0) === 0x80) start--;
+  const lead = start - 1;
+  if (lead >= 0 && bytes[lead] >= 0xc0) {
+    const need = bytes[lead] >= 0xf0 ? 4 : bytes[lead] >= 0xe0 ? 3 : 2;
+    if (lo - lead < need) return lead;
   }
   return lo;
 }
