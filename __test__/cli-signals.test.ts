@@ -48,9 +48,15 @@ describe('signals', () => {
     const m = /interrupted at step (\d+): saved the training state to (\S+) \(continue with --resume -o (\S+)\)/.exec(p.output());
     expect(m, p.output()).not.toBeNull();
     expect(m![2]).toBe(join(o, 'state.safetensors'));
-    expect(p.output()).toMatch(new RegExp(`the best model \\(step (15|30), test loss \\d\\.\\d{4}\\) is in ${join(o, 'model.safetensors').replace(/[.]/g, '\\.')}`));
+    const best = new RegExp(`the best model \\(step (\\d+), test loss \\d\\.\\d{4}\\) is in ${join(o, 'model.safetensors').replace(/[.]/g, '\\.')}`).exec(p.output());
+    expect(best, p.output()).not.toBeNull();
     const stopped = Number(m![1]);
     expect(stopped).toBeGreaterThan(30);
+    // The best model comes from an evaluation (every 15 steps) at or before the interrupted step;
+    // how far training got before the signal arrived depends on the machine's speed.
+    expect(Number(best![1]) % 15).toBe(0);
+    expect(Number(best![1])).toBeGreaterThanOrEqual(15);
+    expect(Number(best![1])).toBeLessThanOrEqual(stopped);
     expect(Object.keys(loadSafetensors(join(o, 'state.safetensors'))).some((k) => k.startsWith('optimizer.'))).toBe(true);
     const r = spawnSync(process.execPath, ['--import', 'tsx', bin, '-o', o, '--resume', '--max-steps', String(stopped + 3)], { cwd: root, encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
@@ -61,7 +67,8 @@ describe('signals', () => {
   it('Ctrl-C on a terminal: the progress bar shows step, loss, steps/s, ETA, best test loss; the cursor comes back', async () => {
     const o = join(dir, 'tty');
     const p = start([...flags, '-o', o, '--max-steps', '100000'], true);
-    await waitFor(p.output, /step 1\d+\/100000 \| loss \d\.\d{4} \| \S+ steps\/s \| ETA \S+ \| best test \d\.\d{4} @15/);
+    // A refreshed bar with a measured rate (the first refreshes show '-' for steps/s and ETA).
+    await waitFor(p.output, /step \d+\/100000 \| loss \d\.\d{4} \| \d+ steps\/s \| ETA \d+\S* \| best test \d\.\d{4} @\d+/);
     // A real Ctrl-C: the terminal turns ^C into SIGINT for the foreground process.
     p.child.stdin!.write('\x03');
     expect(await p.exited).toBe(130);
@@ -85,9 +92,14 @@ describe('signals', () => {
     const s = spawnSync(process.execPath, ['--import', 'tsx', bin, 'sample', '-o', o, '--num-samples', '3'], { cwd: root, encoding: 'utf8' });
     expect(s.status, s.stderr).toBe(0);
     expect(s.stdout.trim().split('\n')).toHaveLength(3);
-    const r = spawnSync(process.execPath, ['--import', 'tsx', bin, '-o', o, '--resume', '--max-steps', '65'], { cwd: root, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', bin, '-o', o, '--resume', '--max-steps', '400'], { cwd: root, encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/resuming at step (46|61)/);
+    // The state saved at the last evaluation the run finished (every 15 steps, the first after 45
+    // at the latest): where exactly depends on how fast the machine ran between 45 and the kill.
+    const resumed = /resuming at step (\d+)/.exec(r.stdout);
+    expect(resumed, r.stdout).not.toBeNull();
+    expect((Number(resumed![1]) - 1) % 15).toBe(0);
+    expect(Number(resumed![1])).toBeGreaterThanOrEqual(46);
     expect(readdirSync(o).filter((f) => !f.endsWith('.tmp')).sort()).toEqual(['config.json', 'metrics.jsonl', 'model.safetensors', 'report.html', 'state.safetensors']);
   });
 });
