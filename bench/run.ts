@@ -10,7 +10,7 @@
 // out/bench/latest.json (peers' raw output in out/bench/peers/).
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { Command } from 'commander';
@@ -222,7 +222,8 @@ async function main(): Promise<void> {
     ferrograd: { version: JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')).version, nativeAddon: native, git: gitState() },
     options: { quick: opts.quick, peers: opts.peers, sections: [...sections] },
   });
-  console.log(`\nwrote ${opts.json}`);
+  // Said relative to the repository, so a recorded run names no machine's folders.
+  console.log(`\nwrote ${relative(PROJECT_ROOT, resolve(opts.json)) || opts.json}`);
 }
 
 /** benchMicrograd's result as rows: our warm and first runs, and Python's micrograd when it ran. */
