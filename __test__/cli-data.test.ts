@@ -6,16 +6,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../src/cli/makemore.js';
-import type { Output } from '../src/cli/output.js';
 import { CharVocabulary, parseWordList, readWordList, splitWordList } from '../src/cli/words.js';
 import { Generator } from '../src/random/generator.js';
 import { defaultWordsPath } from '../src/makemore/data.js';
+import { capture } from './cli-helpers.js';
 
-function capture(): Output & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return { stdout, stderr, out: (l) => stdout.push(l), err: (l) => stderr.push(l), isTTY: false };
-}
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'makemore-data-'));
 

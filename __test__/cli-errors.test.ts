@@ -5,20 +5,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, truncateSync, writeFi
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { main } from '../src/cli/makemore.js';
-import type { Output } from '../src/cli/output.js';
+import { runMakemore } from './cli-helpers.js';
+const run = runMakemore;
 
-function capture(): Output & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return { stdout, stderr, out: (l) => stdout.push(l), err: (l) => stderr.push(l), isTTY: false };
-}
 
-async function run(args: string[]) {
-  const out = capture();
-  const code = await main(args, out);
-  return { code, stdout: out.stdout.join('\n'), stderr: out.stderr.join('\n') };
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'makemore-errors-'));
 const names = ['anna', 'bob', 'carla', 'dave', 'eve', 'fred', 'gina', 'hank', 'ivy', 'jon', 'kim', 'lea'];

@@ -4,22 +4,13 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../src/cli/makemore.js';
-import type { Output } from '../src/cli/output.js';
 import { loadSafetensors, readSafetensorsMetadata } from '../src/io/safetensors.js';
 import { readWordList } from '../src/cli/words.js';
 import { defaultWordsPath } from '../src/makemore/data.js';
+import { capture, runMakemore } from './cli-helpers.js';
+const run = async (args: string[]) => { const r = await runMakemore(args); return { ...r, stdout: r.stdoutLines }; };
 
-function capture(): Output & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return { stdout, stderr, out: (l) => stdout.push(l), err: (l) => stderr.push(l), isTTY: false };
-}
 
-async function run(args: string[]) {
-  const out = capture();
-  const code = await main(args, out);
-  return { code, stdout: out.stdout, stderr: out.stderr.join('\n') };
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'makemore-train-'));
 const names = readWordList(defaultWordsPath()).slice(0, 300);
