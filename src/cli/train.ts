@@ -10,7 +10,7 @@ import { crossEntropy } from '../ops/cross-entropy.js';
 import { compile } from '../compile/index.js';
 import { Generator } from '../random/generator.js';
 import { getBackend } from '../backend/index.js';
-import { AdamWFloat32 } from './adamw-float32.js';
+import { AdamW } from '../optim/adam.js';
 import { SGD } from '../optim/sgd.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { createModel, isLectureType, type LanguageModel, type ModelConfig, type ModelType } from '../makemore/models/index.js';
@@ -108,8 +108,8 @@ export function modelConfigFor(s: TrainSettings, vocabSize: number, maxWordLengt
 }
 
 function makeOptimizer(s: TrainSettings, model: LanguageModel): Optimizer {
-  if (isLectureType(s.type)) return new SGD(model.parameters(), { lr: s.learningRate, weightDecay: s.weightDecay }) as unknown as Optimizer;
-  return new AdamWFloat32(model.parameters(), { lr: s.learningRate, weightDecay: s.weightDecay, betas: [0.9, 0.99], eps: 1e-8 }) as unknown as Optimizer;
+  if (isLectureType(s.type)) return new SGD(model.parameters(), { lr: s.learningRate, weightDecay: s.weightDecay });
+  return new AdamW(model.parameters(), { lr: s.learningRate, weightDecay: s.weightDecay, betas: [0.9, 0.99], eps: 1e-8 });
 }
 
 const fmt = (x: number) => x.toFixed(4);
