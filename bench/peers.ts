@@ -29,6 +29,7 @@ const TFJS_MODULES = process.env.FERROGRAD_TFJS_NODE_MODULES ?? join(PROJECT_ROO
 const INSTALL = {
   numpy: 'pip install numpy',
   torch: 'pip install torch (PyPI ships a CUDA build that also runs CPU-only), or pip install --target scratch/peers/pytorch <wheel>',
+  jax: 'pip install jax',
   tfjs:
     'mkdir -p scratch/peers/tfjs && cd scratch/peers/tfjs && npm init -y && npm install @tensorflow/tfjs@4.22.0 @tensorflow/tfjs-backend-wasm@4.22.0, or set FERROGRAD_TFJS_NODE_MODULES',
   scripts: 'set FERROGRAD_PEERS_DIR to the folder holding np_mlp.py, np_matmul.py, torch_mlp.py and tfjs_bench.js',
@@ -133,6 +134,19 @@ export function parseOps(text: string): PeerOp[] {
   return out;
 }
 
+/** jit_peers.py's `jax-jit mlp3 B=32: 7719.2 steps/s (min..max 7600.1..7800.3), ...` lines of one tag. */
+export function parseJitMlp(text: string, tag: string): PeerMlp[] {
+  const out: PeerMlp[] = [];
+  const re = /^(\S+ mlp3) B=(\d+): ([\d.]+) steps\/s \(min\.\.max ([\d.]+)\.\.([\d.]+)\)/;
+  for (const line of text.split('\n')) {
+    const m = re.exec(line);
+    if (!m || m[1] !== tag) continue;
+    const loss = /loss ([\d.]+ -> [\d.]+)/.exec(line);
+    out.push({ batch: +m[2], steps: +m[3], min: +m[4], max: +m[5], loss: loss ? loss[1] : undefined });
+  }
+  return out;
+}
+
 /** numpy `numpy MLP B=32: ...`, torch `torch MLP(part3) B=32 params=...: ...`, tfjs `MLP(part3) B=32 params=...: ...`. */
 export function parseMlp(text: string): PeerMlp[] {
   const out: PeerMlp[] = [];
@@ -231,6 +245,25 @@ export function runPeers(plan: PeerPlan, results: Results): void {
       if (plan.matmul) addMatmul(results, label, 1, parseMatmul(out));
       if (plan.ops) addOps(results, label, parseOps(out));
       if (plan.mlp3) addMlp(results, label, parseMlp(out));
+    }
+  }
+
+  // The compiled peers (jit_peers.py): JAX jit on XLA CPU and torch.compile (inductor), 1 thread,
+  // the part 3 MLP at batch 32 and 1024. torch.compile spends about a minute compiling first.
+  if (plan.mlp3 && !plan.quick) {
+    const jax = probePython('jax');
+    results.peerInfo.jax = jax;
+    if (!jax.ok) results.missing({ impl: 'jax', reason: jax.reason!, install: INSTALL.jax });
+    const only = [jax.ok ? 'jax' : null, torch.ok ? 'compile' : null].filter((x) => x !== null);
+    if (only.length > 0 && existsSync(join(PEERS_DIR, 'jit_peers.py'))) {
+      const out = runPeer(
+        { id: 'jit-mlp3-1t', cmd: PYTHON, args: ['jit_peers.py', '--threads', '1', '--only', only.join(','), '--batches', '32,1024'], env: pythonEnv(1, { OMP_NUM_THREADS: '1' }), timeoutMs: 1_800_000 },
+        results,
+      );
+      if (out !== null) {
+        if (jax.ok) addMlp(results, `jax ${jax.version} jit`, parseJitMlp(out, 'jax-jit mlp3'));
+        if (torch.ok) addMlp(results, `torch ${torch.version} torch.compile`, parseJitMlp(out, 'torch-compile mlp3'));
+      }
     }
   }
 

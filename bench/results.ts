@@ -31,6 +31,8 @@ export interface Unavailable {
 }
 
 export const FERROGRAD = 'ferrograd';
+/** The row of a step run through compile(): the table also gives its ratio to every other row. */
+export const COMPILED = 'ferrograd, compile(step)';
 
 const higherIsBetter = (m: Metric): boolean => m === 'GFLOP/s' || m === 'steps/s';
 
@@ -76,7 +78,7 @@ export class Results {
 
   /** The compact table: one line per (case, implementation), with ferrograd's speed-up over each. */
   table(): string {
-    const lines: string[][] = [['section', 'case', 'implementation', 'median', 'unit', 'µs/call', 'ferrograd is']];
+    const lines: string[][] = [['section', 'case', 'implementation', 'median', 'unit', 'µs/call', 'ferrograd is', 'compiled is']];
     const withOurs = new Set(this.rows.filter((r) => r.impl === FERROGRAD).map((r) => r.section));
     const hidden: string[] = [];
     for (const g of this.grouped()) {
@@ -88,6 +90,8 @@ export class Results {
       }
       for (const r of g.rows) {
         const ratio = ours && r !== ours ? `${fmtRatio(speedup(ours, r))}` : '';
+        const compiled = g.rows.find((x) => x.impl === COMPILED);
+        const cRatio = compiled && r !== compiled ? fmtRatio(speedup(compiled, r)) : '';
         lines.push([
           r.section,
           g.kase,
@@ -96,15 +100,17 @@ export class Results {
           r.metric,
           r.us === undefined ? '' : fmtNum(r.us),
           ratio,
+          cRatio,
         ]);
       }
     }
     const widths = lines[0].map((_, c) => Math.max(...lines.map((l) => l[c].length)));
-    const right = new Set([3, 5, 6]);
+    const right = new Set([3, 5, 6, 7]);
     const render = (l: string[]) => l.map((s, c) => (right.has(c) ? s.padStart(widths[c]) : s.padEnd(widths[c]))).join('  ').trimEnd();
     const rule = widths.map((w) => '-'.repeat(w)).join('  ');
     let text = [render(lines[0]), rule, ...lines.slice(1).map(render)].join('\n');
     text += '\n"ferrograd is": how many times faster ferrograd (the row labelled ferrograd) is than that row; < 1 means slower.';
+    text += `\n"compiled is": the same for the row labelled "${COMPILED}".`;
     if (hidden.length > 0) text += `\n${hidden.length} peer-only case(s) without a ferrograd figure are in the JSON only.`;
     if (this.unavailable.length > 0) {
       text += '\nnot available:';

@@ -24,6 +24,7 @@ import { PROJECT_ROOT, runPeers } from './peers.js';
 import { mlp2Case, mlp3Case } from './cases.js';
 import { benchWaveNet } from './wavenet.js';
 import { FERROGRAD, Results } from './results.js';
+import { checkTargets, formatTargets } from './targets.js';
 import type { TimingOptions } from './timing.js';
 import type { MicrogradBenchResult } from './micrograd.js';
 
@@ -213,6 +214,7 @@ async function main(): Promise<void> {
 
   section('summary');
   console.log(results.table());
+  console.log(`\nissue 10's targets, from this run:\n${formatTargets(checkTargets(results))}`);
   results.writeJson(opts.json, {
     date: started.toISOString(),
     durationSeconds: (Date.now() - started.getTime()) / 1e3,
