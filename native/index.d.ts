@@ -37,6 +37,17 @@ export interface SafetensorsMetadataEntry {
  */
 export declare function safetensorsParseHeader(header: Uint8Array, dataLen: number): SafetensorsHeader
 
+/**
+ * Builds a native tape from step descriptions (src/compile/native-tape.ts): kernel steps
+ * `{ kernel, args, dynArg?, dynArray?, dynIndex?, dynLoss? }` and crossEntropy loss steps
+ * `{ loss, targets, rows, ignoreIndex, out, mean, count0, staticBackward }`. The arrays must stay
+ * alive, attached and of the same size while the tape is used (the caller keeps them).
+ */
+export declare function tapeCreate(steps: Array<object>): object
+
+/** Runs steps [from, to) of a native tape; an error names the kernel, its `code` is the step. */
+export declare function tapeRun(tape: object, from: number, to: number): void
+
 export declare namespace kernels {
   export function adamStep(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, maxExpAvgSq: Float32Array | null, decay: number, l2: number, weight: number, beta2: number, oneMinusBeta2: number, negStepSize: number, bc2Sqrt: number, eps: number, maximize: boolean): void
   export function axpy(alpha: number, x: Float32Array, y: Float32Array): void

@@ -24,11 +24,19 @@ import type * as Generated from '../../native/index.js';
 /** The kernel methods of the Backend interface (all of it but its name). */
 export type Kernels = Omit<Backend, 'name'>;
 
-/** What the addon exports: the kernels, and a deliberate panic for the tests. */
+/** What the addon exports: the kernels, a deliberate panic for the tests, and the executor of
+ *  compiled steps (crates/node/src/tape.rs; used by src/compile/native-tape.ts). */
 export interface NativeAddon {
   kernels: Kernels;
   debugPanic(): void;
+  /** Stores a list of kernel calls (and crossEntropy loss steps) once; the handle runs them. */
+  tapeCreate(steps: object[]): NativeTapeHandle;
+  /** Runs steps [from, to) of a tape; an error's `code` is the index of the step that failed. */
+  tapeRun(tape: NativeTapeHandle, from: number, to: number): void;
 }
+
+/** An opaque handle of a native tape (freed by the garbage collector with the JS tape). */
+export type NativeTapeHandle = object & { readonly __nativeTape: unique symbol };
 
 // ---------------------------------------------------------------------------------------------
 // Compile-time check of the generated declarations against Backend. The native side takes
@@ -119,4 +127,16 @@ export const native: NativeAddon = {
   debugPanic(): void {
     need().debugPanic();
   },
+  tapeCreate(steps: object[]): NativeTapeHandle {
+    return need().tapeCreate(steps);
+  },
+  tapeRun(tape: NativeTapeHandle, from: number, to: number): void {
+    need().tapeRun(tape, from, to);
+  },
 };
+
+/** The loaded addon's tape executor, or null (no addon, or one built before it had a tape). */
+export function nativeTapeExecutor(): Pick<NativeAddon, 'tapeCreate' | 'tapeRun'> | null {
+  const a = load();
+  return a !== null && typeof a.tapeCreate === 'function' && typeof a.tapeRun === 'function' ? a : null;
+}

@@ -54,6 +54,9 @@ export interface CompiledInfo {
   /** Kernel calls and host ops in the most recent tape. */
   kernels: number;
   hostOps: number;
+  /** Native calls per replay of that tape (its kernels in segments between the host ops that
+   *  run in TypeScript); 0 when it replays kernel by kernel. */
+  segments: number;
 }
 
 export type Compiled<A extends unknown[], R> = ((...args: A) => R) & { readonly info: CompiledInfo };
@@ -61,7 +64,7 @@ export type Compiled<A extends unknown[], R> = ((...args: A) => R) & { readonly 
 export function compile<A extends unknown[], R>(fn: (...args: A) => R, _opts: CompileOptions = {}): Compiled<A, R> {
   if (typeof fn !== 'function') throw new TypeError(`compile: expected a function, got ${fn === null ? 'null' : typeof fn}`);
   const cache = new Map<string, Entry>();
-  const info: CompiledInfo = { recorded: 0, replayed: 0, compiledShapes: 0, kernels: 0, hostOps: 0 };
+  const info: CompiledInfo = { recorded: 0, replayed: 0, compiledShapes: 0, kernels: 0, hostOps: 0, segments: 0 };
   const inputs: Tensor[] = [];
   // The last call's arguments and tape: a call with the same arguments (the same tensors, with
   // the same storage) skips building the key (no allocation per step).
@@ -147,6 +150,7 @@ export function compile<A extends unknown[], R>(fn: (...args: A) => R, _opts: Co
     info.compiledShapes++;
     info.kernels = tape.steps.filter((s) => s.kind !== 'host').length;
     info.hostOps = tape.steps.length - info.kernels;
+    info.segments = tape.segments;
     return fresh;
   };
   Object.defineProperty(compiled, 'info', { value: info });

@@ -10,11 +10,24 @@ import { KERNEL_EFFECTS } from './kernel-effects.js';
 import { checkTargets, makeCrossEntropyLoss, type CrossEntropyBinding, type HostOp, type ReplayContext } from './host-ops.js';
 import { CompileRefusal, type ItemRead, type KernelCall, type Recording } from './recording.js';
 import { templateOf, type ResultTemplate } from './result.js';
+import { NativePlan, type NativeStep } from './native-plan.js';
+import { nativeBackend } from '../backend/native.js';
+
+/** Whether replays run their kernels through the addon's tape executor (one call per segment)
+ *  or one call per kernel from TypeScript; FERROGRAD_NATIVE_TAPE=0 turns it off (for A/B runs). */
+let nativeReplay = typeof process === 'undefined' || process.env?.FERROGRAD_NATIVE_TAPE !== '0';
+
+/** For tests and benchmarks: replay tapes natively (default) or kernel by kernel. */
+export function _setNativeReplay(on: boolean): void {
+  nativeReplay = on;
+}
 
 interface KernelStep {
   readonly kind: 'kernel' | 'kernel-scalar' | 'kernel-prepared';
   /** For 'kernel-prepared': sets the arguments that depend on this call's values. */
   readonly prepare?: (args: unknown[]) => void;
+  /** For 'kernel-prepared' (crossEntropy's backward): where its scale comes from. */
+  readonly scale?: CeScale;
   readonly call: KernelCall;
   readonly fn: (...args: unknown[]) => unknown;
   readonly be: Backend;
@@ -24,6 +37,8 @@ interface KernelStep {
 interface HostStep {
   readonly kind: 'host';
   readonly op: HostOp;
+  /** For crossEntropy's loss value: its binding and kernel call (so the addon can run it). */
+  readonly loss?: { binding: CrossEntropyBinding; call: KernelCall };
 }
 
 type Step = KernelStep | HostStep;
@@ -48,16 +63,18 @@ export class Tape {
   readonly persistent: AnyArray[] = [];
   readonly result: ResultTemplate;
   private readonly ctx: ReplayContext = { lastReturn: undefined };
+  /** The native plan: undefined until the first replay, null when the steps cannot run natively. */
+  private plan: NativePlan | null | undefined = undefined;
 
   constructor(rec: Recording, result: unknown) {
     this.boundInputs = rec.inputs.map((t) => t.data);
     // crossEntropy's loss values: recomputed right after their kernel.
-    const lossAfter = new Map<KernelCall, HostOp>();
+    const lossAfter = new Map<KernelCall, CrossEntropyBinding>();
     const lossByProbs = new Map<unknown, CrossEntropyBinding>();
     for (const { call, out } of rec.losses) {
       const bound = makeCrossEntropyLoss(call, out);
       if (bound !== null) {
-        lossAfter.set(call, bound.op);
+        lossAfter.set(call, bound);
         lossByProbs.set(call.args[5], bound);
       }
     }
@@ -78,13 +95,13 @@ export class Tape {
       if (e.kind === 'kernel') {
         const args = [...e.args];
         const fn = (e.backend as unknown as Record<string, (...a: unknown[]) => unknown>)[e.name];
-        const prepare = e.name === 'crossEntropyBackward' ? ceBackwardScale(rec, e, at, lossByProbs) : undefined;
-        const kind = prepare !== undefined ? 'kernel-prepared' : e.scalarFrom === undefined ? 'kernel' : 'kernel-scalar';
-        this.steps.push({ kind, call: e, fn, be: e.backend, args, prepare });
+        const scale = e.name === 'crossEntropyBackward' ? ceBackwardScale(rec, e, at, lossByProbs) : undefined;
+        const kind = scale !== undefined ? 'kernel-prepared' : e.scalarFrom === undefined ? 'kernel' : 'kernel-scalar';
+        this.steps.push({ kind, call: e, fn, be: e.backend, args, prepare: scale?.prepare, scale });
         args.forEach((a, i) => note(a, args, i));
         for (const i of KERNEL_EFFECTS[e.name].writes) if (ArrayBuffer.isView(args[i])) written.add(args[i] as AnyArray);
         const loss = lossAfter.get(e);
-        if (loss !== undefined) this.pushHost(loss, note, written);
+        if (loss !== undefined) this.pushHost(loss.op, note, written, { binding: loss, call: e });
       } else this.pushHost(e.op, note, written);
     });
     for (const a of written) if (rec.classify(a).kind === 'step') this.stepBuffers.push(a);
@@ -94,8 +111,11 @@ export class Tape {
     this.result = templateOf(rec, result, written);
   }
 
-  private pushHost(op: HostOp, note: (a: unknown, target: unknown[], index: number) => void, written: Set<AnyArray>): void {
-    this.steps.push({ kind: 'host', op });
+  private pushHost(
+    op: HostOp, note: (a: unknown, target: unknown[], index: number) => void, written: Set<AnyArray>,
+    loss?: { binding: CrossEntropyBinding; call: KernelCall },
+  ): void {
+    this.steps.push({ kind: 'host', op, loss });
     op.arrays.forEach((a, i) => note(a, op.arrays, i));
     for (const i of op.writes) written.add(op.arrays[i]);
   }
@@ -106,6 +126,7 @@ export class Tape {
       const data = inputs[i].data;
       if (data === this.boundInputs[i]) continue;
       this.boundInputs[i] = data;
+      this.plan = undefined; // the native plan stored the old arrays
       const Ctor = data.constructor as new (b: ArrayBufferLike, off: number, n: number) => AnyArray;
       for (const u of this.inputUses) {
         if (u.input !== i) continue;
@@ -121,6 +142,10 @@ export class Tape {
   replay(inputs: readonly Tensor[]): unknown {
     this.bind(inputs);
     for (let i = 0; i < this.restores.length; i++) this.restores[i].array.set(this.restores[i].snapshot as never);
+    if (nativeReplay) {
+      if (this.plan === undefined) this.plan = this.makePlan();
+      if (this.plan !== null) return this.replayNative(this.plan);
+    }
     const steps = this.steps;
     const ctx = this.ctx;
     let i = 0;
@@ -142,6 +167,68 @@ export class Tape {
       throw replayError(steps[i], e);
     }
     return this.result.build();
+  }
+
+  /** Native segments per replay (0 when the tape replays kernel by kernel). */
+  get segments(): number {
+    if (nativeReplay && this.plan === undefined) this.plan = this.makePlan();
+    return nativeReplay && this.plan ? this.plan.segments : 0;
+  }
+
+  private replayNative(plan: NativePlan): unknown {
+    const steps = this.steps;
+    const ctx = this.ctx;
+    const items = plan.items;
+    for (let k = 0; k < items.length; k++) {
+      const item = items[k];
+      if (typeof item === 'number') {
+        try {
+          (steps[item] as HostStep).op.run(ctx);
+        } catch (e) {
+          throw replayError(steps[item], e);
+        }
+      } else {
+        const failed = plan.run(item);
+        if (failed !== null) throw replayError(steps[failed[0]], failed[1]);
+      }
+    }
+    return this.result.build();
+  }
+
+  /** The steps as the addon runs them: null when a kernel runs on another backend (the tape
+   *  then replays kernel by kernel) or the addon has no tape executor. */
+  private makePlan(): NativePlan | null {
+    const lossIds = new Map<CrossEntropyBinding, number>();
+    const lossId = (b: CrossEntropyBinding): number => {
+      let id = lossIds.get(b);
+      if (id === undefined) lossIds.set(b, (id = lossIds.size));
+      return id;
+    };
+    const input: (NativeStep | null)[] = [];
+    for (const s of this.steps) {
+      if (s.kind === 'host') {
+        if (s.loss === undefined) {
+          input.push(null);
+          continue;
+        }
+        const { binding, call } = s.loss;
+        input.push({
+          loss: lossId(binding), targets: binding.op.arrays[0] as Int32Array, rows: call.args[1] as number, ignoreIndex: call.args[4] as number,
+          out: binding.op.arrays[1], mean: binding.mean, count0: binding.count0, staticBackward: binding.staticBackward,
+        });
+        continue;
+      }
+      if (s.be !== nativeBackend) return null;
+      if (s.kind === 'kernel') input.push({ kernel: s.call.name, args: s.args });
+      else if (s.kind === 'kernel-scalar') {
+        const from = s.call.scalarFrom!;
+        input.push({ kernel: s.call.name, args: s.args, dynArg: from.arg, dynArray: from.array, dynIndex: from.index });
+      } else {
+        const { array, index, binding } = s.scale!;
+        input.push({ kernel: s.call.name, args: s.args, dynArg: 5, dynArray: array, dynIndex: index, dynLoss: lossId(binding) });
+      }
+    }
+    return NativePlan.make(input);
   }
 
   /** Fill the step's buffers with garbage, so that a verification replay that leans on values
@@ -166,7 +253,16 @@ export class Tape {
  *  ignored targets (padding) the count changes from batch to batch, so the replay recomputes it
  *  from the upstream gradient's value and this call's count. Undefined when the recorded scale is
  *  not of that form (then the count must stay as recorded). */
-function ceBackwardScale(rec: Recording, call: KernelCall, at: number, lossByProbs: Map<unknown, CrossEntropyBinding>): ((args: unknown[]) => void) | undefined {
+interface CeScale {
+  /** Sets the scale argument from this call's upstream gradient and count. */
+  readonly prepare: (args: unknown[]) => void;
+  /** The upstream gradient's element and the loss whose count divides it. */
+  readonly array: AnyArray;
+  readonly index: number;
+  readonly binding: CrossEntropyBinding;
+}
+
+function ceBackwardScale(rec: Recording, call: KernelCall, at: number, lossByProbs: Map<unknown, CrossEntropyBinding>): CeScale | undefined {
   const binding = lossByProbs.get(call.args[0]);
   if (binding === undefined || !binding.mean) return undefined;
   let upstream: ItemRead | undefined;
@@ -177,8 +273,13 @@ function ceBackwardScale(rec: Recording, call: KernelCall, at: number, lossByPro
     return undefined;
   }
   const { array, index } = upstream;
-  return (args) => {
-    args[5] = array[index] / binding.count;
+  return {
+    prepare: (args) => {
+      args[5] = array[index] / binding.count;
+    },
+    array,
+    index,
+    binding,
   };
 }
 

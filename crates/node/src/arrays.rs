@@ -22,13 +22,21 @@ pub enum Kind {
     Other(&'static str),
 }
 
-/// A JS value that should be a typed array (valid for the current call).
+/// A JS value that should be a typed array: either the value of the current call, or what a
+/// compiled tape stored when it was built (crate::tape; the JS tape keeps the array alive and
+/// checks before each run that its buffer was not detached or resized).
 pub struct Arr {
-    env: sys::napi_env,
-    value: sys::napi_value,
+    src: Src,
+}
+
+#[derive(Clone, Copy)]
+enum Src {
+    Js(sys::napi_env, sys::napi_value),
+    Stored(Info),
 }
 
 /// A typed array's memory as N-API reports it now.
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Info {
     pub(crate) data: *mut u8,
     pub(crate) len: usize,
@@ -56,9 +64,17 @@ pub const FLOAT32: i32 = 7;
 pub const INT32: i32 = 5;
 
 impl Arr {
+    /// An argument stored by a tape (its memory as read when the tape was built).
+    pub(crate) fn stored(info: Info) -> Arr {
+        Arr { src: Src::Stored(info) }
+    }
+
     /// Reads the pointer, length and element type (runs no JS).
     pub(crate) fn info(&self) -> Info {
-        let (env, v) = (self.env, self.value);
+        let (env, v) = match self.src {
+            Src::Js(env, v) => (env, v),
+            Src::Stored(info) => return info,
+        };
         let (mut code, mut len, mut data, mut buf, mut off) = (0, 0usize, std::ptr::null_mut(), std::ptr::null_mut(), 0usize);
         // SAFETY: env and value come from the current call (an Arr does not outlive it).
         let st = unsafe { sys::napi_get_typedarray_info(env, v, &mut code, &mut len, &mut data, &mut buf, &mut off) };
@@ -102,7 +118,7 @@ pub(crate) unsafe fn js_typeof(env: sys::napi_env, v: sys::napi_value) -> &'stat
 
 impl FromNapiValue for Arr {
     unsafe fn from_napi_value(env: sys::napi_env, v: sys::napi_value) -> napi::Result<Self> {
-        Ok(Arr { env, value: v })
+        Ok(Arr { src: Src::Js(env, v) })
     }
 }
 
@@ -150,6 +166,7 @@ impl<T> Raw<T> {
 }
 
 /// A short list of numbers (a shape or strides) read from a JS array without heap allocation.
+#[derive(Clone)]
 pub struct Dims {
     vals: [f64; Dims::MAX],
     len: usize,

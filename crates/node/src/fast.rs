@@ -24,10 +24,111 @@ use std::ptr;
 /// An N-API callback.
 pub type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
 
-/// One kernel export: its JS name and its N-API callback.
+/// One kernel export: its JS name, its N-API callback, and its two entry points for a compiled
+/// tape (crate::tape): `store` converts a JS argument list once, when the tape is built, and
+/// `call` runs the kernel (all of its validation included) from those stored arguments.
 pub struct Entry {
     pub name: &'static str,
     pub raw: Callback,
+    pub store: StoreFn,
+    pub call: CallFn,
+}
+
+/// Converts the JS values of one call's arguments (as `raw` would) into stored arguments.
+/// (The values are read from a JS array: missing entries read as `undefined`.)
+pub type StoreFn = unsafe fn(sys::napi_env, sys::napi_value) -> Result<Vec<Stored>>;
+/// Runs the kernel from stored arguments; its result as a number (NaN for none).
+pub type CallFn = fn(&[Stored]) -> Result<f64>;
+
+/// An argument as a tape keeps it between calls: numbers and flags as values, typed arrays as
+/// their memory (pointer, length, element type), shapes and strides as read.
+#[derive(Clone)]
+pub enum Stored {
+    Num(f64),
+    Bool(bool),
+    Arr(crate::arrays::Info),
+    /// `null` or `undefined` for an optional array.
+    Null,
+    Dims(crate::arrays::Dims),
+}
+
+/// An argument type a tape can store (what `Arg` converts, kept past the call).
+pub trait Storable: Sized {
+    fn store(self) -> Stored;
+    fn from_stored(v: &Stored) -> Option<Self>;
+}
+impl Storable for f64 {
+    fn store(self) -> Stored {
+        Stored::Num(self)
+    }
+    fn from_stored(v: &Stored) -> Option<Self> {
+        if let Stored::Num(x) = v { Some(*x) } else { None }
+    }
+}
+impl Storable for bool {
+    fn store(self) -> Stored {
+        Stored::Bool(self)
+    }
+    fn from_stored(v: &Stored) -> Option<Self> {
+        if let Stored::Bool(x) = v { Some(*x) } else { None }
+    }
+}
+impl Storable for crate::arrays::Arr {
+    /// Reads the array's memory now (for a small array V8 keeps on its heap, this moves the
+    /// contents to a fixed backing store: the pointer stays valid while the buffer lives).
+    fn store(self) -> Stored {
+        Stored::Arr(self.info())
+    }
+    fn from_stored(v: &Stored) -> Option<Self> {
+        if let Stored::Arr(i) = v { Some(crate::arrays::Arr::stored(*i)) } else { None }
+    }
+}
+impl Storable for Option<crate::arrays::Arr> {
+    fn store(self) -> Stored {
+        self.map_or(Stored::Null, |a| a.store())
+    }
+    fn from_stored(v: &Stored) -> Option<Self> {
+        match v {
+            Stored::Null => Some(None),
+            other => crate::arrays::Arr::from_stored(other).map(Some),
+        }
+    }
+}
+impl Storable for crate::arrays::Dims {
+    fn store(self) -> Stored {
+        Stored::Dims(self)
+    }
+    fn from_stored(v: &Stored) -> Option<Self> {
+        if let Stored::Dims(d) = v { Some(d.clone()) } else { None }
+    }
+}
+
+/// Reads stored argument `i` of `kernel` (a tape built by `store` always matches the types).
+#[inline(always)]
+pub fn stored<T: Storable>(args: &[Stored], i: usize, kernel: &'static str, name: &'static str) -> Result<T> {
+    args.get(i)
+        .and_then(T::from_stored)
+        .ok_or_else(|| napi::Error::from_reason(format!("{kernel}: internal error: stored argument {} is not of its type", js_arg_name(name))))
+}
+
+/// A kernel's result as the tape keeps it.
+pub trait AsNumber {
+    fn as_number(self) -> f64;
+}
+impl AsNumber for () {
+    fn as_number(self) -> f64 {
+        f64::NAN
+    }
+}
+impl AsNumber for f64 {
+    fn as_number(self) -> f64 {
+        self
+    }
+}
+impl AsNumber for u32 {
+    fn as_number(self) -> f64 {
+        self as f64
+    }
 }
 
 /// An argument type with the phrase an error uses when a JS value does not convert.
@@ -87,6 +188,18 @@ fn js_arg_name(rust: &str) -> String {
         }
     }
     out
+}
+
+/// Element `i` of the JS array `list` (`undefined` past its end).
+///
+/// # Safety
+/// `env` and `list` come from the current N-API call.
+pub unsafe fn element(env: sys::napi_env, list: sys::napi_value, i: u32, kernel: &str) -> Result<sys::napi_value> {
+    let mut v = ptr::null_mut();
+    if unsafe { sys::napi_get_element(env, list, i, &mut v) } != sys::Status::napi_ok {
+        return Err(napi::Error::from_reason(format!("{kernel}: could not read argument {i} of a stored call")));
+    }
+    Ok(v)
 }
 
 /// Converts a kernel's return value.
@@ -188,6 +301,35 @@ macro_rules! kernels {
                     }
                     raw
                 },
+                store: {
+                    #[allow(unused_assignments)]
+                    #[allow(unused_variables)]
+                    unsafe fn store(env: napi::sys::napi_env, list: napi::sys::napi_value) -> napi::Result<Vec<$crate::fast::Stored>> {
+                        #[allow(unused_mut, unused_variables)]
+                        let mut i = 0u32;
+                        #[allow(unused_unsafe)]
+                        Ok(vec![$({
+                            let v = unsafe { $crate::fast::element(env, list, i, $js)? };
+                            i += 1;
+                            $crate::fast::Storable::store(unsafe { $crate::fast::arg::<$ty>(env, v, $js, stringify!($arg))? })
+                        }),*])
+                    }
+                    store
+                },
+                call: {
+                    #[allow(unused_assignments)]
+                    fn call(#[allow(unused_variables)] args: &[$crate::fast::Stored]) -> napi::Result<f64> {
+                        #[allow(unused_mut, unused_variables)]
+                        let mut i = 0usize;
+                        let v = $name($({
+                            let a = $crate::fast::stored::<$ty>(args, i, $js, stringify!($arg))?;
+                            i += 1;
+                            a
+                        }),*)?;
+                        Ok($crate::fast::AsNumber::as_number(v))
+                    }
+                    call
+                },
             }
         ),*];
     };
@@ -197,6 +339,8 @@ pub(crate) use kernels;
 /// The test hook, through the same entry point as the kernels so the panic test covers it.
 static DEBUG_PANIC: Entry = Entry {
     name: "debugPanic",
+    store: no_store,
+    call: no_call,
     raw: {
         unsafe extern "C" fn raw(env: sys::napi_env, _info: sys::napi_callback_info) -> sys::napi_value {
             unsafe {
@@ -210,8 +354,16 @@ static DEBUG_PANIC: Entry = Entry {
     },
 };
 
-/// Creates a function calling `e` and stores it as `target[e.name]`.
-unsafe fn install(env: sys::napi_env, target: sys::napi_value, e: &'static Entry) -> Result<()> {
+/// `store` and `call` of an export that is not a kernel (a tape cannot hold it).
+pub(crate) unsafe fn no_store(_: sys::napi_env, _: sys::napi_value) -> Result<Vec<Stored>> {
+    Err(napi::Error::from_reason("not a kernel"))
+}
+pub(crate) fn no_call(_: &[Stored]) -> Result<f64> {
+    Err(napi::Error::from_reason("not a kernel"))
+}
+
+/// Creates a function calling `e.raw` and stores it as `target[e.name]`.
+pub(crate) unsafe fn install(env: sys::napi_env, target: sys::napi_value, e: &'static Entry) -> Result<()> {
     let cname = std::ffi::CString::new(e.name).expect("export names have no NUL");
     let mut f = ptr::null_mut();
     // SAFETY: env and target come from napi-rs's module registration; the callback has the N-API
@@ -249,6 +401,7 @@ pub fn install_fast_paths(exports: Object, _env: Env) -> Result<()> {
         for e in crate::ops::KERNELS {
             install(v.env, kernels, e)?;
         }
-        install(v.env, v.value, &DEBUG_PANIC)
+        install(v.env, v.value, &DEBUG_PANIC)?;
+        crate::tape::install(v.env, v.value)
     }
 }

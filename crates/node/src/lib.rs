@@ -11,3 +11,4 @@ mod fast;
 mod malloc;
 mod ops;
 mod safetensors;
+mod tape;

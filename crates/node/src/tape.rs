@@ -1,0 +1,367 @@
+//! A compiled step's kernels held by the addon (src/compile/tape.ts builds it): the recorded
+//! kernel calls with their arguments converted once (fast.rs `Entry::store`), run a segment at a
+//! time by one N-API call (`tapeRun`) instead of one call per kernel. Each kernel still runs its
+//! whole validation from the stored arguments (`Entry::call`: lengths, aliasing, index ranges,
+//! targets), so the checks that read data hold on every replay.
+//!
+//! Besides kernels, two small pieces of the step that used to be TypeScript between kernels run
+//! here, so that they do not split a segment:
+//!   - a scalar argument read from an array of the step (a 0-d tensor's value passed to
+//!     binaryScalar/axpy/scalarInplace), and crossEntropy's backward scale upstream / count;
+//!   - crossEntropy's loss value (sum / count of the non-ignored targets), from the kernel's sum.
+//!
+//! Memory: stored arrays are pointers into JS-owned buffers. The JS tape keeps every array alive
+//! for as long as it holds this tape, and before each run checks that none has been detached or
+//! resized (a non-resizable ArrayBuffer's memory never moves; storing an on-heap typed array
+//! moves its contents to a fixed backing store, see `Storable for Arr`).
+
+use crate::arrays::{Info, Kind, FLOAT32, INT32};
+use crate::check::js;
+use crate::fast::{element, Entry, Stored};
+use napi::bindgen_prelude::panic_to_error;
+use napi::{sys, Error, Result};
+use napi_derive::napi;
+use std::ffi::CString;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
+
+/// A value of the step computed just before a kernel runs.
+enum Dyn {
+    /// `arr[index]` (a one-element tensor's value).
+    Scalar { arr: Info, index: usize },
+    /// `arr[index] / count` of loss `loss` in this run (crossEntropy's mean backward).
+    CeScale { arr: Info, index: usize, loss: usize },
+}
+
+/// crossEntropy's loss value: `out[0] = sum / count` (mean) or `sum`, from the previous kernel.
+struct CeLoss {
+    loss: usize,
+    targets: Info,
+    rows: usize,
+    ignore: f64,
+    out: Info,
+    mean: bool,
+    count0: usize,
+    /// A backward divides by the recorded count: a different count cannot be replayed.
+    static_backward: bool,
+}
+
+enum Step {
+    Kernel { entry: &'static Entry, args: Vec<Stored>, dyns: Vec<(usize, Dyn)> },
+    Loss(CeLoss),
+}
+
+pub struct NativeTape {
+    steps: Vec<Step>,
+    /// Non-ignored targets of each loss in the current run.
+    counts: Vec<f64>,
+    /// The previous kernel's result (crossEntropyForward's sum).
+    last: f64,
+}
+
+// ---- reading the JS description -------------------------------------------------------------
+
+unsafe fn prop(env: sys::napi_env, obj: sys::napi_value, key: &std::ffi::CStr) -> Result<sys::napi_value> {
+    let mut v = ptr::null_mut();
+    if unsafe { sys::napi_get_named_property(env, obj, key.as_ptr(), &mut v) } != sys::Status::napi_ok {
+        return Err(Error::from_reason(format!("tapeCreate: could not read .{}", key.to_string_lossy())));
+    }
+    Ok(v)
+}
+
+unsafe fn is_undefined(env: sys::napi_env, v: sys::napi_value) -> bool {
+    let mut t = 0;
+    let st = unsafe { sys::napi_typeof(env, v, &mut t) };
+    st == sys::Status::napi_ok && t == sys::ValueType::napi_undefined
+}
+
+unsafe fn number(env: sys::napi_env, obj: sys::napi_value, key: &std::ffi::CStr, at: usize) -> Result<f64> {
+    let v = unsafe { prop(env, obj, key)? };
+    let mut x = 0f64;
+    if unsafe { sys::napi_get_value_double(env, v, &mut x) } != sys::Status::napi_ok {
+        return Err(Error::from_reason(format!("tapeCreate: step {at}: .{} must be a number", key.to_string_lossy())));
+    }
+    Ok(x)
+}
+
+unsafe fn index(env: sys::napi_env, obj: sys::napi_value, key: &std::ffi::CStr, at: usize) -> Result<usize> {
+    let x = unsafe { number(env, obj, key, at)? };
+    if !(x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x < 9_007_199_254_740_992.0) {
+        return Err(Error::from_reason(format!("tapeCreate: step {at}: .{} must be a non-negative integer, got {}", key.to_string_lossy(), js(x))));
+    }
+    Ok(x as usize)
+}
+
+unsafe fn flag(env: sys::napi_env, obj: sys::napi_value, key: &std::ffi::CStr, at: usize) -> Result<bool> {
+    let v = unsafe { prop(env, obj, key)? };
+    let mut b = false;
+    if unsafe { sys::napi_get_value_bool(env, v, &mut b) } != sys::Status::napi_ok {
+        return Err(Error::from_reason(format!("tapeCreate: step {at}: .{} must be a boolean", key.to_string_lossy())));
+    }
+    Ok(b)
+}
+
+unsafe fn array(env: sys::napi_env, obj: sys::napi_value, key: &std::ffi::CStr, at: usize, want: i32) -> Result<Info> {
+    let v = unsafe { prop(env, obj, key)? };
+    let info = <crate::arrays::Arr as napi::bindgen_prelude::FromNapiValue>::from_napi_value(env, v).map(|a| a.info())?;
+    match info.kind {
+        Kind::Typed(c) if c == want || (want == FLOAT32 && c == 8) => Ok(info),
+        _ => Err(Error::from_reason(format!(
+            "tapeCreate: step {at}: .{} must be a {}, got {}",
+            key.to_string_lossy(),
+            crate::arrays::type_name(want),
+            info.describe()
+        ))),
+    }
+}
+
+unsafe fn string(env: sys::napi_env, v: sys::napi_value) -> Option<String> {
+    let mut buf = [0u8; 64];
+    let mut len = 0usize;
+    if unsafe { sys::napi_get_value_string_utf8(env, v, buf.as_mut_ptr() as *mut _, buf.len(), &mut len) } != sys::Status::napi_ok {
+        return None;
+    }
+    String::from_utf8(buf[..len].to_vec()).ok()
+}
+
+/// Element `index` of a Float32Array, Float64Array or Int32Array, as a JS number.
+///
+/// # Safety
+/// `index < arr.len` (checked when the tape is built) and the buffer alive (the JS tape's job).
+unsafe fn read(arr: &Info, index: usize) -> f64 {
+    unsafe {
+        match arr.kind {
+            Kind::Typed(FLOAT32) => *(arr.data as *const f32).add(index) as f64,
+            Kind::Typed(INT32) => *(arr.data as *const i32).add(index) as f64,
+            _ => *(arr.data as *const f64).add(index),
+        }
+    }
+}
+
+fn scalar_array(info: Info, index: usize, at: usize) -> Result<Info> {
+    if !matches!(info.kind, Kind::Typed(FLOAT32) | Kind::Typed(INT32) | Kind::Typed(8)) || index >= info.len || info.data.is_null() {
+        return Err(Error::from_reason(format!("tapeCreate: step {at}: scalar index {index} is outside its array ({} of {})", info.describe(), info.len)));
+    }
+    Ok(info)
+}
+
+unsafe fn build(env: sys::napi_env, list: sys::napi_value) -> Result<NativeTape> {
+    let mut n = 0u32;
+    if unsafe { sys::napi_get_array_length(env, list, &mut n) } != sys::Status::napi_ok {
+        return Err(Error::from_reason("tapeCreate: steps must be an array"));
+    }
+    let mut steps = Vec::with_capacity(n as usize);
+    let mut losses = 0usize;
+    for at in 0..n as usize {
+        let s = unsafe { element(env, list, at as u32, "tapeCreate")? };
+        let kernel = unsafe { prop(env, s, c"kernel")? };
+        if unsafe { is_undefined(env, kernel) } {
+            let c = CeLoss {
+                loss: unsafe { index(env, s, c"loss", at)? },
+                targets: unsafe { array(env, s, c"targets", at, INT32)? },
+                rows: unsafe { index(env, s, c"rows", at)? },
+                ignore: unsafe { number(env, s, c"ignoreIndex", at)? },
+                out: unsafe { array(env, s, c"out", at, FLOAT32)? },
+                mean: unsafe { flag(env, s, c"mean", at)? },
+                count0: unsafe { index(env, s, c"count0", at)? },
+                static_backward: unsafe { flag(env, s, c"staticBackward", at)? },
+            };
+            if c.targets.len < c.rows || c.out.len < 1 || c.out.data.is_null() {
+                return Err(Error::from_reason(format!("tapeCreate: step {at}: a loss needs {} targets and one output", c.rows)));
+            }
+            losses = losses.max(c.loss + 1);
+            steps.push(Step::Loss(c));
+            continue;
+        }
+        let name = unsafe { string(env, kernel) }.unwrap_or_default();
+        let entry = crate::ops::KERNELS
+            .iter()
+            .find(|e| e.name == name)
+            .ok_or_else(|| Error::from_reason(format!("tapeCreate: step {at}: no kernel named '{name}'")))?;
+        let args = unsafe { (entry.store)(env, prop(env, s, c"args")?)? };
+        let mut dyns = Vec::new();
+        if !unsafe { is_undefined(env, prop(env, s, c"dynArg")?) } {
+            let pos = unsafe { index(env, s, c"dynArg", at)? };
+            if pos >= args.len() || !matches!(args[pos], Stored::Num(_)) {
+                return Err(Error::from_reason(format!("tapeCreate: step {at}: {name} has no number argument {pos}")));
+            }
+            let i = unsafe { index(env, s, c"dynIndex", at)? };
+            let arr = scalar_array(unsafe { array(env, s, c"dynArray", at, FLOAT32).or_else(|_| array(env, s, c"dynArray", at, INT32))? }, i, at)?;
+            let d = if unsafe { is_undefined(env, prop(env, s, c"dynLoss")?) } {
+                Dyn::Scalar { arr, index: i }
+            } else {
+                let loss = unsafe { index(env, s, c"dynLoss", at)? };
+                losses = losses.max(loss + 1);
+                Dyn::CeScale { arr, index: i, loss }
+            };
+            dyns.push((pos, d));
+        }
+        steps.push(Step::Kernel { entry, args, dyns });
+    }
+    Ok(NativeTape { steps, counts: vec![0.0; losses], last: f64::NAN })
+}
+
+// ---- running --------------------------------------------------------------------------------
+
+impl NativeTape {
+    /// Runs steps [from, to); an error comes back with the index of the step that failed.
+    fn run(&mut self, from: usize, to: usize) -> std::result::Result<(), (usize, Error)> {
+        for at in from..to {
+            match &mut self.steps[at] {
+                Step::Kernel { entry, args, dyns } => {
+                    for (pos, d) in dyns.iter() {
+                        // SAFETY: indices checked when built; the JS tape keeps the arrays alive.
+                        let v = match d {
+                            Dyn::Scalar { arr, index } => unsafe { read(arr, *index) },
+                            Dyn::CeScale { arr, index, loss } => (unsafe { read(arr, *index) }) / self.counts[*loss],
+                        };
+                        args[*pos] = Stored::Num(v);
+                    }
+                    let (name, call) = (entry.name, entry.call);
+                    let args: &[Stored] = args;
+                    let res = catch_unwind(AssertUnwindSafe(|| call(args))).unwrap_or_else(|p| {
+                        let err = panic_to_error(p);
+                        if err.reason.starts_with(name) && err.reason[name.len()..].starts_with(':') {
+                            Err(err)
+                        } else {
+                            Err(Error::from_reason(format!("{name}: internal error: {}", err.reason)))
+                        }
+                    });
+                    self.last = res.map_err(|e| (at, e))?;
+                }
+                Step::Loss(c) => {
+                    let sum = self.last;
+                    let v = if c.mean {
+                        // SAFETY: targets has at least `rows` Int32 elements (checked when built).
+                        let t = unsafe { std::slice::from_raw_parts(c.targets.data as *const i32, c.rows) };
+                        let count = t.iter().filter(|&&x| x as f64 != c.ignore).count();
+                        self.counts[c.loss] = count as f64;
+                        if count != c.count0 && c.static_backward {
+                            return Err((
+                                at,
+                                Error::from_reason(format!(
+                                    "crossEntropy (compiled): this step has {} targets equal to ignoreIndex {} where the recorded step had {}; the compiled backward divides by the recorded count, so this step cannot be replayed (call the function uncompiled, or keep the number of ignored targets fixed)",
+                                    c.rows - count,
+                                    js(c.ignore),
+                                    c.rows - c.count0
+                                )),
+                            ));
+                        }
+                        if count == 0 { f64::NAN } else { sum / count as f64 }
+                    } else {
+                        sum
+                    };
+                    // SAFETY: out has at least one element of its type (checked when built).
+                    unsafe {
+                        match c.out.kind {
+                            Kind::Typed(FLOAT32) => *(c.out.data as *mut f32) = v as f32,
+                            _ => *(c.out.data as *mut f64) = v,
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+// ---- the exports ----------------------------------------------------------------------------
+
+unsafe fn throw(env: sys::napi_env, code: Option<usize>, msg: &str) -> sys::napi_value {
+    let m = CString::new(msg.replace('\0', " ")).unwrap_or_default();
+    let c = code.map(|c| CString::new(c.to_string()).unwrap_or_default());
+    unsafe { sys::napi_throw_error(env, c.as_ref().map_or(ptr::null(), |c| c.as_ptr()), m.as_ptr()) };
+    ptr::null_mut()
+}
+
+/// Marks the externals made by tapeCreate, so that tapeRun never reads another external as a tape.
+static TAG: sys::napi_type_tag = sys::napi_type_tag { lower: 0x6665_7272_6f67_7261, upper: 0x6420_7461_7065_2031 };
+
+unsafe extern "C" fn finalize(_env: sys::napi_env, data: *mut std::ffi::c_void, _hint: *mut std::ffi::c_void) {
+    // SAFETY: `data` is the Box made in tape_create_raw, finalized once by N-API.
+    drop(unsafe { Box::from_raw(data as *mut NativeTape) });
+}
+
+unsafe extern "C" fn tape_create_raw(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    let res = catch_unwind(AssertUnwindSafe(|| -> Result<sys::napi_value> {
+        let [list] = unsafe { crate::fast::args::<1>(env, info, "tapeCreate")? };
+        let tape = Box::into_raw(Box::new(unsafe { build(env, list)? }));
+        let mut out = ptr::null_mut();
+        if unsafe { sys::napi_create_external(env, tape as *mut _, Some(finalize), ptr::null_mut(), &mut out) } != sys::Status::napi_ok {
+            drop(unsafe { Box::from_raw(tape) });
+            return Err(Error::from_reason("tapeCreate: could not create the tape handle"));
+        }
+        if unsafe { sys::napi_type_tag_object(env, out, &TAG) } != sys::Status::napi_ok {
+            return Err(Error::from_reason("tapeCreate: could not tag the tape handle"));
+        }
+        Ok(out)
+    }))
+    .unwrap_or_else(|p| Err(Error::from_reason(format!("tapeCreate: internal error: {}", panic_to_error(p).reason))));
+    match res {
+        Ok(v) => v,
+        Err(e) => unsafe { throw(env, None, &e.reason) },
+    }
+}
+
+/// `tapeRun(tape, from, to)`: on failure throws an Error whose `code` is the failing step's index.
+unsafe extern "C" fn tape_run_raw(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    let argv = match unsafe { crate::fast::args::<3>(env, info, "tapeRun") } {
+        Ok(a) => a,
+        Err(e) => return unsafe { throw(env, None, &e.reason) },
+    };
+    let mut data = ptr::null_mut();
+    let mut t = 0;
+    let mut tagged = false;
+    if unsafe { sys::napi_typeof(env, argv[0], &mut t) } != sys::Status::napi_ok
+        || t != sys::ValueType::napi_external
+        || unsafe { sys::napi_check_object_type_tag(env, argv[0], &TAG, &mut tagged) } != sys::Status::napi_ok
+        || !tagged
+        || unsafe { sys::napi_get_value_external(env, argv[0], &mut data) } != sys::Status::napi_ok
+        || data.is_null()
+    {
+        return unsafe { throw(env, None, "tapeRun: tape must be a handle made by tapeCreate") };
+    }
+    // SAFETY: tagged by tapeCreate, so `data` is its NativeTape (alive until finalized, which
+    // cannot happen while JS passes the handle). JS is single-threaded: no other &mut exists.
+    let tape = unsafe { &mut *(data as *mut NativeTape) };
+    let (mut from, mut to) = (0f64, 0f64);
+    unsafe {
+        sys::napi_get_value_double(env, argv[1], &mut from);
+        sys::napi_get_value_double(env, argv[2], &mut to);
+    }
+    let n = tape.steps.len() as f64;
+    if !(from.fract() == 0.0 && to.fract() == 0.0 && 0.0 <= from && from <= to && to <= n) {
+        return unsafe { throw(env, None, &format!("tapeRun: steps {} to {} are not a range of the tape's {} steps", js(from), js(to), n)) };
+    }
+    match catch_unwind(AssertUnwindSafe(|| tape.run(from as usize, to as usize))) {
+        Ok(Ok(())) => ptr::null_mut(),
+        Ok(Err((at, e))) => unsafe { throw(env, Some(at), &e.reason) },
+        Err(p) => unsafe { throw(env, None, &format!("tapeRun: internal error: {}", panic_to_error(p).reason)) },
+    }
+}
+
+static TAPE_CREATE: Entry = Entry { name: "tapeCreate", raw: tape_create_raw, store: crate::fast::no_store, call: crate::fast::no_call };
+static TAPE_RUN: Entry = Entry { name: "tapeRun", raw: tape_run_raw, store: crate::fast::no_store, call: crate::fast::no_call };
+
+/// Installs the direct entry points over the declarations below.
+pub(crate) unsafe fn install(env: sys::napi_env, exports: sys::napi_value) -> Result<()> {
+    unsafe {
+        crate::fast::install(env, exports, &TAPE_CREATE)?;
+        crate::fast::install(env, exports, &TAPE_RUN)
+    }
+}
+
+/// Builds a native tape from step descriptions (src/compile/native-tape.ts): kernel steps
+/// `{ kernel, args, dynArg?, dynArray?, dynIndex?, dynLoss? }` and crossEntropy loss steps
+/// `{ loss, targets, rows, ignoreIndex, out, mean, count0, staticBackward }`. The arrays must stay
+/// alive, attached and of the same size while the tape is used (the caller keeps them).
+#[napi(js_name = "tapeCreate", ts_args_type = "steps: Array<object>", ts_return_type = "object")]
+pub fn tape_create() -> Result<()> {
+    Err(Error::from_reason("tapeCreate: replaced by its direct entry point at load"))
+}
+
+/// Runs steps [from, to) of a native tape; an error names the kernel, its `code` is the step.
+#[napi(js_name = "tapeRun", ts_args_type = "tape: object, from: number, to: number", ts_return_type = "void")]
+pub fn tape_run() -> Result<()> {
+    Err(Error::from_reason("tapeRun: replaced by its direct entry point at load"))
+}

@@ -1,0 +1,112 @@
+// A tape run by the addon: its kernel calls (and crossEntropy's loss values, which sit between
+// kernels) are handed over once, converted and stored natively (crates/node/src/tape.rs), and
+// replayed as segments, one N-API call each, between the host ops that stay in TypeScript
+// (random draws, index row ids, the optimizer's step, fill_). Every kernel still validates its
+// arguments on each run (index ranges and targets included), and an error names the step that
+// failed, so the tape rethrows it as the eager path would.
+//
+// The stored arrays are pointers into JS memory: this plan keeps every array alive (it holds
+// them), and before each segment checks that none was detached or resized since (their memory
+// cannot move otherwise). Arrays rebound to new arguments make the tape build a new plan.
+import type { AnyArray } from '../backend/backend.js';
+import { nativeTapeExecutor, type NativeAddon, type NativeTapeHandle } from '../backend/native.js';
+
+/** What the addon stores for one step (see tapeCreate in tape.rs). */
+export type NativeStep =
+  | {
+      readonly kernel: string;
+      readonly args: readonly unknown[];
+      /** A number argument computed on each run: dynArray[dynIndex], divided by loss dynLoss's
+       *  count when given (crossEntropy's mean backward). */
+      readonly dynArg?: number;
+      readonly dynArray?: AnyArray;
+      readonly dynIndex?: number;
+      readonly dynLoss?: number;
+    }
+  | {
+      readonly loss: number;
+      readonly targets: Int32Array;
+      readonly rows: number;
+      readonly ignoreIndex: number;
+      readonly out: AnyArray;
+      readonly mean: boolean;
+      readonly count0: number;
+      readonly staticBackward: boolean;
+    };
+
+/** Each step of the tape: run natively (its description), or in TypeScript (null). */
+export type PlanInput = readonly (NativeStep | null)[];
+
+interface Segment {
+  /** Native step range [from, to) and the tape step of `from`. */
+  readonly from: number;
+  readonly to: number;
+  /** Arrays the segment's steps use and their byte lengths when stored. */
+  readonly arrays: AnyArray[];
+  readonly byteLengths: number[];
+}
+
+/** A plan item: a tape step run in TypeScript (its index), or a native segment. */
+export type PlanItem = number | Segment;
+
+export class NativePlan {
+  readonly items: PlanItem[] = [];
+  /** The tape step of each native step (for errors). */
+  readonly tapeStepOf: number[] = [];
+  readonly segments: number;
+  private readonly handle: NativeTapeHandle;
+  private readonly exec: Pick<NativeAddon, 'tapeRun'>;
+
+  private constructor(exec: Pick<NativeAddon, 'tapeCreate' | 'tapeRun'>, input: PlanInput) {
+    const steps: NativeStep[] = [];
+    let open: { from: number; arrays: Set<AnyArray> } | null = null;
+    const close = (): void => {
+      if (open === null) return;
+      const arrays = [...open.arrays];
+      this.items.push({ from: open.from, to: steps.length, arrays, byteLengths: arrays.map((a) => a.byteLength) });
+      open = null;
+    };
+    input.forEach((s, at) => {
+      if (s === null) {
+        close();
+        this.items.push(at);
+        return;
+      }
+      open ??= { from: steps.length, arrays: new Set() };
+      for (const v of 'kernel' in s ? [...s.args, s.dynArray] : [s.targets, s.out]) if (ArrayBuffer.isView(v)) open.arrays.add(v as AnyArray);
+      steps.push(s);
+      this.tapeStepOf.push(at);
+    });
+    close();
+    this.segments = this.items.filter((i) => typeof i !== 'number').length;
+    this.exec = exec;
+    this.handle = exec.tapeCreate(steps);
+  }
+
+  /** A plan for the tape's steps, or null when the addon has no tape executor. */
+  static make(input: PlanInput): NativePlan | null {
+    const exec = nativeTapeExecutor();
+    return exec === null ? null : new NativePlan(exec, input);
+  }
+
+  /** Runs one segment; an error thrown by a step comes back as [tape step index, Error]. */
+  run(seg: Segment): [number, Error] | null {
+    const { arrays, byteLengths } = seg;
+    for (let i = 0; i < arrays.length; i++) {
+      if (arrays[i].byteLength !== byteLengths[i]) {
+        throw new Error(
+          `compile: a ${arrays[i].constructor.name} of the compiled step (${byteLengths[i]} bytes when recorded, ${arrays[i].byteLength} now) was detached or resized; the tensors a compiled function uses must keep their storage`,
+        );
+      }
+    }
+    try {
+      this.exec.tapeRun(this.handle, seg.from, seg.to);
+      return null;
+    } catch (e) {
+      const err = e instanceof Error ? e : new Error(String(e));
+      const code = Number((err as { code?: unknown }).code);
+      if (!Number.isInteger(code) || code < seg.from || code >= seg.to) throw err;
+      return [this.tapeStepOf[code], new Error(err.message)];
+    }
+  }
+}
