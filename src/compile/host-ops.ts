@@ -15,6 +15,7 @@ import { broadcastShapes, fmtShape, numel } from '../tensor/shape.js';
 import type { Generator } from '../random/generator.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { CompileRefusal, activeRecording, type KernelCall, type Recording } from './recording.js';
+import type { NativeStep } from './native-plan.js';
 
 export interface ReplayContext {
   /** The return value of the kernel just before (crossEntropyForward's sum). */
@@ -33,6 +34,9 @@ export interface HostOp {
   /** Values that must agree between two recordings (numbers, flags, the objects it uses). */
   readonly signature: readonly unknown[];
   run(ctx: ReplayContext): void;
+  /** The same work as a step of the addon's tape (native-plan.ts), over the op's current
+   *  arrays; absent when it has none (the op then runs here, between native segments). */
+  native?(): NativeStep | null;
 }
 
 // ---- random draws ----------------------------------------------------------------------------
@@ -179,6 +183,9 @@ export function makeIndexOp(rec: Recording, t: Tensor, indices: unknown, run: ()
         dst = host.arrays[L + 1] as Int32Array;
         forRows(copyRow);
       },
+      native: single
+        ? () => nativeGather(host.arrays[0] as Int32Array, views[0].offset, n, sizes[0], host.arrays[L + 1] as Int32Array, dOff, { src: host.arrays[L] as Int32Array, srcBase: base, rowSize })
+        : undefined,
     };
     spliceHost(rec, mark, host);
     return out;
@@ -205,9 +212,21 @@ export function makeIndexOp(rec: Recording, t: Tensor, indices: unknown, run: ()
       rows = host.arrays[L] as Int32Array;
       forRows(setRow);
     },
+    native: single ? () => nativeGather(host.arrays[0] as Int32Array, views[0].offset, n, sizes[0], host.arrays[L] as Int32Array, 0, null) : undefined,
   };
   spliceHost(rec, mark, host);
   return out;
+}
+
+/** computeRows1 as a native step: rows (or row ids when `copy` is null) of n contiguous indices
+ *  into a dim of `size`, with the same range check and message. Null when the output shares a
+ *  buffer with what it reads (then the TypeScript loop keeps its element order). */
+function nativeGather(
+  idx: Int32Array, idxOffset: number, n: number, size: number, out: Int32Array, outOffset: number,
+  copy: { src: Int32Array; srcBase: number; rowSize: number } | null,
+): NativeStep | null {
+  if (out.buffer === idx.buffer || (copy !== null && out.buffer === copy.src.buffer)) return null;
+  return { gather: copy === null ? 'ids' : 'rows', idx, idxOffset, n, size, out, outOffset, src: copy?.src ?? null, srcBase: copy?.srcBase ?? 0, rowSize: copy?.rowSize ?? 1 };
 }
 
 function isContiguousView(v: IndexView, shape: readonly number[]): boolean {

@@ -32,6 +32,20 @@ export type NativeStep =
       readonly mean: boolean;
       readonly count0: number;
       readonly staticBackward: boolean;
+    }
+  | {
+      /** index with one contiguous int32 index tensor (host-ops.ts computeRows1): copy whole
+       *  int32 rows ('rows', Xtr[ix]) or write the row ids ('ids', for indexSelect). */
+      readonly gather: 'rows' | 'ids';
+      readonly idx: Int32Array;
+      readonly idxOffset: number;
+      readonly n: number;
+      readonly size: number;
+      readonly out: Int32Array;
+      readonly outOffset: number;
+      readonly src: Int32Array | null;
+      readonly srcBase: number;
+      readonly rowSize: number;
     };
 
 /** Each step of the tape: run natively (its description), or in TypeScript (null). */
@@ -73,7 +87,8 @@ export class NativePlan {
         return;
       }
       open ??= { from: steps.length, arrays: new Set() };
-      for (const v of 'kernel' in s ? [...s.args, s.dynArray] : [s.targets, s.out]) if (ArrayBuffer.isView(v)) open.arrays.add(v as AnyArray);
+      const used = 'kernel' in s ? [...s.args, s.dynArray] : 'loss' in s ? [s.targets, s.out] : [s.idx, s.out, s.src];
+      for (const v of used) if (ArrayBuffer.isView(v)) open.arrays.add(v as AnyArray);
       steps.push(s);
       this.tapeStepOf.push(at);
     });

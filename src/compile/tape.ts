@@ -208,7 +208,7 @@ export class Tape {
     for (const s of this.steps) {
       if (s.kind === 'host') {
         if (s.loss === undefined) {
-          input.push(null);
+          input.push(s.op.native?.() ?? null);
           continue;
         }
         const { binding, call } = s.loss;

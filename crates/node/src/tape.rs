@@ -46,9 +46,24 @@ struct CeLoss {
     static_backward: bool,
 }
 
+/// Integer indexing with one contiguous index tensor (host-ops.ts computeRows1): each index is
+/// checked against `size` (negative ones count from the end), then whole int32 rows of `src` are
+/// copied to `out` (Xtr[ix]), or the row ids are written (the ids indexSelect gathers with).
+struct Gather {
+    idx: Info,
+    idx_off: usize,
+    n: usize,
+    size: usize,
+    out: Info,
+    out_off: usize,
+    /// (src, base, row size) when copying rows.
+    rows: Option<(Info, usize, usize)>,
+}
+
 enum Step {
     Kernel { entry: &'static Entry, args: Vec<Stored>, dyns: Vec<(usize, Dyn)> },
     Loss(CeLoss),
+    Gather(Gather),
 }
 
 pub struct NativeTape {
@@ -155,6 +170,26 @@ unsafe fn build(env: sys::napi_env, list: sys::napi_value) -> Result<NativeTape>
     for at in 0..n as usize {
         let s = unsafe { element(env, list, at as u32, "tapeCreate")? };
         let kernel = unsafe { prop(env, s, c"kernel")? };
+        let gather = unsafe { prop(env, s, c"gather")? };
+        if !unsafe { is_undefined(env, gather) } {
+            let rows = unsafe { string(env, gather) }.as_deref() == Some("rows");
+            let g = Gather {
+                idx: unsafe { array(env, s, c"idx", at, INT32)? },
+                idx_off: unsafe { index(env, s, c"idxOffset", at)? },
+                n: unsafe { index(env, s, c"n", at)? },
+                size: unsafe { index(env, s, c"size", at)? },
+                out: unsafe { array(env, s, c"out", at, INT32)? },
+                out_off: unsafe { index(env, s, c"outOffset", at)? },
+                rows: if rows {
+                    Some((unsafe { array(env, s, c"src", at, INT32)? }, unsafe { index(env, s, c"srcBase", at)? }, unsafe { index(env, s, c"rowSize", at)? }))
+                } else {
+                    None
+                },
+            };
+            check_gather(&g).map_err(|why| Error::from_reason(format!("tapeCreate: step {at}: index: {why}")))?;
+            steps.push(Step::Gather(g));
+            continue;
+        }
         if unsafe { is_undefined(env, kernel) } {
             let c = CeLoss {
                 loss: unsafe { index(env, s, c"loss", at)? },
@@ -201,6 +236,66 @@ unsafe fn build(env: sys::napi_env, list: sys::napi_value) -> Result<NativeTape>
     Ok(NativeTape { steps, counts: vec![0.0; losses], last: f64::NAN })
 }
 
+/// The bounds a gather relies on (the arrays cannot change size while the tape is used).
+fn check_gather(g: &Gather) -> std::result::Result<(), String> {
+    let fits = |a: &Info, off: usize, n: Option<usize>| n.and_then(|n| n.checked_add(off)).is_some_and(|end| end <= a.len);
+    let rs = g.rows.map_or(1, |r| r.2);
+    if !fits(&g.idx, g.idx_off, Some(g.n)) || !fits(&g.out, g.out_off, g.n.checked_mul(rs)) {
+        return Err(format!("{} indices (offset {}) or their output do not fit their arrays", g.n, g.idx_off));
+    }
+    let range = |a: &Info, off: usize, n: usize| (a.data as usize + 4 * off, a.data as usize + 4 * (off + n));
+    let overlap = |a: (usize, usize), b: (usize, usize)| a.0 < a.1 && b.0 < b.1 && a.0 < b.1 && b.0 < a.1;
+    let out = range(&g.out, g.out_off, g.n * rs);
+    if overlap(out, range(&g.idx, g.idx_off, g.n)) {
+        return Err("the output shares memory with the indices".into());
+    }
+    if let Some((src, base, rs)) = &g.rows {
+        if !fits(src, *base, g.size.checked_mul(*rs)) {
+            return Err(format!("{} rows of {} (from {}) do not fit the source's {} elements", g.size, rs, base, src.len));
+        }
+        if overlap(out, range(src, *base, g.size * rs)) {
+            return Err("the output shares memory with the source".into());
+        }
+    }
+    Ok(())
+}
+
+impl Gather {
+    fn run(&self) -> Result<()> {
+        if self.n == 0 {
+            return Ok(());
+        }
+        // SAFETY: ranges checked when built (check_gather), disjoint; the JS tape keeps the arrays.
+        let idx = unsafe { std::slice::from_raw_parts((self.idx.data as *const i32).add(self.idx_off), self.n) };
+        let size = self.size as i64;
+        for &v in idx {
+            let v = v as i64;
+            if v < -size || v >= size {
+                return Err(Error::from_reason(format!("index: index {v} is out of bounds for dimension 0 with size {size}")));
+            }
+        }
+        let row = |v: i32| if v < 0 { (v as i64 + size) as usize } else { v as usize };
+        match self.rows {
+            None => {
+                let out = unsafe { std::slice::from_raw_parts_mut((self.out.data as *mut i32).add(self.out_off), self.n) };
+                for (o, &v) in out.iter_mut().zip(idx) {
+                    *o = row(v) as i32;
+                }
+            }
+            Some((_, _, 0)) => {}
+            Some((src, base, rs)) => {
+                let src = unsafe { std::slice::from_raw_parts((src.data as *const i32).add(base), self.size * rs) };
+                let out = unsafe { std::slice::from_raw_parts_mut((self.out.data as *mut i32).add(self.out_off), self.n * rs) };
+                for (p, &v) in idx.iter().enumerate() {
+                    let r = row(v);
+                    out[p * rs..(p + 1) * rs].copy_from_slice(&src[r * rs..(r + 1) * rs]);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 // ---- running --------------------------------------------------------------------------------
 
 impl NativeTape {
@@ -229,11 +324,12 @@ impl NativeTape {
                     });
                     self.last = res.map_err(|e| (at, e))?;
                 }
+                Step::Gather(g) => g.run().map_err(|e| (at, e))?,
                 Step::Loss(c) => {
                     let sum = self.last;
                     let v = if c.mean {
                         // SAFETY: targets has at least `rows` Int32 elements (checked when built).
-                        let t = unsafe { std::slice::from_raw_parts(c.targets.data as *const i32, c.rows) };
+                        let t: &[i32] = if c.rows == 0 { &[] } else { unsafe { std::slice::from_raw_parts(c.targets.data as *const i32, c.rows) } };
                         let count = t.iter().filter(|&&x| x as f64 != c.ignore).count();
                         self.counts[c.loss] = count as f64;
                         if count != c.count0 && c.static_backward {
