@@ -279,6 +279,12 @@ export function makeEmbeddingOp(rec: Recording, input: Tensor, weight: Tensor, r
         rows[i] = v;
       }
     },
+    native: () => {
+      const ids = host.arrays[0] as Int32Array;
+      const rows = host.arrays[1] as Int32Array;
+      if (rows.buffer === ids.buffer) return null;
+      return { gather: 'embedding', idx: ids, idxOffset: off, n, size: num, out: rows, outOffset: 0, src: null, srcBase: 0, rowSize: 1, inputShape: shape, weightShape: wshape };
+    },
   };
   spliceHost(rec, mark, host);
   return out;

@@ -35,8 +35,9 @@ export type NativeStep =
     }
   | {
       /** index with one contiguous int32 index tensor (host-ops.ts computeRows1): copy whole
-       *  int32 rows ('rows', Xtr[ix]) or write the row ids ('ids', for indexSelect). */
-      readonly gather: 'rows' | 'ids';
+       *  int32 rows ('rows', Xtr[ix]) or write the row ids ('ids', for indexSelect); or
+       *  nn.Embedding's ids ('embedding': no negative indices, its own message). */
+      readonly gather: 'rows' | 'ids' | 'embedding';
       readonly idx: Int32Array;
       readonly idxOffset: number;
       readonly n: number;
@@ -46,6 +47,9 @@ export type NativeStep =
       readonly src: Int32Array | null;
       readonly srcBase: number;
       readonly rowSize: number;
+      /** For 'embedding' messages: the input's and the weight's shapes, formatted. */
+      readonly inputShape?: string;
+      readonly weightShape?: string;
     };
 
 /** Each step of the tape: run natively (its description), or in TypeScript (null). */

@@ -58,6 +58,8 @@ struct Gather {
     out_off: usize,
     /// (src, base, row size) when copying rows.
     rows: Option<(Info, usize, usize)>,
+    /// nn.Embedding's ids: no negative indices, and its message (input and weight shapes).
+    embedding: Option<(String, String)>,
 }
 
 enum Step {
@@ -131,12 +133,16 @@ unsafe fn array(env: sys::napi_env, obj: sys::napi_value, key: &std::ffi::CStr, 
 }
 
 unsafe fn string(env: sys::napi_env, v: sys::napi_value) -> Option<String> {
-    let mut buf = [0u8; 64];
     let mut len = 0usize;
+    if unsafe { sys::napi_get_value_string_utf8(env, v, ptr::null_mut(), 0, &mut len) } != sys::Status::napi_ok {
+        return None;
+    }
+    let mut buf = vec![0u8; len + 1];
     if unsafe { sys::napi_get_value_string_utf8(env, v, buf.as_mut_ptr() as *mut _, buf.len(), &mut len) } != sys::Status::napi_ok {
         return None;
     }
-    String::from_utf8(buf[..len].to_vec()).ok()
+    buf.truncate(len);
+    String::from_utf8(buf).ok()
 }
 
 /// Element `index` of a Float32Array, Float64Array or Int32Array, as a JS number.
@@ -172,7 +178,14 @@ unsafe fn build(env: sys::napi_env, list: sys::napi_value) -> Result<NativeTape>
         let kernel = unsafe { prop(env, s, c"kernel")? };
         let gather = unsafe { prop(env, s, c"gather")? };
         if !unsafe { is_undefined(env, gather) } {
-            let rows = unsafe { string(env, gather) }.as_deref() == Some("rows");
+            let mode = unsafe { string(env, gather) }.unwrap_or_default();
+            let rows = mode == "rows";
+            let embedding = if mode == "embedding" {
+                let text = |key: &std::ffi::CStr| unsafe { prop(env, s, key).map(|v| string(env, v).unwrap_or_default()) };
+                Some((text(c"inputShape")?, text(c"weightShape")?))
+            } else {
+                None
+            };
             let g = Gather {
                 idx: unsafe { array(env, s, c"idx", at, INT32)? },
                 idx_off: unsafe { index(env, s, c"idxOffset", at)? },
@@ -185,6 +198,7 @@ unsafe fn build(env: sys::napi_env, list: sys::napi_value) -> Result<NativeTape>
                 } else {
                     None
                 },
+                embedding,
             };
             check_gather(&g).map_err(|why| Error::from_reason(format!("tapeCreate: step {at}: index: {why}")))?;
             steps.push(Step::Gather(g));
@@ -268,9 +282,15 @@ impl Gather {
         // SAFETY: ranges checked when built (check_gather), disjoint; the JS tape keeps the arrays.
         let idx = unsafe { std::slice::from_raw_parts((self.idx.data as *const i32).add(self.idx_off), self.n) };
         let size = self.size as i64;
-        for &v in idx {
+        for (i, &v) in idx.iter().enumerate() {
             let v = v as i64;
-            if v < -size || v >= size {
+            if let Some((input, weight)) = &self.embedding {
+                if v < 0 || v >= size {
+                    return Err(Error::from_reason(format!(
+                        "embedding: index {v} (at position {i} of input {input}) is out of range for {size} embeddings (weight {weight})"
+                    )));
+                }
+            } else if v < -size || v >= size {
                 return Err(Error::from_reason(format!("index: index {v} is out of bounds for dimension 0 with size {size}")));
             }
         }

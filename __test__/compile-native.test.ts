@@ -1,0 +1,190 @@
+// compile's native tape executor (crates/node/src/tape.rs, src/compile/native-plan.ts): a replayed
+// step runs its kernels in native segments, one N-API call each, between the host ops that stay in
+// TypeScript. It must give the same bits as the kernel-by-kernel replay and as eager (1 and 2
+// threads), re-plan for new shapes and new argument arrays, surface an error inside a segment as
+// the eager message naming the op (and keep working after it), and refuse memory that was
+// detached under it.
+import { afterEach, describe, expect, it } from 'vitest';
+import { F, Generator, compile, getBackend, nn, noGrad, randint, randn, type Tensor } from '../index.js';
+import { nativeAvailable } from '../src/backend/native.js';
+import { _setNativeReplay } from '../src/compile/tape.js';
+import { loadDataset, makeMlp3, makeMlp3Nn } from '../bench/mlp.js';
+import { makeWaveNetModule } from '../bench/wavenet.js';
+
+const ds3 = loadDataset(3);
+const ds8 = loadDataset(8);
+const threads0 = getBackend().getNumThreads();
+afterEach(() => {
+  getBackend().setNumThreads(threads0);
+  _setNativeReplay(true);
+});
+
+function run(make: () => { step: () => number; params: Tensor[] }, steps: number, nativeReplay: boolean) {
+  _setNativeReplay(nativeReplay);
+  const t = make();
+  const c = compile(() => t.step());
+  const losses: number[] = [];
+  for (let i = 0; i < steps; i++) losses.push(c());
+  _setNativeReplay(true);
+  const params = t.params.map((p) => Buffer.from(new Uint8Array(p.contiguous().flat().slice().buffer)));
+  return { losses, params, info: { ...c.info } };
+}
+
+function expectSame(a: ReturnType<typeof run>, b: ReturnType<typeof run>) {
+  expect(b.losses.length).toBe(a.losses.length);
+  a.losses.forEach((v, i) => {
+    if (!Object.is(v, b.losses[i])) throw new Error(`step ${i}: ${v} vs ${b.losses[i]}`);
+  });
+  a.params.forEach((p, i) => expect(Buffer.compare(p, b.params[i]), `parameter ${i}`).toBe(0));
+}
+
+const message = (body: () => unknown): string => {
+  try {
+    body();
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return 'no error';
+};
+
+describe.runIf(nativeAvailable())('native tape segments', () => {
+  it('part 3 MLP, its nn + optim.SGD twin and the WaveNet: native segments give the kernel-by-kernel bits, on 1 and 2 threads', () => {
+    const cases = [
+      { make: () => makeMlp3(ds3, 32), steps: 300 },
+      { make: () => makeMlp3Nn(ds3, 32), steps: 100 },
+      { make: () => makeWaveNetModule(ds8, 32), steps: 60 },
+    ];
+    for (const threads of [1, 2]) {
+      getBackend().setNumThreads(threads);
+      for (const { make, steps } of cases) {
+        const byKernel = run(make, steps, false);
+        const native = run(make, steps, true);
+        expectSame(byKernel, native);
+        expect(byKernel.info.segments).toBe(0);
+        // The random draw (and the optimizer's step, for optim.SGD) stay in TypeScript; index,
+        // every kernel and the loss value run in one native call.
+        expect(native.info.segments).toBe(1);
+        expect(native.info.replayed).toBe(steps - 2);
+      }
+    }
+  });
+
+  it('records again for new shapes and new argument arrays, each replayed natively with the eager bits', () => {
+    const g = new Generator().manualSeed(11);
+    const C = randn([27, 4], { generator: g, requiresGrad: true });
+    const W = randn([12, 27], { generator: g, requiresGrad: true });
+    const f = (X: Tensor, Y: Tensor, lr: number) => {
+      const logits = C.index(X).view(-1, 12).matmul(W).tanh().mul(2);
+      const loss = F.crossEntropy(logits, Y);
+      C.grad = null;
+      W.grad = null;
+      loss.backward();
+      noGrad(() => {
+        C.sub_(C.grad!, lr);
+        W.sub_(W.grad!, lr);
+      });
+      return loss.item();
+    };
+    const c = compile(f, { verify: true });
+    // The eager twin on copies of the parameters.
+    const C2 = C.detach().clone().requiresGrad_(true);
+    const W2 = W.detach().clone().requiresGrad_(true);
+    const fe = (X: Tensor, Y: Tensor, lr: number) => {
+      const loss = F.crossEntropy(C2.index(X).view(-1, 12).matmul(W2).tanh().mul(2), Y);
+      C2.grad = null;
+      W2.grad = null;
+      loss.backward();
+      noGrad(() => {
+        C2.sub_(C2.grad!, lr);
+        W2.sub_(W2.grad!, lr);
+      });
+      return loss.item();
+    };
+    for (const batch of [4, 7, 4, 7, 1]) {
+      for (let i = 0; i < 4; i++) {
+        const X = randint(0, 27, [batch, 3], { generator: g });
+        const Y = randint(0, 27, [batch], { generator: g });
+        expect(Object.is(c(X, Y, 0.1), fe(X, Y, 0.1))).toBe(true);
+      }
+    }
+    expect(c.info.compiledShapes).toBe(3);
+    expect(c.info.segments).toBe(1);
+    expect(c.info.replayed).toBeGreaterThan(10);
+  });
+
+  it('an error inside a segment is the eager message naming the op, and the next replay still works (1 and 2 threads)', () => {
+    for (const threads of [1, 2]) {
+      getBackend().setNumThreads(threads);
+      const g = new Generator().manualSeed(6);
+      const C = randn([27, 2], { generator: g, requiresGrad: true });
+      const W = randn([6, 27], { generator: g, requiresGrad: true });
+      const f = (X: Tensor, Y: Tensor) => {
+        const loss = F.crossEntropy(C.index(X).view(-1, 6).matmul(W), Y);
+        C.grad = null;
+        W.grad = null;
+        loss.backward();
+        return loss.item();
+      };
+      const c = compile(f);
+      const X = randint(0, 27, [4, 3], { generator: g });
+      const Y = randint(0, 27, [4], { generator: g });
+      for (let i = 0; i < 3; i++) c(X, Y);
+      expect(c.info.segments).toBe(1);
+      // The same arrays, changed in place between calls: the replay reads them in its segment.
+      const x = X.data as Int32Array;
+      const y = Y.data as Int32Array;
+      x[5] = -28;
+      const eagerX = message(() => f(X, Y));
+      expect(eagerX).toMatch(/^index: index -28 is out of bounds for dimension 0 with size 27/);
+      expect(message(() => c(X, Y))).toBe(eagerX);
+      x[5] = -1; // negative indices count from the end, as eager
+      expect(c(X, Y)).toBe(f(X, Y));
+      y[3] = 27;
+      const eagerY = message(() => f(X, Y));
+      expect(eagerY).toMatch(/^crossEntropy: target 27 at position 3 is out of bounds for 27 classes/);
+      expect(message(() => c(X, Y))).toBe(eagerY);
+      y[3] = 26;
+      expect(c(X, Y)).toBe(f(X, Y));
+      expect(c.info.recorded).toBe(2);
+    }
+  });
+
+  it("nn.Embedding's id check runs in the segment too, with its eager message", () => {
+    const g = new Generator().manualSeed(8);
+    const emb = new nn.Embedding(10, 3, { generator: g });
+    const f = (X: Tensor) => {
+      const loss = emb.forward(X).tanh().sum();
+      emb.weight.grad = null;
+      loss.backward();
+      return loss.item();
+    };
+    const c = compile(f);
+    const X = randint(0, 10, [4, 2], { generator: g });
+    for (let i = 0; i < 3; i++) c(X);
+    expect(c.info.segments).toBe(1);
+    (X.data as Int32Array)[7] = 10;
+    const eager = message(() => f(X));
+    expect(eager).toMatch(/^embedding: index 10 \(at position 7 of input \[4, 2\]\) is out of range for 10 embeddings/);
+    expect(message(() => c(X))).toBe(eager);
+    (X.data as Int32Array)[7] = 9;
+    expect(c(X)).toBe(f(X));
+  });
+
+  it('a parameter whose memory was detached under the tape is refused with a clear error, not read', () => {
+    const g = new Generator().manualSeed(3);
+    const W = randn([5, 3], { generator: g, requiresGrad: true });
+    const f = (X: Tensor) => {
+      const loss = X.matmul(W).tanh().sum();
+      W.grad = null;
+      loss.backward();
+      return loss.item();
+    };
+    const c = compile(f);
+    const X = randn([2, 5], { generator: g });
+    for (let i = 0; i < 3; i++) c(X);
+    const buf = W.data.buffer;
+    structuredClone(buf, { transfer: [buf] });
+    expect(W.data.byteLength).toBe(0);
+    expect(message(() => c(X))).toMatch(/^compile: a Float32Array of the compiled step \(60 bytes when recorded, 0 now\) was detached or resized/);
+  });
+});
