@@ -355,6 +355,7 @@ const failures: string[] = [];
 const perExport: Record<string, { calls: number; errors: number }> = {};
 let total = 0;
 let checked = 0;
+let tapeChecked = 0;
 
 function fail(msg: string): void {
   if (failures.length < 20) failures.push(msg);
@@ -423,18 +424,143 @@ function checkValid(): void {
   });
 }
 
+// ---------------------------------------------------------------------------------------------
+// The tape executor (tapeCreate / tapeRun, crates/node/src/tape.rs): tapes of 1-3 steps made from
+// the kernel generators above (some broken), index gathers and crossEntropy loss steps with bad
+// fields, then runs over valid and invalid step ranges. Errors must name tapeCreate / tapeRun or
+// the step's op (with the failing step as the error's code); no write outside an array; a tape
+// of valid kernel calls must match the reference backend.
+
+type TapeStep = Record<string, unknown>;
+const STEP_NAMES = new Set<string>();
+
+function gatherStep(): TapeStep {
+  const size = int(0, 6);
+  const n = int(0, 6);
+  const mode = pick(['rows', 'ids', 'embedding']);
+  const rs = mode === 'rows' ? int(0, 3) : 1;
+  const idxOff = int(0, 2);
+  const idx = i32(idxOff + n + int(0, 1), () => int(-size - 1, size));
+  const step: TapeStep = {
+    gather: mode, idx, idxOffset: idxOff, n, size, out: i32(n * rs + int(0, 1), () => 0), outOffset: 0,
+    src: mode === 'rows' ? i32(size * rs + int(0, 2), () => int(-9, 9)) : null, srcBase: 0, rowSize: rs, inputShape: `[${n}]`, weightShape: `[${size}, 3]`,
+  };
+  STEP_NAMES.add(mode === 'embedding' ? 'embedding' : 'index');
+  return step;
+}
+
+function lossStep(): TapeStep {
+  const rows = int(0, 5);
+  return {
+    loss: int(0, 1), targets: i32(rows + int(0, 1), () => int(-2, 3)), rows, ignoreIndex: pick([-1, -100, 2]), out: f32(int(1, 2)),
+    mean: chance(0.7), count0: int(0, rows), staticBackward: chance(0.5),
+  };
+}
+
+const BAD_FIELDS: unknown[] = [undefined, null, -1, 2.5, NaN, 1e300, 'x', {}, [], f32(1), i32(1, () => 0), true];
+
+function tapeFuzz(): void {
+  live = [];
+  STEP_NAMES.clear();
+  STEP_NAMES.add('crossEntropy (compiled)');
+  const names = Object.keys(gen).filter((n) => n !== 'setNumThreads' && n !== 'getNumThreads' && n in native.kernels);
+  const steps: TapeStep[] = [];
+  const valid: Call[] = [];
+  let allValid = true;
+  for (let k = int(1, 3); k > 0; k--) {
+    const r = next();
+    if (r < 0.7) {
+      const c = gen[pick(names)]();
+      STEP_NAMES.add(c.name);
+      const broken = chance(0.4) && breakCall(c);
+      if (broken) allValid = false;
+      else valid.push(c);
+      const step: TapeStep = { kernel: c.name, args: c.args };
+      if (chance(0.1)) Object.assign(step, { dynArg: int(0, c.args.length), dynArray: pick<unknown>([f32(int(0, 2)), i32(1, () => 3), null]), dynIndex: int(0, 2) }), (allValid = false);
+      steps.push(step);
+    } else {
+      steps.push(r < 0.85 ? gatherStep() : lossStep());
+      allValid = false;
+    }
+  }
+  if (chance(0.25)) {
+    // A bad description: an unknown kernel, a missing or mistyped field.
+    const s = pick(steps);
+    const keys = Object.keys(s);
+    if (chance(0.3) && 'kernel' in s) s.kernel = pick(['nope', '', 'debugPanic', 7]);
+    else s[pick(keys)] = pick(BAD_FIELDS);
+    allValid = false;
+  }
+  const copies = valid.map((c) => c.args.map((a) => (a instanceof Float32Array ? Float32Array.from(a) : a instanceof Int32Array ? Int32Array.from(a) : a)));
+  const stepNames = (msg: string) => msg.startsWith('tapeRun: ') || [...STEP_NAMES].some((n) => msg.startsWith(`${n}: `));
+  let tape: ReturnType<typeof native.tapeCreate> | null = null;
+  tapeInvoke('tapeCreate', () => {
+    tape = native.tapeCreate(chance(0.03) ? (pick(BAD_FIELDS) as object[]) : steps);
+  }, (msg) => msg.startsWith('tapeCreate: ') || [...STEP_NAMES].some((n) => msg.startsWith(`${n}: `)));
+  if (tape === null) return;
+  const from = chance(0.85) ? 0 : pick([-1, 1, 2.5, NaN, 5]);
+  const to = chance(0.85) ? steps.length : pick([-1, 0, steps.length + 1, 1.5]);
+  const target = chance(0.03) ? pick<unknown>([{}, null, f32(1), 3]) : tape;
+  const ok = tapeInvoke('tapeRun', () => native.tapeRun(target as never, from, to), stepNames, steps.length);
+  if (ok && allValid && target === tape && from === 0 && to === steps.length) {
+    valid.forEach((c, k) => {
+      tapeChecked++;
+      const ref = (referenceBackend as unknown as Record<string, Fn>)[c.name];
+      if (typeof ref !== 'function') return;
+      ref(...copies[k]);
+      c.args.forEach((a, i) => {
+        if (!(c.kinds[i] === 'out' || c.kinds[i] === 'optOut') || a === null) return;
+        const g = a as Float32Array;
+        const rr = copies[k][i] as Float32Array;
+        for (let j = 0; j < g.length; j++) {
+          if (!close(g[j], rr[j])) {
+            fail(`tape step ${c.name}: output ${i} [${j}] native ${g[j]}, reference ${rr[j]}`);
+            return;
+          }
+        }
+      });
+    });
+  }
+}
+
+/** Calls a tape export; errors must be Errors that `named` accepts (a step error: with its index as code). */
+function tapeInvoke(name: string, body: () => void, named: (msg: string) => boolean, steps = 0): boolean {
+  const stat = (perExport[name] ??= { calls: 0, errors: 0 });
+  stat.calls++;
+  total++;
+  try {
+    body();
+    return true;
+  } catch (e) {
+    stat.errors++;
+    if (!(e instanceof Error)) fail(`${name} threw a non-Error: ${String(e)}`);
+    else if (!named(e.message)) fail(`${name} threw "${e.message}", which names neither the export nor a step's op`);
+    else if (name === 'tapeRun' && !e.message.startsWith('tapeRun: ')) {
+      const code = Number((e as { code?: unknown }).code);
+      if (!(Number.isInteger(code) && code >= 0 && code < steps)) fail(`tapeRun: a step error without the step's index as its code ("${e.message}", code ${String((e as { code?: unknown }).code)})`);
+    }
+    return false;
+  } finally {
+    if (!guardsIntact()) fail(`${name} wrote outside an array`);
+  }
+}
+
 if (!nativeAvailable()) {
   console.log(JSON.stringify({ error: 'native addon not built (npm run build:native)' }));
   process.exit(2);
 }
 const threadsBefore = native.kernels.getNumThreads();
 // Generators for kernels this build does not have yet are skipped (the test checks coverage).
-const exportNames = [...Object.keys(gen).filter((n) => n in native.kernels), 'debugPanic'];
+const exportNames = [...Object.keys(gen).filter((n) => n in native.kernels), 'debugPanic', 'tapeCreate', 'tapeRun'];
 let broken = 0;
 const started = Date.now();
 for (let iter = 0; total < CALLS; iter++) {
   live = [];
   const name = exportNames[iter % exportNames.length]; // every export, round robin
+  if (name === 'tapeCreate' || name === 'tapeRun') {
+    tapeFuzz(); // tapeCreate, then tapeRun on what it made
+    continue;
+  }
   const c: Call = name === 'debugPanic' ? { name, args: [], kinds: [] } : gen[name]();
   const isBroken = name === 'debugPanic' || (chance(0.85) && breakCall(c));
   if (chance(0.3)) breakCall(c); // sometimes two faults at once
@@ -445,4 +571,4 @@ for (let iter = 0; total < CALLS; iter++) {
   }
 }
 native.kernels.setNumThreads(threadsBefore);
-console.log(JSON.stringify({ calls: total, broken, checked, ms: Date.now() - started, perExport, failures }));
+console.log(JSON.stringify({ calls: total, broken, checked, tapeChecked, ms: Date.now() - started, perExport, failures }));

@@ -78,7 +78,17 @@ pub struct NativeTape {
 
 // ---- reading the JS description -------------------------------------------------------------
 
+/// Whether `v` is an object or array (N-API's property reads would throw on anything else).
+unsafe fn is_object(env: sys::napi_env, v: sys::napi_value) -> bool {
+    let mut t = 0;
+    let st = unsafe { sys::napi_typeof(env, v, &mut t) };
+    st == sys::Status::napi_ok && t == sys::ValueType::napi_object
+}
+
 unsafe fn prop(env: sys::napi_env, obj: sys::napi_value, key: &std::ffi::CStr) -> Result<sys::napi_value> {
+    if !unsafe { is_object(env, obj) } {
+        return Err(Error::from_reason(format!("tapeCreate: a step must be an object (reading .{})", key.to_string_lossy())));
+    }
     let mut v = ptr::null_mut();
     if unsafe { sys::napi_get_named_property(env, obj, key.as_ptr(), &mut v) } != sys::Status::napi_ok {
         return Err(Error::from_reason(format!("tapeCreate: could not read .{}", key.to_string_lossy())));
@@ -168,7 +178,11 @@ fn scalar_array(info: Info, index: usize, at: usize) -> Result<Info> {
 
 unsafe fn build(env: sys::napi_env, list: sys::napi_value) -> Result<NativeTape> {
     let mut n = 0u32;
-    if unsafe { sys::napi_get_array_length(env, list, &mut n) } != sys::Status::napi_ok {
+    let mut is_array = false;
+    if unsafe { sys::napi_is_array(env, list, &mut is_array) } != sys::Status::napi_ok
+        || !is_array
+        || unsafe { sys::napi_get_array_length(env, list, &mut n) } != sys::Status::napi_ok
+    {
         return Err(Error::from_reason("tapeCreate: steps must be an array"));
     }
     let mut steps = Vec::with_capacity(n as usize);
@@ -227,7 +241,12 @@ unsafe fn build(env: sys::napi_env, list: sys::napi_value) -> Result<NativeTape>
             .iter()
             .find(|e| e.name == name)
             .ok_or_else(|| Error::from_reason(format!("tapeCreate: step {at}: no kernel named '{name}'")))?;
-        let args = unsafe { (entry.store)(env, prop(env, s, c"args")?)? };
+        let list = unsafe { prop(env, s, c"args")? };
+        let mut is_array = false;
+        if unsafe { sys::napi_is_array(env, list, &mut is_array) } != sys::Status::napi_ok || !is_array {
+            return Err(Error::from_reason(format!("tapeCreate: step {at}: .args of {name} must be an array")));
+        }
+        let args = unsafe { (entry.store)(env, list)? };
         let mut dyns = Vec::new();
         if !unsafe { is_undefined(env, prop(env, s, c"dynArg")?) } {
             let pos = unsafe { index(env, s, c"dynArg", at)? };
@@ -386,6 +405,12 @@ impl NativeTape {
 unsafe fn throw(env: sys::napi_env, code: Option<usize>, msg: &str) -> sys::napi_value {
     let m = CString::new(msg.replace('\0', " ")).unwrap_or_default();
     let c = code.map(|c| CString::new(c.to_string()).unwrap_or_default());
+    // A JS exception left pending by a property read (a getter that threw) gives way to ours.
+    let mut pending = false;
+    if unsafe { sys::napi_is_exception_pending(env, &mut pending) } == sys::Status::napi_ok && pending {
+        let mut e = ptr::null_mut();
+        unsafe { sys::napi_get_and_clear_last_exception(env, &mut e) };
+    }
     unsafe { sys::napi_throw_error(env, c.as_ref().map_or(ptr::null(), |c| c.as_ptr()), m.as_ptr()) };
     ptr::null_mut()
 }
