@@ -5,7 +5,7 @@
 // the eager message naming the op (and keep working after it), and refuse memory that was
 // detached under it.
 import { afterEach, describe, expect, it } from 'vitest';
-import { F, Generator, compile, getBackend, nn, noGrad, randint, randn, type Tensor } from '../index.js';
+import { F, Generator, compile, getBackend, nn, noGrad, optim, randint, randn, type Tensor } from '../index.js';
 import { nativeAvailable } from '../src/backend/native.js';
 import { _setNativeReplay } from '../src/compile/tape.js';
 import { loadDataset, makeMlp3, makeMlp3Nn } from '../bench/mlp.js';
@@ -61,12 +61,43 @@ describe.runIf(nativeAvailable())('native tape segments', () => {
         const native = run(make, steps, true);
         expectSame(byKernel, native);
         expect(byKernel.info.segments).toBe(0);
-        // The random draw (and the optimizer's step, for optim.SGD) stay in TypeScript; index,
-        // every kernel and the loss value run in one native call.
-        expect(native.info.segments).toBe(1);
+        // The random draw stays in TypeScript; index, every kernel and the loss value run in one
+        // native call, and optim.SGD's step (guarded by its options) in a second one.
+        expect(native.info.segments).toBe(make === cases[0].make ? 1 : 2);
         expect(native.info.replayed).toBe(steps - 2);
       }
     }
+  });
+
+  it("optim.SGD's native step gives way to SGD.step() when its options change outside fn (a schedule), with the eager bits", () => {
+    const make = () => {
+      const g = new Generator().manualSeed(21);
+      const model = new nn.Sequential(new nn.Linear(6, 16, { generator: g }), new nn.Tanh(), new nn.Linear(16, 5, { generator: g }));
+      const opt = new optim.SGD(model.parameters(), { lr: 0.1, momentum: 0.9, weightDecay: 1e-3 });
+      const X = randn([8, 6], { generator: g });
+      const Y = randint(0, 5, [8], { generator: g });
+      const step = () => {
+        const loss = F.crossEntropy(model.forward(X), Y);
+        opt.zeroGrad();
+        loss.backward();
+        opt.step();
+        return loss.item();
+      };
+      return { step, opt, params: model.parameters() };
+    };
+    const a = make();
+    const b = make();
+    const c = compile(() => b.step());
+    for (let i = 0; i < 40; i++) {
+      if (i === 20) for (const o of [a.opt, b.opt]) o.paramGroups[0].lr = 0.03;
+      if (i === 30) for (const o of [a.opt, b.opt]) o.paramGroups[0].lr = 0.1; // back to the recorded value: native again
+      const e = a.step();
+      expect(Object.is(c(), e), `step ${i}`).toBe(true);
+    }
+    expect(c.info.segments).toBe(2);
+    a.params.forEach((p, i) => expect(Buffer.compare(Buffer.from(p.flat().slice().buffer), Buffer.from(b.params[i].flat().slice().buffer)), `parameter ${i}`).toBe(0));
+    // The gradients are the step's, as after an eager step.
+    b.params.forEach((p, i) => expect([...p.grad!.flat()]).toEqual([...a.params[i].grad!.flat()]));
   });
 
   it('records again for new shapes and new argument arrays, each replayed natively with the eager bits', () => {

@@ -16,6 +16,10 @@ import type { Generator } from '../random/generator.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { CompileRefusal, activeRecording, type KernelCall, type Recording } from './recording.js';
 import type { NativeStep } from './native-plan.js';
+import { SGD } from '../optim/sgd.js';
+import { bumpVersion } from '../autograd/version.js';
+import { nativeBackend } from '../backend/native.js';
+import type { Backend } from '../backend/backend.js';
 
 export interface ReplayContext {
   /** The return value of the kernel just before (crossEntropyForward's sum). */
@@ -34,9 +38,19 @@ export interface HostOp {
   /** Values that must agree between two recordings (numbers, flags, the objects it uses). */
   readonly signature: readonly unknown[];
   run(ctx: ReplayContext): void;
-  /** The same work as a step of the addon's tape (native-plan.ts), over the op's current
-   *  arrays; absent when it has none (the op then runs here, between native segments). */
-  native?(): NativeStep | null;
+  /** The same work as steps of the addon's tape (native-plan.ts), over the op's current
+   *  arrays; absent or null when it has none (the op then runs here, between native segments). */
+  native?(): NativeForm | null;
+}
+
+/** A host op as native steps. With a guard, the steps form a segment of their own, run only
+ *  when the guard says 'ok' on that replay; otherwise the op's run() does the work ('stale':
+ *  what the steps hold was replaced, so the tape makes its native plan again next time).
+ *  `after` does the TypeScript part of the op after its segment ran natively. */
+export interface NativeForm {
+  readonly steps: readonly NativeStep[];
+  readonly guard?: () => 'ok' | 'changed' | 'stale';
+  readonly after?: () => void;
 }
 
 // ---- random draws ----------------------------------------------------------------------------
@@ -184,7 +198,7 @@ export function makeIndexOp(rec: Recording, t: Tensor, indices: unknown, run: ()
         forRows(copyRow);
       },
       native: single
-        ? () => nativeGather(host.arrays[0] as Int32Array, views[0].offset, n, sizes[0], host.arrays[L + 1] as Int32Array, dOff, { src: host.arrays[L] as Int32Array, srcBase: base, rowSize })
+        ? () => one(nativeGather(host.arrays[0] as Int32Array, views[0].offset, n, sizes[0], host.arrays[L + 1] as Int32Array, dOff, { src: host.arrays[L] as Int32Array, srcBase: base, rowSize }))
         : undefined,
     };
     spliceHost(rec, mark, host);
@@ -212,11 +226,13 @@ export function makeIndexOp(rec: Recording, t: Tensor, indices: unknown, run: ()
       rows = host.arrays[L] as Int32Array;
       forRows(setRow);
     },
-    native: single ? () => nativeGather(host.arrays[0] as Int32Array, views[0].offset, n, sizes[0], host.arrays[L] as Int32Array, 0, null) : undefined,
+    native: single ? () => one(nativeGather(host.arrays[0] as Int32Array, views[0].offset, n, sizes[0], host.arrays[L] as Int32Array, 0, null)) : undefined,
   };
   spliceHost(rec, mark, host);
   return out;
 }
+
+const one = (step: NativeStep | null): NativeForm | null => (step === null ? null : { steps: [step] });
 
 /** computeRows1 as a native step: rows (or row ids when `copy` is null) of n contiguous indices
  *  into a dim of `size`, with the same range check and message. Null when the output shares a
@@ -283,7 +299,7 @@ export function makeEmbeddingOp(rec: Recording, input: Tensor, weight: Tensor, r
       const ids = host.arrays[0] as Int32Array;
       const rows = host.arrays[1] as Int32Array;
       if (rows.buffer === ids.buffer) return null;
-      return { gather: 'embedding', idx: ids, idxOffset: off, n, size: num, out: rows, outOffset: 0, src: null, srcBase: 0, rowSize: 1, inputShape: shape, weightShape: wshape };
+      return one({ gather: 'embedding', idx: ids, idxOffset: off, n, size: num, out: rows, outOffset: 0, src: null, srcBase: 0, rowSize: 1, inputShape: shape, weightShape: wshape });
     },
   };
   spliceHost(rec, mark, host);
@@ -456,10 +472,11 @@ export function makeOptimizerStep(rec: Recording, opt: Optimizer, run: () => unk
   instrumentGroups(opt);
   const pairs: [Tensor, Tensor | null][] = [];
   for (const group of opt.paramGroups) for (const p of group.params) pairs.push([p, p.grad]);
-  const result = rec.pausedRun(run);
+  const { result, calls } = rec.captureRun(run);
   rec.optimizers.add(opt);
   const grads = pairs.map(([, g]) => g).filter((g): g is Tensor => g !== null);
   const arrays = [...grads.map((g) => g.data), ...pairs.map(([p]) => p.data)];
+  const native = opt instanceof SGD && opt.constructor === SGD ? sgdNativeForm(opt, pairs, calls) : null;
   rec.addHost({
     name: `${opt.constructor.name}.step`,
     arrays,
@@ -472,6 +489,72 @@ export function makeOptimizerStep(rec: Recording, opt: Optimizer, run: () => unk
       for (let i = 0; i < pairs.length; i++) pairs[i][0].grad = pairs[i][1];
       opt.step();
     },
+    native: native ?? undefined,
   });
   return result;
+}
+
+/** optim.SGD's step as the recorded sgdStep kernel calls, replayed natively while nothing they
+ *  depend on has changed since the native form was made: each group's options (a scheduler may
+ *  change lr), its parameters and their storage, the momentum buffers (loadStateDict replaces
+ *  them). When something has, the replay runs SGD.step() itself (see NativeForm.guard). Null
+ *  when the recorded calls are not one plain native sgdStep per parameter with a gradient (mixed
+ *  dtypes, aliased gradients, a first step that creates the momentum buffers). */
+function sgdNativeForm(
+  opt: SGD, pairs: [Tensor, Tensor | null][], calls: { name: string; backend: Backend; args: unknown[] }[],
+): (() => NativeForm) | null {
+  const withGrad = pairs.filter(([, g]) => g !== null);
+  if (calls.length !== withGrad.length) return null;
+  for (let i = 0; i < calls.length; i++) {
+    const { name, backend, args } = calls[i];
+    const [p, g] = withGrad[i];
+    const P = args[0] as AnyArray;
+    const G = args[1] as AnyArray;
+    if (name !== 'sgdStep' || backend !== nativeBackend || args[3] !== false || P.buffer !== p.data.buffer || G.buffer !== g!.data.buffer) return null;
+  }
+  const recordedOptions = opt.paramGroups.map((g) => [g.lr, g.momentum, g.dampening, g.weightDecay, g.nesterov, g.maximize, g.fusedMultiplyAdd] as unknown[]);
+  const optionsOf = (g: SGD['paramGroups'][number], k: number): unknown =>
+    k === 0 ? g.lr : k === 1 ? g.momentum : k === 2 ? g.dampening : k === 3 ? g.weightDecay : k === 4 ? g.nesterov : k === 5 ? g.maximize : g.fusedMultiplyAdd;
+  const touched = withGrad.map(([p]) => p.data);
+  // Made when the tape plans its native segments: parameters and buffers as they are then.
+  return () => {
+    const state = opt.state;
+    const groups = opt.paramGroups.map((g) => ({
+      group: g,
+      params: [...g.params],
+      data: g.params.map((p) => p.data),
+      buffers: g.params.map((p) => state.get(p)?.momentumBuffer?.data ?? null),
+    }));
+    const steps = calls.map((c, i) => {
+      const [p] = withGrad[i];
+      const B = state.get(p)?.momentumBuffer;
+      const args = [...c.args];
+      args[0] = p.flatFloat();
+      if (args[2] !== null) args[2] = B === undefined ? null : B.flatFloat();
+      return { kernel: c.name, args };
+    });
+    return {
+      steps,
+      guard: () => {
+        const live = opt.paramGroups;
+        if (live.length !== groups.length) return 'stale';
+        for (let gi = 0; gi < groups.length; gi++) {
+          const r = groups[gi];
+          const g = live[gi];
+          if (g !== r.group || g.params.length !== r.params.length) return 'stale';
+          for (let k = 0; k < r.params.length; k++) {
+            const p = g.params[k];
+            if (p !== r.params[k] || p.data !== r.data[k] || r.buffers[k] !== (state.get(p)?.momentumBuffer?.data ?? null)) return 'stale';
+          }
+          for (let k = 0; k < 7; k++) if (!Object.is(optionsOf(g, k), recordedOptions[gi][k])) return 'changed';
+        }
+        return 'ok';
+      },
+      after: () => {
+        // What SGD.step() leaves besides the update: the gradients fn computed, new versions.
+        for (let i = 0; i < pairs.length; i++) pairs[i][0].grad = pairs[i][1];
+        for (let i = 0; i < touched.length; i++) bumpVersion(touched[i]);
+      },
+    };
+  };
 }

@@ -10,6 +10,7 @@
 // cannot move otherwise). Arrays rebound to new arguments make the tape build a new plan.
 import type { AnyArray } from '../backend/backend.js';
 import { nativeTapeExecutor, type NativeAddon, type NativeTapeHandle } from '../backend/native.js';
+import type { NativeForm } from './host-ops.js';
 
 /** What the addon stores for one step (see tapeCreate in tape.rs). */
 export type NativeStep =
@@ -52,8 +53,8 @@ export type NativeStep =
       readonly weightShape?: string;
     };
 
-/** Each step of the tape: run natively (its description), or in TypeScript (null). */
-export type PlanInput = readonly (NativeStep | null)[];
+/** Each step of the tape: run natively (its native form), or in TypeScript (null). */
+export type PlanInput = readonly (NativeForm | null)[];
 
 interface Segment {
   /** Native step range [from, to) and the tape step of `from`. */
@@ -62,6 +63,10 @@ interface Segment {
   /** Arrays the segment's steps use and their byte lengths when stored. */
   readonly arrays: AnyArray[];
   readonly byteLengths: number[];
+  /** A guarded host op's segment (it is alone in it): its tape step, guard and after-work. */
+  readonly tapeStep?: number;
+  readonly guard?: () => 'ok' | 'changed' | 'stale';
+  readonly after?: () => void;
 }
 
 /** A plan item: a tape step run in TypeScript (its index), or a native segment. */
@@ -78,23 +83,28 @@ export class NativePlan {
   private constructor(exec: Pick<NativeAddon, 'tapeCreate' | 'tapeRun'>, input: PlanInput) {
     const steps: NativeStep[] = [];
     let open: { from: number; arrays: Set<AnyArray> } | null = null;
-    const close = (): void => {
+    const close = (extra?: Partial<Segment>): void => {
       if (open === null) return;
       const arrays = [...open.arrays];
-      this.items.push({ from: open.from, to: steps.length, arrays, byteLengths: arrays.map((a) => a.byteLength) });
+      this.items.push({ from: open.from, to: steps.length, arrays, byteLengths: arrays.map((a) => a.byteLength), ...extra });
       open = null;
     };
-    input.forEach((s, at) => {
-      if (s === null) {
+    input.forEach((form, at) => {
+      if (form === null || form.steps.length === 0) {
         close();
         this.items.push(at);
         return;
       }
+      if (form.guard !== undefined) close();
       open ??= { from: steps.length, arrays: new Set() };
-      const used = 'kernel' in s ? [...s.args, s.dynArray] : 'loss' in s ? [s.targets, s.out] : [s.idx, s.out, s.src];
-      for (const v of used) if (ArrayBuffer.isView(v)) open.arrays.add(v as AnyArray);
-      steps.push(s);
-      this.tapeStepOf.push(at);
+      for (const s of form.steps) {
+        const used = 'kernel' in s ? [...s.args, s.dynArray] : 'loss' in s ? [s.targets, s.out] : [s.idx, s.out, s.src];
+        for (const v of used) if (ArrayBuffer.isView(v)) open.arrays.add(v as AnyArray);
+        steps.push(s);
+        this.tapeStepOf.push(at);
+      }
+      if (form.guard !== undefined) close({ tapeStep: at, guard: form.guard, after: form.after });
+      else if (form.after !== undefined) throw new Error('compile: internal error: a native form with after-work needs a guard');
     });
     close();
     this.segments = this.items.filter((i) => typeof i !== 'number').length;

@@ -262,7 +262,10 @@ export class Recording {
       }
       const name: KernelName = key;
       out[key] = (...args: unknown[]) => {
-        if (rec.paused > 0) return fn.apply(be, args);
+        if (rec.paused > 0) {
+          rec.captured?.push({ name, backend: be, args: args.map(copyNumberArray) });
+          return fn.apply(be, args);
+        }
         rec.pendingLoss = null;
         const call: KernelCall = { kind: 'kernel', name, backend: be, args: args.map(copyNumberArray), ret: undefined };
         for (const i of readsOf(name, args)) {
@@ -335,6 +338,21 @@ export class Recording {
       return body();
     } finally {
       this.paused--;
+    }
+  }
+
+  /** Kernel calls made while paused inside captureRun (what a host op's own work issued). */
+  captured: { name: KernelName; backend: Backend; args: unknown[] }[] | null = null;
+
+  /** pausedRun, also returning the kernel calls body made (for a host op's native form). */
+  captureRun<T>(body: () => T): { result: T; calls: { name: KernelName; backend: Backend; args: unknown[] }[] } {
+    const outer = this.captured;
+    const calls: { name: KernelName; backend: Backend; args: unknown[] }[] = [];
+    this.captured = calls;
+    try {
+      return { result: this.pausedRun(body), calls };
+    } finally {
+      this.captured = outer;
     }
   }
 

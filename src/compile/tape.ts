@@ -7,7 +7,7 @@ import type { AnyArray, Backend } from '../backend/backend.js';
 import { Tensor } from '../tensor/tensor.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import { KERNEL_EFFECTS } from './kernel-effects.js';
-import { checkTargets, makeCrossEntropyLoss, type CrossEntropyBinding, type HostOp, type ReplayContext } from './host-ops.js';
+import { checkTargets, makeCrossEntropyLoss, type CrossEntropyBinding, type HostOp, type NativeForm, type ReplayContext } from './host-ops.js';
 import { CompileRefusal, type ItemRead, type KernelCall, type Recording } from './recording.js';
 import { templateOf, type ResultTemplate } from './result.js';
 import { NativePlan, type NativeStep } from './native-plan.js';
@@ -179,6 +179,7 @@ export class Tape {
     const steps = this.steps;
     const ctx = this.ctx;
     const items = plan.items;
+    let guard: 'ok' | 'changed' | 'stale' = 'ok';
     for (let k = 0; k < items.length; k++) {
       const item = items[k];
       if (typeof item === 'number') {
@@ -187,9 +188,18 @@ export class Tape {
         } catch (e) {
           throw replayError(steps[item], e);
         }
+      } else if (item.guard !== undefined && (guard = item.guard()) !== 'ok') {
+        // What the native steps assumed no longer holds: the host op itself does the work.
+        if (guard === 'stale') this.plan = undefined;
+        try {
+          (steps[item.tapeStep!] as HostStep).op.run(ctx);
+        } catch (e) {
+          throw replayError(steps[item.tapeStep!], e);
+        }
       } else {
         const failed = plan.run(item);
         if (failed !== null) throw replayError(steps[failed[0]], failed[1]);
+        item.after?.();
       }
     }
     return this.result.build();
@@ -204,7 +214,8 @@ export class Tape {
       if (id === undefined) lossIds.set(b, (id = lossIds.size));
       return id;
     };
-    const input: (NativeStep | null)[] = [];
+    const input: (NativeForm | null)[] = [];
+    const one = (step: NativeStep): NativeForm => ({ steps: [step] });
     for (const s of this.steps) {
       if (s.kind === 'host') {
         if (s.loss === undefined) {
@@ -212,20 +223,20 @@ export class Tape {
           continue;
         }
         const { binding, call } = s.loss;
-        input.push({
+        input.push(one({
           loss: lossId(binding), targets: binding.op.arrays[0] as Int32Array, rows: call.args[1] as number, ignoreIndex: call.args[4] as number,
           out: binding.op.arrays[1], mean: binding.mean, count0: binding.count0, staticBackward: binding.staticBackward,
-        });
+        }));
         continue;
       }
       if (s.be !== nativeBackend) return null;
-      if (s.kind === 'kernel') input.push({ kernel: s.call.name, args: s.args });
+      if (s.kind === 'kernel') input.push(one({ kernel: s.call.name, args: s.args }));
       else if (s.kind === 'kernel-scalar') {
         const from = s.call.scalarFrom!;
-        input.push({ kernel: s.call.name, args: s.args, dynArg: from.arg, dynArray: from.array, dynIndex: from.index });
+        input.push(one({ kernel: s.call.name, args: s.args, dynArg: from.arg, dynArray: from.array, dynIndex: from.index }));
       } else {
         const { array, index, binding } = s.scale!;
-        input.push({ kernel: s.call.name, args: s.args, dynArg: 5, dynArray: array, dynIndex: index, dynLoss: lossId(binding) });
+        input.push(one({ kernel: s.call.name, args: s.args, dynArg: 5, dynArray: array, dynIndex: index, dynLoss: lossId(binding) }));
       }
     }
     return NativePlan.make(input);
