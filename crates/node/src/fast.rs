@@ -42,6 +42,8 @@ pub type CallFn = fn(&[Stored]) -> Result<f64>;
 
 /// An argument as a tape keeps it between calls: numbers and flags as values, typed arrays as
 /// their memory (pointer, length, element type), shapes and strides as read.
+// Dims inline (not boxed): a kernel call clones its dims, and a box would allocate per call.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone)]
 pub enum Stored {
     Num(f64),
@@ -112,21 +114,21 @@ pub fn stored<T: Storable>(args: &[Stored], i: usize, kernel: &'static str, name
 }
 
 /// A kernel's result as the tape keeps it.
-pub trait AsNumber {
-    fn as_number(self) -> f64;
+pub trait IntoNumber {
+    fn into_number(self) -> f64;
 }
-impl AsNumber for () {
-    fn as_number(self) -> f64 {
+impl IntoNumber for () {
+    fn into_number(self) -> f64 {
         f64::NAN
     }
 }
-impl AsNumber for f64 {
-    fn as_number(self) -> f64 {
+impl IntoNumber for f64 {
+    fn into_number(self) -> f64 {
         self
     }
 }
-impl AsNumber for u32 {
-    fn as_number(self) -> f64 {
+impl IntoNumber for u32 {
+    fn into_number(self) -> f64 {
         self as f64
     }
 }
@@ -326,7 +328,7 @@ macro_rules! kernels {
                             i += 1;
                             a
                         }),*)?;
-                        Ok($crate::fast::AsNumber::as_number(v))
+                        Ok($crate::fast::IntoNumber::into_number(v))
                     }
                     call
                 },
