@@ -445,7 +445,7 @@ function gatherStep(): TapeStep {
     gather: mode, idx, idxOffset: idxOff, n, size, out: i32(n * rs + int(0, 1), () => 0), outOffset: 0,
     src: mode === 'rows' ? i32(size * rs + int(0, 2), () => int(-9, 9)) : null, srcBase: 0, rowSize: rs, inputShape: `[${n}]`, weightShape: `[${size}, 3]`,
   };
-  STEP_NAMES.add(mode === 'embedding' ? 'embedding' : 'index');
+  STEP_NAMES.add('embedding').add('index'); // a broken description may turn one mode into the other
   return step;
 }
 
@@ -498,6 +498,23 @@ function tapeFuzz(): void {
     tape = native.tapeCreate(chance(0.03) ? (pick(BAD_FIELDS) as object[]) : steps);
   }, (msg) => msg.startsWith('tapeCreate: ') || [...STEP_NAMES].some((n) => msg.startsWith(`${n}: `)));
   if (tape === null) return;
+  if (chance(0.9)) {
+    // Store one step again: a fresh valid kernel call, a gather or loss step, a broken one, or a bad position.
+    const at = chance(0.85) ? int(0, steps.length - 1) : pick([-1, steps.length, 1.5, NaN]);
+    let step: TapeStep;
+    const r = next();
+    if (r < 0.6) {
+      const c = gen[pick(names)]();
+      STEP_NAMES.add(c.name);
+      if (chance(0.4)) breakCall(c);
+      step = { kernel: c.name, args: c.args };
+    } else step = r < 0.8 ? gatherStep() : lossStep();
+    if (chance(0.2)) step[pick(Object.keys(step))] = pick(BAD_FIELDS);
+    allValid = false; // the replaced step's outputs are not compared
+    const handle = chance(0.03) ? pick<unknown>([{}, null, 3]) : tape;
+    tapeInvoke('tapeReplace', () => native.tapeReplace(handle as never, at as number, chance(0.03) ? (pick(BAD_FIELDS) as object) : step),
+      (msg) => msg.startsWith('tapeReplace: ') || [...STEP_NAMES].some((n) => msg.startsWith(`${n}: `)));
+  }
   const from = chance(0.85) ? 0 : pick([-1, 1, 2.5, NaN, 5]);
   const to = chance(0.85) ? steps.length : pick([-1, 0, steps.length + 1, 1.5]);
   const target = chance(0.03) ? pick<unknown>([{}, null, f32(1), 3]) : tape;

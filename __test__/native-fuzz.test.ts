@@ -37,7 +37,7 @@ describe('native boundary fuzz', () => {
   it('12,000 random calls: no crash, every error a named JS Error, no write outside an array, later valid calls right', () => {
     expect(nativeAvailable(), 'native addon not built: run `npm run build:native` first').toBe(true);
     // Every export the addon has, so a new kernel without a generator in the child fails here.
-    const EXPORTS = [...Object.keys(native.kernels), 'debugPanic', 'tapeCreate', 'tapeRun'];
+    const EXPORTS = [...Object.keys(native.kernels), 'debugPanic', 'tapeCreate', 'tapeReplace', 'tapeRun'];
     const rep = fuzz(12_000, 20261201);
     expect(rep.error).toBeUndefined();
     const missing = EXPORTS.filter((name) => !(name in rep.perExport));

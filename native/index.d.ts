@@ -45,6 +45,9 @@ export declare function safetensorsParseHeader(header: Uint8Array, dataLen: numb
  */
 export declare function tapeCreate(steps: Array<object>): object
 
+/** Stores step `at` of a native tape again from a new description (same form as tapeCreate's). */
+export declare function tapeReplace(tape: object, at: number, step: object): void
+
 /** Runs steps [from, to) of a native tape; an error names the kernel, its `code` is the step. */
 export declare function tapeRun(tape: object, from: number, to: number): void
 

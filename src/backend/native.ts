@@ -33,6 +33,8 @@ export interface NativeAddon {
   tapeCreate(steps: object[]): NativeTapeHandle;
   /** Runs steps [from, to) of a tape; an error's `code` is the index of the step that failed. */
   tapeRun(tape: NativeTapeHandle, from: number, to: number): void;
+  /** Stores step `at` again from a new description (its arrays rebound to new arguments). */
+  tapeReplace(tape: NativeTapeHandle, at: number, step: object): void;
 }
 
 /** An opaque handle of a native tape (freed by the garbage collector with the JS tape). */
@@ -133,10 +135,13 @@ export const native: NativeAddon = {
   tapeRun(tape: NativeTapeHandle, from: number, to: number): void {
     need().tapeRun(tape, from, to);
   },
+  tapeReplace(tape: NativeTapeHandle, at: number, step: object): void {
+    need().tapeReplace(tape, at, step);
+  },
 };
 
 /** The loaded addon's tape executor, or null (no addon, or one built before it had a tape). */
-export function nativeTapeExecutor(): Pick<NativeAddon, 'tapeCreate' | 'tapeRun'> | null {
+export function nativeTapeExecutor(): Pick<NativeAddon, 'tapeCreate' | 'tapeRun' | 'tapeReplace'> | null {
   const a = load();
-  return a !== null && typeof a.tapeCreate === 'function' && typeof a.tapeRun === 'function' ? a : null;
+  return a !== null && typeof a.tapeCreate === 'function' && typeof a.tapeRun === 'function' && typeof a.tapeReplace === 'function' ? a : null;
 }

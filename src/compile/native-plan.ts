@@ -57,17 +57,26 @@ export type NativeStep =
 export type PlanInput = readonly (NativeForm | null)[];
 
 interface Segment {
-  /** Native step range [from, to) and the tape step of `from`. */
+  /** Native step range [from, to). */
   readonly from: number;
   readonly to: number;
   /** Arrays the segment's steps use and their byte lengths when stored. */
-  readonly arrays: AnyArray[];
-  readonly byteLengths: number[];
+  arrays: AnyArray[];
+  byteLengths: number[];
   /** A guarded host op's segment (it is alone in it): its tape step, guard and after-work. */
   readonly tapeStep?: number;
-  readonly guard?: () => 'ok' | 'changed' | 'stale';
-  readonly after?: () => void;
+  guard?: () => 'ok' | 'changed' | 'stale';
+  after?: () => void;
 }
+
+const arraysOf = (steps: readonly NativeStep[]): AnyArray[] => {
+  const set = new Set<AnyArray>();
+  for (const s of steps) {
+    const used = 'kernel' in s ? [...s.args, s.dynArray] : 'loss' in s ? [s.targets, s.out] : [s.idx, s.out, s.src];
+    for (const v of used) if (ArrayBuffer.isView(v)) set.add(v as AnyArray);
+  }
+  return [...set];
+};
 
 /** A plan item: a tape step run in TypeScript (its index), or a native segment. */
 export type PlanItem = number | Segment;
@@ -77,16 +86,23 @@ export class NativePlan {
   /** The tape step of each native step (for errors). */
   readonly tapeStepOf: number[] = [];
   readonly segments: number;
+  /** Every native step's description, and the segment it runs in. */
+  private readonly steps: NativeStep[] = [];
+  private readonly segmentOf: Segment[] = [];
+  /** Where each tape step with a native form went. */
+  private readonly forms = new Map<number, { from: number; count: number; guarded: boolean }>();
   private readonly handle: NativeTapeHandle;
-  private readonly exec: Pick<NativeAddon, 'tapeRun'>;
+  private readonly exec: Pick<NativeAddon, 'tapeRun' | 'tapeReplace'>;
 
-  private constructor(exec: Pick<NativeAddon, 'tapeCreate' | 'tapeRun'>, input: PlanInput) {
-    const steps: NativeStep[] = [];
-    let open: { from: number; arrays: Set<AnyArray> } | null = null;
+  private constructor(exec: Pick<NativeAddon, 'tapeCreate' | 'tapeRun' | 'tapeReplace'>, input: PlanInput) {
+    const steps = this.steps;
+    let open: number | null = null;
     const close = (extra?: Partial<Segment>): void => {
       if (open === null) return;
-      const arrays = [...open.arrays];
-      this.items.push({ from: open.from, to: steps.length, arrays, byteLengths: arrays.map((a) => a.byteLength), ...extra });
+      const arrays = arraysOf(steps.slice(open));
+      const seg: Segment = { from: open, to: steps.length, arrays, byteLengths: arrays.map((a) => a.byteLength), ...extra };
+      this.items.push(seg);
+      for (let i = seg.from; i < seg.to; i++) this.segmentOf.push(seg);
       open = null;
     };
     input.forEach((form, at) => {
@@ -96,10 +112,9 @@ export class NativePlan {
         return;
       }
       if (form.guard !== undefined) close();
-      open ??= { from: steps.length, arrays: new Set() };
+      open ??= steps.length;
+      this.forms.set(at, { from: steps.length, count: form.steps.length, guarded: form.guard !== undefined });
       for (const s of form.steps) {
-        const used = 'kernel' in s ? [...s.args, s.dynArray] : 'loss' in s ? [s.targets, s.out] : [s.idx, s.out, s.src];
-        for (const v of used) if (ArrayBuffer.isView(v)) open.arrays.add(v as AnyArray);
         steps.push(s);
         this.tapeStepOf.push(at);
       }
@@ -110,6 +125,25 @@ export class NativePlan {
     this.segments = this.items.filter((i) => typeof i !== 'number').length;
     this.exec = exec;
     this.handle = exec.tapeCreate(steps);
+  }
+
+  /** Stores tape step `at`'s native form again (its arrays rebound to a call's new arguments);
+   *  false when the form is not like the planned one (then the tape makes a new plan). */
+  replace(at: number, form: NativeForm | null): boolean {
+    const planned = this.forms.get(at);
+    if (planned === undefined || form === null || form.steps.length !== planned.count || (form.guard !== undefined) !== planned.guarded) return false;
+    form.steps.forEach((s, k) => {
+      this.exec.tapeReplace(this.handle, planned.from + k, s);
+      this.steps[planned.from + k] = s;
+    });
+    const seg = this.segmentOf[planned.from];
+    seg.arrays = arraysOf(this.steps.slice(seg.from, seg.to));
+    seg.byteLengths = seg.arrays.map((a) => a.byteLength);
+    if (planned.guarded) {
+      seg.guard = form.guard;
+      seg.after = form.after;
+    }
+    return true;
   }
 
   /** A plan for the tape's steps, or null when the addon has no tape executor. */

@@ -63,6 +63,8 @@ export class Tape {
   readonly persistent: AnyArray[] = [];
   readonly result: ResultTemplate;
   private readonly ctx: ReplayContext = { lastReturn: undefined };
+  /** The step whose argument list (a kernel's args, a host op's arrays) each array list is. */
+  private readonly stepOfTarget = new Map<unknown[], number>();
   /** The native plan: undefined until the first replay, null when the steps cannot run natively. */
   private plan: NativePlan | null | undefined = undefined;
 
@@ -104,6 +106,7 @@ export class Tape {
         if (loss !== undefined) this.pushHost(loss.op, note, written, { binding: loss, call: e });
       } else this.pushHost(e.op, note, written);
     });
+    this.steps.forEach((s, i) => this.stepOfTarget.set(s.kind === 'host' ? s.op.arrays : s.args, i));
     for (const a of written) if (rec.classify(a).kind === 'step') this.stepBuffers.push(a);
     for (const [array, { snapshot }] of rec.constants) {
       if (written.has(array)) this.restores.push({ array, snapshot });
@@ -122,11 +125,11 @@ export class Tape {
 
   /** Points the tape at this call's arguments (only where they are new arrays). */
   private bind(inputs: readonly Tensor[]): void {
+    let rebound: Set<number> | null = null;
     for (let i = 0; i < inputs.length; i++) {
       const data = inputs[i].data;
       if (data === this.boundInputs[i]) continue;
       this.boundInputs[i] = data;
-      this.plan = undefined; // the native plan stored the old arrays
       const Ctor = data.constructor as new (b: ArrayBufferLike, off: number, n: number) => AnyArray;
       for (const u of this.inputUses) {
         if (u.input !== i) continue;
@@ -134,6 +137,15 @@ export class Tape {
           u.elementOffset === 0 && u.length === data.length
             ? data
             : new Ctor(data.buffer, data.byteOffset + u.elementOffset * data.BYTES_PER_ELEMENT, u.length);
+        (rebound ??= new Set()).add(this.stepOfTarget.get(u.target)!);
+      }
+    }
+    // The native plan stored the old arrays: store the steps that use new ones again.
+    if (rebound === null || !this.plan) return;
+    for (const at of rebound) {
+      if (!this.plan.replace(at, this.formOf(at) ?? null)) {
+        this.plan = undefined;
+        return;
       }
     }
   }
@@ -208,38 +220,44 @@ export class Tape {
   /** The steps as the addon runs them: null when a kernel runs on another backend (the tape
    *  then replays kernel by kernel) or the addon has no tape executor. */
   private makePlan(): NativePlan | null {
-    const lossIds = new Map<CrossEntropyBinding, number>();
-    const lossId = (b: CrossEntropyBinding): number => {
-      let id = lossIds.get(b);
-      if (id === undefined) lossIds.set(b, (id = lossIds.size));
-      return id;
-    };
     const input: (NativeForm | null)[] = [];
-    const one = (step: NativeStep): NativeForm => ({ steps: [step] });
-    for (const s of this.steps) {
-      if (s.kind === 'host') {
-        if (s.loss === undefined) {
-          input.push(s.op.native?.() ?? null);
-          continue;
-        }
-        const { binding, call } = s.loss;
-        input.push(one({
-          loss: lossId(binding), targets: binding.op.arrays[0] as Int32Array, rows: call.args[1] as number, ignoreIndex: call.args[4] as number,
-          out: binding.op.arrays[1], mean: binding.mean, count0: binding.count0, staticBackward: binding.staticBackward,
-        }));
-        continue;
-      }
-      if (s.be !== nativeBackend) return null;
-      if (s.kind === 'kernel') input.push(one({ kernel: s.call.name, args: s.args }));
-      else if (s.kind === 'kernel-scalar') {
-        const from = s.call.scalarFrom!;
-        input.push(one({ kernel: s.call.name, args: s.args, dynArg: from.arg, dynArray: from.array, dynIndex: from.index }));
-      } else {
-        const { array, index, binding } = s.scale!;
-        input.push(one({ kernel: s.call.name, args: s.args, dynArg: 5, dynArray: array, dynIndex: index, dynLoss: lossId(binding) }));
-      }
+    for (let i = 0; i < this.steps.length; i++) {
+      const form = this.formOf(i);
+      if (form === undefined) return null;
+      input.push(form);
     }
     return NativePlan.make(input);
+  }
+
+  /** crossEntropy losses numbered for the addon (the same number in every plan of this tape). */
+  private readonly lossIds = new Map<CrossEntropyBinding, number>();
+  private lossId(b: CrossEntropyBinding): number {
+    let id = this.lossIds.get(b);
+    if (id === undefined) this.lossIds.set(b, (id = this.lossIds.size));
+    return id;
+  }
+
+  /** Step i as native steps (over its current arrays); null: it runs in TypeScript; undefined:
+   *  a kernel of another backend (the tape cannot run natively). */
+  private formOf(i: number): NativeForm | null | undefined {
+    const s = this.steps[i];
+    const one = (step: NativeStep): NativeForm => ({ steps: [step] });
+    if (s.kind === 'host') {
+      if (s.loss === undefined) return s.op.native?.() ?? null;
+      const { binding, call } = s.loss;
+      return one({
+        loss: this.lossId(binding), targets: binding.op.arrays[0] as Int32Array, rows: call.args[1] as number, ignoreIndex: call.args[4] as number,
+        out: binding.op.arrays[1], mean: binding.mean, count0: binding.count0, staticBackward: binding.staticBackward,
+      });
+    }
+    if (s.be !== nativeBackend) return undefined;
+    if (s.kind === 'kernel') return one({ kernel: s.call.name, args: s.args });
+    if (s.kind === 'kernel-scalar') {
+      const from = s.call.scalarFrom!;
+      return one({ kernel: s.call.name, args: s.args, dynArg: from.arg, dynArray: from.array, dynIndex: from.index });
+    }
+    const { array, index, binding } = s.scale!;
+    return one({ kernel: s.call.name, args: s.args, dynArg: 5, dynArray: array, dynIndex: index, dynLoss: this.lossId(binding) });
   }
 
   /** Fill the step's buffers with garbage, so that a verification replay that leans on values

@@ -176,6 +176,84 @@ fn scalar_array(info: Info, index: usize, at: usize) -> Result<Info> {
     Ok(info)
 }
 
+/// One step description; `losses` grows to cover the loss ids it names.
+unsafe fn parse_step(env: sys::napi_env, s: sys::napi_value, at: usize, losses: &mut usize) -> Result<Step> {
+    let kernel = unsafe { prop(env, s, c"kernel")? };
+    let gather = unsafe { prop(env, s, c"gather")? };
+    if !unsafe { is_undefined(env, gather) } {
+        let mode = unsafe { string(env, gather) }.unwrap_or_default();
+        let rows = mode == "rows";
+        let embedding = if mode == "embedding" {
+            let text = |key: &std::ffi::CStr| unsafe { prop(env, s, key).map(|v| string(env, v).unwrap_or_default()) };
+            Some((text(c"inputShape")?, text(c"weightShape")?))
+        } else {
+            None
+        };
+        let g = Gather {
+            idx: unsafe { array(env, s, c"idx", at, INT32)? },
+            idx_off: unsafe { index(env, s, c"idxOffset", at)? },
+            n: unsafe { index(env, s, c"n", at)? },
+            size: unsafe { index(env, s, c"size", at)? },
+            out: unsafe { array(env, s, c"out", at, INT32)? },
+            out_off: unsafe { index(env, s, c"outOffset", at)? },
+            rows: if rows {
+                Some((unsafe { array(env, s, c"src", at, INT32)? }, unsafe { index(env, s, c"srcBase", at)? }, unsafe { index(env, s, c"rowSize", at)? }))
+            } else {
+                None
+            },
+            embedding,
+        };
+        check_gather(&g).map_err(|why| Error::from_reason(format!("tapeCreate: step {at}: index: {why}")))?;
+        return Ok(Step::Gather(g));
+    }
+    if unsafe { is_undefined(env, kernel) } {
+        let c = CeLoss {
+            loss: unsafe { index(env, s, c"loss", at)? },
+            targets: unsafe { array(env, s, c"targets", at, INT32)? },
+            rows: unsafe { index(env, s, c"rows", at)? },
+            ignore: unsafe { number(env, s, c"ignoreIndex", at)? },
+            out: unsafe { array(env, s, c"out", at, FLOAT32)? },
+            mean: unsafe { flag(env, s, c"mean", at)? },
+            count0: unsafe { index(env, s, c"count0", at)? },
+            static_backward: unsafe { flag(env, s, c"staticBackward", at)? },
+        };
+        if c.targets.len < c.rows || c.out.len < 1 || c.out.data.is_null() {
+            return Err(Error::from_reason(format!("tapeCreate: step {at}: a loss needs {} targets and one output", c.rows)));
+        }
+        *losses = (*losses).max(c.loss + 1);
+        return Ok(Step::Loss(c));
+    }
+    let name = unsafe { string(env, kernel) }.unwrap_or_default();
+    let entry = crate::ops::KERNELS
+        .iter()
+        .find(|e| e.name == name)
+        .ok_or_else(|| Error::from_reason(format!("tapeCreate: step {at}: no kernel named '{name}'")))?;
+    let list = unsafe { prop(env, s, c"args")? };
+    let mut is_array = false;
+    if unsafe { sys::napi_is_array(env, list, &mut is_array) } != sys::Status::napi_ok || !is_array {
+        return Err(Error::from_reason(format!("tapeCreate: step {at}: .args of {name} must be an array")));
+    }
+    let args = unsafe { (entry.store)(env, list)? };
+    let mut dyns = Vec::new();
+    if !unsafe { is_undefined(env, prop(env, s, c"dynArg")?) } {
+        let pos = unsafe { index(env, s, c"dynArg", at)? };
+        if pos >= args.len() || !matches!(args[pos], Stored::Num(_)) {
+            return Err(Error::from_reason(format!("tapeCreate: step {at}: {name} has no number argument {pos}")));
+        }
+        let i = unsafe { index(env, s, c"dynIndex", at)? };
+        let arr = scalar_array(unsafe { array(env, s, c"dynArray", at, FLOAT32).or_else(|_| array(env, s, c"dynArray", at, INT32))? }, i, at)?;
+        let d = if unsafe { is_undefined(env, prop(env, s, c"dynLoss")?) } {
+            Dyn::Scalar { arr, index: i }
+        } else {
+            let loss = unsafe { index(env, s, c"dynLoss", at)? };
+            *losses = (*losses).max(loss + 1);
+            Dyn::CeScale { arr, index: i, loss }
+        };
+        dyns.push((pos, d));
+    }
+    Ok(Step::Kernel { entry, args, dyns })
+}
+
 unsafe fn build(env: sys::napi_env, list: sys::napi_value) -> Result<NativeTape> {
     let mut n = 0u32;
     let mut is_array = false;
@@ -189,82 +267,7 @@ unsafe fn build(env: sys::napi_env, list: sys::napi_value) -> Result<NativeTape>
     let mut losses = 0usize;
     for at in 0..n as usize {
         let s = unsafe { element(env, list, at as u32, "tapeCreate")? };
-        let kernel = unsafe { prop(env, s, c"kernel")? };
-        let gather = unsafe { prop(env, s, c"gather")? };
-        if !unsafe { is_undefined(env, gather) } {
-            let mode = unsafe { string(env, gather) }.unwrap_or_default();
-            let rows = mode == "rows";
-            let embedding = if mode == "embedding" {
-                let text = |key: &std::ffi::CStr| unsafe { prop(env, s, key).map(|v| string(env, v).unwrap_or_default()) };
-                Some((text(c"inputShape")?, text(c"weightShape")?))
-            } else {
-                None
-            };
-            let g = Gather {
-                idx: unsafe { array(env, s, c"idx", at, INT32)? },
-                idx_off: unsafe { index(env, s, c"idxOffset", at)? },
-                n: unsafe { index(env, s, c"n", at)? },
-                size: unsafe { index(env, s, c"size", at)? },
-                out: unsafe { array(env, s, c"out", at, INT32)? },
-                out_off: unsafe { index(env, s, c"outOffset", at)? },
-                rows: if rows {
-                    Some((unsafe { array(env, s, c"src", at, INT32)? }, unsafe { index(env, s, c"srcBase", at)? }, unsafe { index(env, s, c"rowSize", at)? }))
-                } else {
-                    None
-                },
-                embedding,
-            };
-            check_gather(&g).map_err(|why| Error::from_reason(format!("tapeCreate: step {at}: index: {why}")))?;
-            steps.push(Step::Gather(g));
-            continue;
-        }
-        if unsafe { is_undefined(env, kernel) } {
-            let c = CeLoss {
-                loss: unsafe { index(env, s, c"loss", at)? },
-                targets: unsafe { array(env, s, c"targets", at, INT32)? },
-                rows: unsafe { index(env, s, c"rows", at)? },
-                ignore: unsafe { number(env, s, c"ignoreIndex", at)? },
-                out: unsafe { array(env, s, c"out", at, FLOAT32)? },
-                mean: unsafe { flag(env, s, c"mean", at)? },
-                count0: unsafe { index(env, s, c"count0", at)? },
-                static_backward: unsafe { flag(env, s, c"staticBackward", at)? },
-            };
-            if c.targets.len < c.rows || c.out.len < 1 || c.out.data.is_null() {
-                return Err(Error::from_reason(format!("tapeCreate: step {at}: a loss needs {} targets and one output", c.rows)));
-            }
-            losses = losses.max(c.loss + 1);
-            steps.push(Step::Loss(c));
-            continue;
-        }
-        let name = unsafe { string(env, kernel) }.unwrap_or_default();
-        let entry = crate::ops::KERNELS
-            .iter()
-            .find(|e| e.name == name)
-            .ok_or_else(|| Error::from_reason(format!("tapeCreate: step {at}: no kernel named '{name}'")))?;
-        let list = unsafe { prop(env, s, c"args")? };
-        let mut is_array = false;
-        if unsafe { sys::napi_is_array(env, list, &mut is_array) } != sys::Status::napi_ok || !is_array {
-            return Err(Error::from_reason(format!("tapeCreate: step {at}: .args of {name} must be an array")));
-        }
-        let args = unsafe { (entry.store)(env, list)? };
-        let mut dyns = Vec::new();
-        if !unsafe { is_undefined(env, prop(env, s, c"dynArg")?) } {
-            let pos = unsafe { index(env, s, c"dynArg", at)? };
-            if pos >= args.len() || !matches!(args[pos], Stored::Num(_)) {
-                return Err(Error::from_reason(format!("tapeCreate: step {at}: {name} has no number argument {pos}")));
-            }
-            let i = unsafe { index(env, s, c"dynIndex", at)? };
-            let arr = scalar_array(unsafe { array(env, s, c"dynArray", at, FLOAT32).or_else(|_| array(env, s, c"dynArray", at, INT32))? }, i, at)?;
-            let d = if unsafe { is_undefined(env, prop(env, s, c"dynLoss")?) } {
-                Dyn::Scalar { arr, index: i }
-            } else {
-                let loss = unsafe { index(env, s, c"dynLoss", at)? };
-                losses = losses.max(loss + 1);
-                Dyn::CeScale { arr, index: i, loss }
-            };
-            dyns.push((pos, d));
-        }
-        steps.push(Step::Kernel { entry, args, dyns });
+        steps.push(unsafe { parse_step(env, s, at, &mut losses)? });
     }
     Ok(NativeTape { steps, counts: vec![0.0; losses], last: f64::NAN })
 }
@@ -444,27 +447,62 @@ unsafe extern "C" fn tape_create_raw(env: sys::napi_env, info: sys::napi_callbac
     }
 }
 
+/// The tape behind a handle made by tapeCreate (None for any other value).
+///
+/// # Safety
+/// `env` and `v` come from the current N-API call.
+unsafe fn handle<'a>(env: sys::napi_env, v: sys::napi_value) -> Option<&'a mut NativeTape> {
+    let mut data = ptr::null_mut();
+    let mut t = 0;
+    let mut tagged = false;
+    if unsafe { sys::napi_typeof(env, v, &mut t) } != sys::Status::napi_ok
+        || t != sys::ValueType::napi_external
+        || unsafe { sys::napi_check_object_type_tag(env, v, &TAG, &mut tagged) } != sys::Status::napi_ok
+        || !tagged
+        || unsafe { sys::napi_get_value_external(env, v, &mut data) } != sys::Status::napi_ok
+        || data.is_null()
+    {
+        return None;
+    }
+    // SAFETY: tagged by tapeCreate, so `data` is its NativeTape (alive until finalized, which
+    // cannot happen while JS passes the handle). JS is single-threaded: no other &mut exists.
+    Some(unsafe { &mut *(data as *mut NativeTape) })
+}
+
+/// `tapeReplace(tape, at, step)`: stores step `at` again from a new description (the tape's
+/// arrays rebound to a call's new arguments), leaving the other steps as they are.
+unsafe extern "C" fn tape_replace_raw(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    let res = catch_unwind(AssertUnwindSafe(|| -> Result<()> {
+        let argv = unsafe { crate::fast::args::<3>(env, info, "tapeReplace")? };
+        let tape = unsafe { handle(env, argv[0]) }.ok_or_else(|| Error::from_reason("tapeReplace: tape must be a handle made by tapeCreate"))?;
+        let mut at = f64::NAN;
+        unsafe { sys::napi_get_value_double(env, argv[1], &mut at) };
+        if !(at.fract() == 0.0 && at >= 0.0 && at < tape.steps.len() as f64) {
+            return Err(Error::from_reason(format!("tapeReplace: step {} is not one of the tape's {} steps", js(at), tape.steps.len())));
+        }
+        let mut losses = tape.counts.len();
+        let step = unsafe { parse_step(env, argv[2], at as usize, &mut losses) }
+            .map_err(|e| Error::from_reason(e.reason.replacen("tapeCreate: ", "tapeReplace: ", 1)))?;
+        tape.counts.resize(losses, 0.0);
+        tape.steps[at as usize] = step;
+        Ok(())
+    }))
+    .unwrap_or_else(|p| Err(Error::from_reason(format!("tapeReplace: internal error: {}", panic_to_error(p).reason))));
+    match res {
+        Ok(()) => ptr::null_mut(),
+        Err(e) => unsafe { throw(env, None, &e.reason) },
+    }
+}
+
 /// `tapeRun(tape, from, to)`: on failure throws an Error whose `code` is the failing step's index.
 unsafe extern "C" fn tape_run_raw(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
     let argv = match unsafe { crate::fast::args::<3>(env, info, "tapeRun") } {
         Ok(a) => a,
         Err(e) => return unsafe { throw(env, None, &e.reason) },
     };
-    let mut data = ptr::null_mut();
-    let mut t = 0;
-    let mut tagged = false;
-    if unsafe { sys::napi_typeof(env, argv[0], &mut t) } != sys::Status::napi_ok
-        || t != sys::ValueType::napi_external
-        || unsafe { sys::napi_check_object_type_tag(env, argv[0], &TAG, &mut tagged) } != sys::Status::napi_ok
-        || !tagged
-        || unsafe { sys::napi_get_value_external(env, argv[0], &mut data) } != sys::Status::napi_ok
-        || data.is_null()
-    {
+    let Some(tape) = (unsafe { handle(env, argv[0]) }) else {
         return unsafe { throw(env, None, "tapeRun: tape must be a handle made by tapeCreate") };
-    }
-    // SAFETY: tagged by tapeCreate, so `data` is its NativeTape (alive until finalized, which
-    // cannot happen while JS passes the handle). JS is single-threaded: no other &mut exists.
-    let tape = unsafe { &mut *(data as *mut NativeTape) };
+    };
     let (mut from, mut to) = (0f64, 0f64);
     unsafe {
         sys::napi_get_value_double(env, argv[1], &mut from);
@@ -483,11 +521,13 @@ unsafe extern "C" fn tape_run_raw(env: sys::napi_env, info: sys::napi_callback_i
 
 static TAPE_CREATE: Entry = Entry { name: "tapeCreate", raw: tape_create_raw, store: crate::fast::no_store, call: crate::fast::no_call };
 static TAPE_RUN: Entry = Entry { name: "tapeRun", raw: tape_run_raw, store: crate::fast::no_store, call: crate::fast::no_call };
+static TAPE_REPLACE: Entry = Entry { name: "tapeReplace", raw: tape_replace_raw, store: crate::fast::no_store, call: crate::fast::no_call };
 
 /// Installs the direct entry points over the declarations below.
 pub(crate) unsafe fn install(env: sys::napi_env, exports: sys::napi_value) -> Result<()> {
     unsafe {
         crate::fast::install(env, exports, &TAPE_CREATE)?;
+        crate::fast::install(env, exports, &TAPE_REPLACE)?;
         crate::fast::install(env, exports, &TAPE_RUN)
     }
 }
@@ -499,6 +539,12 @@ pub(crate) unsafe fn install(env: sys::napi_env, exports: sys::napi_value) -> Re
 #[napi(js_name = "tapeCreate", ts_args_type = "steps: Array<object>", ts_return_type = "object")]
 pub fn tape_create() -> Result<()> {
     Err(Error::from_reason("tapeCreate: replaced by its direct entry point at load"))
+}
+
+/// Stores step `at` of a native tape again from a new description (same form as tapeCreate's).
+#[napi(js_name = "tapeReplace", ts_args_type = "tape: object, at: number, step: object", ts_return_type = "void")]
+pub fn tape_replace() -> Result<()> {
+    Err(Error::from_reason("tapeReplace: replaced by its direct entry point at load"))
 }
 
 /// Runs steps [from, to) of a native tape; an error names the kernel, its `code` is the step.
