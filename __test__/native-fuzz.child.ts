@@ -466,6 +466,7 @@ function tapeFuzz(): void {
   const names = Object.keys(gen).filter((n) => n !== 'setNumThreads' && n !== 'getNumThreads' && n in native.kernels);
   const steps: TapeStep[] = [];
   const valid: Call[] = [];
+  const validAt: number[] = [];
   let allValid = true;
   for (let k = int(1, 3); k > 0; k--) {
     const r = next();
@@ -474,7 +475,10 @@ function tapeFuzz(): void {
       STEP_NAMES.add(c.name);
       const broken = chance(0.4) && breakCall(c);
       if (broken) allValid = false;
-      else valid.push(c);
+      else {
+        valid.push(c);
+        validAt.push(steps.length);
+      }
       const step: TapeStep = { kernel: c.name, args: c.args };
       if (chance(0.1)) Object.assign(step, { dynArg: int(0, c.args.length), dynArray: pick<unknown>([f32(int(0, 2)), i32(1, () => 3), null]), dynIndex: int(0, 2) }), (allValid = false);
       steps.push(step);
@@ -491,7 +495,8 @@ function tapeFuzz(): void {
     else s[pick(keys)] = pick(BAD_FIELDS);
     allValid = false;
   }
-  const copies = valid.map((c) => c.args.map((a) => (a instanceof Float32Array ? Float32Array.from(a) : a instanceof Int32Array ? Int32Array.from(a) : a)));
+  const copyArgs = (c: Call) => c.args.map((a) => (a instanceof Float32Array ? Float32Array.from(a) : a instanceof Int32Array ? Int32Array.from(a) : a));
+  const copies = valid.map(copyArgs);
   const stepNames = (msg: string) => msg.startsWith('tapeRun: ') || [...STEP_NAMES].some((n) => msg.startsWith(`${n}: `));
   let tape: ReturnType<typeof native.tapeCreate> | null = null;
   tapeInvoke('tapeCreate', () => {
@@ -502,18 +507,36 @@ function tapeFuzz(): void {
     // Store one step again: a fresh valid kernel call, a gather or loss step, a broken one, or a bad position.
     const at = chance(0.85) ? int(0, steps.length - 1) : pick([-1, steps.length, 1.5, NaN]);
     let step: TapeStep;
+    let fresh: Call | null = null;
     const r = next();
     if (r < 0.6) {
       const c = gen[pick(names)]();
       STEP_NAMES.add(c.name);
-      if (chance(0.4)) breakCall(c);
+      if (!(chance(0.4) && breakCall(c))) fresh = c;
       step = { kernel: c.name, args: c.args };
     } else step = r < 0.8 ? gatherStep() : lossStep();
-    if (chance(0.2)) step[pick(Object.keys(step))] = pick(BAD_FIELDS);
-    allValid = false; // the replaced step's outputs are not compared
+    if (chance(0.2)) {
+      step[pick(Object.keys(step))] = pick(BAD_FIELDS);
+      fresh = null;
+    }
     const handle = chance(0.03) ? pick<unknown>([{}, null, 3]) : tape;
-    tapeInvoke('tapeReplace', () => native.tapeReplace(handle as never, at as number, chance(0.03) ? (pick(BAD_FIELDS) as object) : step),
+    const replaced = tapeInvoke('tapeReplace', () => native.tapeReplace(handle as never, at as number, chance(0.03) ? (pick(BAD_FIELDS) as object) : step),
       (msg) => msg.startsWith('tapeReplace: ') || [...STEP_NAMES].some((n) => msg.startsWith(`${n}: `)));
+    if (replaced) {
+      // Step `at` now runs the new call: compare that one (if valid) instead of the old.
+      for (let k = valid.length - 1; k >= 0; k--) {
+        if (validAt[k] !== at) continue;
+        valid.splice(k, 1);
+        validAt.splice(k, 1);
+        copies.splice(k, 1);
+      }
+      if (fresh !== null) {
+        valid.push(fresh);
+        validAt.push(at as number);
+        copies.push(copyArgs(fresh));
+      }
+      if (fresh === null) allValid = false;
+    }
   }
   const from = chance(0.85) ? 0 : pick([-1, 1, 2.5, NaN, 5]);
   const to = chance(0.85) ? steps.length : pick([-1, 0, steps.length + 1, 1.5]);
