@@ -10,7 +10,10 @@
 //      arrays, the generators and the result); anything the recording missed shows up here and
 //      is refused, never replayed silently wrong;
 //   3. later calls replay the tape: the recorded kernels over the same buffers, host ops for the
-//      work done in TypeScript (random draws, index row ids, the optimizer's step).
+//      work done in TypeScript (random draws, index row ids, the optimizer's step). With the
+//      native addon the kernels (with index row ids, crossEntropy's loss value and optim.SGD's
+//      update) are handed to it once and run as segments, one native call each, between the
+//      host ops that stay in TypeScript (native-plan.ts; the verification replay runs them too).
 // As in jax.jit, what fn reads from its closure is fixed when it is recorded (learning rates
 // that change: pass them as arguments, or let an optimizer's schedule change them), and plain
 // JavaScript side effects of fn (counters, logging) happen only in the recorded calls.
