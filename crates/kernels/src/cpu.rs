@@ -40,3 +40,46 @@ pub fn features() -> &'static str {
         Level::Scalar => "scalar",
     }
 }
+
+/// Whether the AVX-512 subsets the auto-vectorised loops are compiled for (F, DQ, BW, VL) are all
+/// present; Level::Avx512 itself only promises F (what the matmul kernels need).
+fn avx512_full() -> bool {
+    static FULL: OnceLock<bool> = OnceLock::new();
+    *FULL.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            level() == Level::Avx512
+                && is_x86_feature_detected!("avx512dq")
+                && is_x86_feature_detected!("avx512bw")
+                && is_x86_feature_detected!("avx512vl")
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        false
+    })
+}
+
+/// Runs `f` compiled for the widest instruction set of this CPU (AVX-512, AVX2+FMA, or the
+/// baseline). Pass an `#[inline(always)]` closure whose hot loops call only `#[inline(always)]`
+/// code, so its body is compiled inside the feature-enabled function and LLVM vectorises it for
+/// that width. Rust never contracts a·b + c into an FMA, so every path gives the same bits.
+#[inline(always)]
+pub fn simd<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")]
+        unsafe fn avx512<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn avx2<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        // SAFETY: each path runs only when its features were detected on this CPU.
+        match level() {
+            Level::Avx512 if avx512_full() => return unsafe { avx512(f) },
+            Level::Avx512 | Level::Avx2Fma => return unsafe { avx2(f) },
+            Level::Scalar => {}
+        }
+    }
+    f()
+}

@@ -194,7 +194,7 @@ pub fn unary(op: UnaryOp, x: &[f32], out: &mut [f32]) {
 }
 
 #[inline(always)]
-fn unary_grad(op: UnaryOp, x: f32, y: f32, dy: f32) -> f32 {
+pub(crate) fn unary_grad(op: UnaryOp, x: f32, y: f32, dy: f32) -> f32 {
     match op {
         UnaryOp::Neg => -dy,
         UnaryOp::Exp => dy * y,

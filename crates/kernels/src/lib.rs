@@ -18,6 +18,8 @@ pub mod matmul;
 pub mod optim;
 pub mod pool;
 pub mod reduce;
+#[cfg(test)]
+pub(crate) mod reference;
 pub mod softmax;
 
 #[cfg(test)]

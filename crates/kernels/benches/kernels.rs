@@ -1,0 +1,92 @@
+//! `cargo bench -p ferrograd-kernels --bench kernels [filter]`: µs per call of the non-matmul
+//! kernels of the part 3 MLP and WaveNet steps, at batch 1024 and 32, with 1 and 2 threads.
+//! The best of many timed runs (the machines are shared, so the minimum is the steadiest figure).
+
+use ferrograd_kernels::elementwise::{binary, unary, unary_backward, BinaryOp, UnaryOp};
+use ferrograd_kernels::{batchnorm, cross_entropy, pool};
+use std::hint::black_box;
+use std::time::Instant;
+
+fn data(n: usize, seed: u32) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(2654435761).max(1);
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            ((s >> 8) as f32 / (1u32 << 24) as f32 - 0.5) * 4.0
+        })
+        .collect()
+}
+
+/// Best seconds per call over ~0.2 s of runs, after warm-up.
+fn time(mut f: impl FnMut()) -> f64 {
+    for _ in 0..3 {
+        f();
+    }
+    let t0 = Instant::now();
+    f();
+    let once = t0.elapsed().as_secs_f64().max(1e-7);
+    let reps = ((0.01 / once) as usize).clamp(1, 100_000);
+    let mut best = f64::INFINITY;
+    for _ in 0..21 {
+        let t = Instant::now();
+        for _ in 0..reps {
+            f();
+        }
+        best = best.min(t.elapsed().as_secs_f64() / reps as f64);
+    }
+    best
+}
+
+fn main() {
+    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let want = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
+    println!("cpu: {}", ferrograd_kernels::cpu::features());
+    println!("{:<40} {:>10} {:>10}", "kernel", "1 thread", "2 threads");
+    let mut row = |name: String, f: &mut dyn FnMut()| {
+        if !want(&name) {
+            return;
+        }
+        let mut t = [0f64; 2];
+        for (i, threads) in [1usize, 2].into_iter().enumerate() {
+            pool::set_num_threads(threads).unwrap();
+            t[i] = time(&mut *f);
+        }
+        println!("{:<40} {:>8.2}us {:>8.2}us", name, t[0] * 1e6, t[1] * 1e6);
+    };
+    for &(n, c) in &[(1024usize, 200usize), (32, 200), (1024, 128), (32, 128)] {
+        let x = data(n * c, 1);
+        let dy = data(n * c, 2);
+        let g = data(c, 3);
+        let b = data(c, 4);
+        let (mut out, mut m, mut v, mut is) = (vec![0f32; n * c], vec![0f32; c], vec![0f32; c], vec![0f32; c]);
+        row(format!("batchNormForward [{n},{c}]"), &mut || {
+            batchnorm::forward(black_box(&x), n, c, Some(&g), Some(&b), 1e-5, 1, true, &mut out, &mut m, &mut v, &mut is)
+        });
+        let (mut dx, mut dg, mut db) = (vec![0f32; n * c], vec![0f32; c], vec![0f32; c]);
+        row(format!("batchNormBackward [{n},{c}]"), &mut || {
+            batchnorm::backward(black_box(&x), &dy, n, c, &m, &is, Some(&g), 1, Some(&mut dx), Some(&mut dg), Some(&mut db))
+        });
+        let mut t = vec![0f32; n * c];
+        row(format!("tanh [{n},{c}]"), &mut || unary(UnaryOp::Tanh, black_box(&x), &mut t));
+        let mut d = vec![0f32; n * c];
+        row(format!("tanh backward [{n},{c}]"), &mut || unary_backward(UnaryOp::Tanh, black_box(&x), &t, &dy, &mut d));
+        let mut o = vec![0f32; n * c];
+        row(format!("add [{n},{c}] + [{c}]"), &mut || {
+            binary(BinaryOp::Add, black_box(&x), 0, &[c, 1], &b, 0, &[0, 1], &mut o, &[n, c])
+        });
+    }
+    for &(n, c) in &[(1024usize, 27usize), (32, 27)] {
+        let x = data(n * c, 5);
+        let t: Vec<i32> = (0..n).map(|i| (i * 7 % c) as i32).collect();
+        let mut p = vec![0f32; n * c];
+        row(format!("crossEntropyForward [{n},{c}]"), &mut || {
+            black_box(cross_entropy::forward(black_box(&x), n, c, &t, -100, &mut p));
+        });
+        let mut dx = vec![0f32; n * c];
+        row(format!("crossEntropyBackward [{n},{c}]"), &mut || {
+            cross_entropy::backward(black_box(&p), n, c, &t, -100, 1.0 / n as f32, &mut dx)
+        });
+    }
+}
