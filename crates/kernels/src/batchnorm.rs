@@ -1,13 +1,181 @@
 //! Batch normalisation of x [n, c] over rows, per column, and its closed-form backward.
 //! Column statistics are accumulated in f64, row by row in index order; threads split columns.
+//!
+//! Every output element is a fixed sequence of IEEE operations on its own column, so the loops run
+//! across a block of columns (one SIMD lane per column, compiled per instruction set by
+//! `cpu::simd`): the bits are the same whatever the block width, thread split or instruction set.
 
-use crate::pool;
+use crate::{cpu, pool};
 
-/// Columns per parallel task.
-const COLS: usize = 64;
+/// The widest column block: its f64 accumulators (8 AVX-512 registers each) stay in registers.
+const BLOCK: usize = 64;
 
+/// Rough ns per element of each kernel (for the parallel threshold), measured at [1024, 200].
+const FORWARD_NS: f64 = 0.06;
+const BACKWARD_NS: f64 = 0.1;
+
+/// Calls `f(j0, j1)` for column blocks of 64, 32, 16 or 8 (whose loops are unrolled at that
+/// width) and a last narrower one; threads take even shares of the columns.
 fn for_column_blocks(c: usize, est: f64, f: impl Fn(usize, usize) + Send + Sync) {
-    pool::for_each_index(c.div_ceil(COLS), est, |b| f(b * COLS, ((b + 1) * COLS).min(c)));
+    pool::for_each_range(c, 16, est, |c0, c1| {
+        let mut j0 = c0;
+        while j0 < c1 {
+            let left = c1 - j0;
+            let w = [BLOCK, 32, 16, 8].into_iter().find(|&w| w <= left).unwrap_or(left);
+            f(j0, j0 + w);
+            j0 += w;
+        }
+    });
+}
+
+/// Calls `$f::<W>($w, args)` with W = $w for the unrolled widths, W = 0 (width only known at run
+/// time) otherwise, inside `cpu::simd`.
+macro_rules! at_width {
+    ($w:expr, $f:ident($($a:expr),* $(,)?)) => {
+        cpu::simd(#[inline(always)] || match $w {
+            64 => $f::<64>($w, $($a),*),
+            32 => $f::<32>($w, $($a),*),
+            16 => $f::<16>($w, $($a),*),
+            8 => $f::<8>($w, $($a),*),
+            _ => $f::<0>($w, $($a),*),
+        })
+    };
+}
+
+/// The rows of one column block: `row(r)` is x[r, j0..j0 + w].
+#[derive(Clone, Copy)]
+struct Block<'a> {
+    x: &'a [f32],
+    c: usize,
+    j0: usize,
+    w: usize,
+}
+
+impl<'a> Block<'a> {
+    #[inline(always)]
+    fn row(&self, r: usize) -> &'a [f32] {
+        &self.x[r * self.c + self.j0..][..self.w]
+    }
+}
+
+/// s[j] += x[r, j] over rows in order, in f64.
+#[inline(always)]
+fn column_sums(s: &mut [f64], xs: Block, n: usize) {
+    let w = s.len();
+    for r in 0..n {
+        let xr = &xs.row(r)[..w];
+        for j in 0..w {
+            s[j] += xr[j] as f64;
+        }
+    }
+}
+
+/// q[j] += (x[r, j] − mu[j])² over rows in order, in f64.
+#[inline(always)]
+fn column_squares(q: &mut [f64], mu: &[f64], xs: Block, n: usize) {
+    let w = q.len();
+    let mu = &mu[..w];
+    for r in 0..n {
+        let xr = &xs.row(r)[..w];
+        for j in 0..w {
+            let d = xr[j] as f64 - mu[j];
+            q[j] += d * d;
+        }
+    }
+}
+
+// The row loops take their outputs as `&mut` arguments: those are known not to alias the inputs,
+// which lets LLVM vectorise without run-time overlap checks.
+
+/// out = γ·((x − mean)·invstd) + β, in f32, for one row of a block.
+#[inline(always)]
+fn affine_row(out: &mut [f32], x: &[f32], mean: &[f32], invstd: &[f32], g: &[f32], b: &[f32]) {
+    let w = out.len();
+    let (x, mean, invstd, g, b) = (&x[..w], &mean[..w], &invstd[..w], &g[..w], &b[..w]);
+    for j in 0..w {
+        out[j] = g[j] * ((x[j] - mean[j]) * invstd[j]) + b[j];
+    }
+}
+
+/// Σ dy and Σ dy·x̂ per column over rows in order, x̂ = (x − mean)·invstd, in f64.
+#[inline(always)]
+fn grad_sums(sdy: &mut [f64], sdyx: &mut [f64], mean: &[f64], invstd: &[f64], xs: Block, dys: Block, n: usize) {
+    let w = sdy.len();
+    let (sdyx, mean, invstd) = (&mut sdyx[..w], &mean[..w], &invstd[..w]);
+    for r in 0..n {
+        let (xr, gr) = (&xs.row(r)[..w], &dys.row(r)[..w]);
+        for j in 0..w {
+            let xhat = (xr[j] as f64 - mean[j]) * invstd[j];
+            sdy[j] += gr[j] as f64;
+            sdyx[j] += gr[j] as f64 * xhat;
+        }
+    }
+}
+
+/// dx for one row of a block: k·(n·dy − Σdy − bessel·x̂·Σdy·x̂), in f64, k = γ·invstd / n.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn dx_row(d: &mut [f32], x: &[f32], dy: &[f32], mean: &[f64], invstd: &[f64], k: &[f64], sdy: &[f64], sdyx: &[f64], nf: f64, bessel: f64) {
+    let w = d.len();
+    let (x, dy, mean, invstd, k, sdy, sdyx) = (&x[..w], &dy[..w], &mean[..w], &invstd[..w], &k[..w], &sdy[..w], &sdyx[..w]);
+    for j in 0..w {
+        let xhat = (x[j] as f64 - mean[j]) * invstd[j];
+        d[j] = (k[j] * (nf * dy[j] as f64 - sdy[j] - bessel * xhat * sdyx[j])) as f32;
+    }
+}
+
+/// The arguments of `forward` that every block shares.
+#[derive(Clone, Copy)]
+struct ForwardArgs<'a> {
+    x: &'a [f32],
+    n: usize,
+    c: usize,
+    gamma: Option<&'a [f32]>,
+    beta: Option<&'a [f32]>,
+    eps: f32,
+    correction: usize,
+    training: bool,
+    out: pool::SendPtr<f32>,
+}
+
+/// Columns j0..j0 + w of the forward; W = w when the width is a compile-time constant, else 0.
+#[inline(always)]
+fn forward_block<const W: usize>(w: usize, a: ForwardArgs, j0: usize, mean: &mut [f32], var: &mut [f32], invstd: &mut [f32]) {
+    let w = if W > 0 { W } else { w };
+    let (n, xs) = (a.n, Block { x: a.x, c: a.c, j0, w });
+    let (mean, var, invstd) = (&mut mean[..w], &mut var[..w], &mut invstd[..w]);
+    if a.training {
+        let (mut s, mut q, mut mu) = ([0f64; BLOCK], [0f64; BLOCK], [0f64; BLOCK]);
+        let (s, q, mu) = (&mut s[..w], &mut q[..w], &mut mu[..w]);
+        column_sums(s, xs, n);
+        for j in 0..w {
+            mu[j] = s[j] / n as f64;
+        }
+        column_squares(q, mu, xs, n);
+        let dof = (n - a.correction) as f64;
+        for j in 0..w {
+            mean[j] = mu[j] as f32;
+            var[j] = (q[j] / dof) as f32;
+        }
+    }
+    for j in 0..w {
+        invstd[j] = (1.0 / (var[j] as f64 + a.eps as f64).sqrt()) as f32;
+    }
+    // γ (or 1s) and β (or 0s): the defaults take part in the same arithmetic as given values
+    // would (1·x̂ + 0 turns −0 into +0, as the formula says).
+    let (mut g, mut b) = ([1f32; BLOCK], [0f32; BLOCK]);
+    let (g, b) = (&mut g[..w], &mut b[..w]);
+    if let Some(v) = a.gamma {
+        g.copy_from_slice(&v[j0..j0 + w]);
+    }
+    if let Some(v) = a.beta {
+        b.copy_from_slice(&v[j0..j0 + w]);
+    }
+    for r in 0..n {
+        // SAFETY: row r, columns j0..j0 + w of out belong to this block alone (in bounds).
+        let orow = unsafe { std::slice::from_raw_parts_mut(a.out.get().add(r * a.c + j0), w) };
+        affine_row(orow, xs.row(r), mean, invstd, g, b);
+    }
 }
 
 /// See backend.ts `batchNormForward`. Training needs n > correction (the caller checks it):
@@ -23,15 +191,11 @@ pub fn forward(
     assert!(mean.len() == c && var.len() == c && invstd.len() == c, "batchNormForward: stats length");
     assert!(gamma.is_none_or(|g| g.len() == c) && beta.is_none_or(|b| b.len() == c), "batchNormForward: affine length");
     assert!(!training || n > correction, "batchNormForward: n must exceed correction in training");
-    let (op, mp, vp, ip) = (
-        pool::SendPtr(out.as_mut_ptr()),
-        pool::SendPtr(mean.as_mut_ptr()),
-        pool::SendPtr(var.as_mut_ptr()),
-        pool::SendPtr(invstd.as_mut_ptr()),
-    );
-    for_column_blocks(c, (n * c) as f64 * 2.0, move |j0, j1| {
+    let args = ForwardArgs { x, n, c, gamma, beta, eps, correction, training, out: pool::SendPtr(out.as_mut_ptr()) };
+    let (mp, vp, ip) = (pool::SendPtr(mean.as_mut_ptr()), pool::SendPtr(var.as_mut_ptr()), pool::SendPtr(invstd.as_mut_ptr()));
+    for_column_blocks(c, (n * c) as f64 * FORWARD_NS, move |j0, j1| {
         let w = j1 - j0;
-        // SAFETY: this task alone touches columns j0..j1 of out/mean/var/invstd (all in bounds).
+        // SAFETY: this block alone touches columns j0..j1 of mean/var/invstd (all in bounds).
         let (mean, var, invstd) = unsafe {
             (
                 std::slice::from_raw_parts_mut(mp.get().add(j0), w),
@@ -39,41 +203,64 @@ pub fn forward(
                 std::slice::from_raw_parts_mut(ip.get().add(j0), w),
             )
         };
-        if training {
-            let mut s = vec![0f64; w];
-            for r in 0..n {
-                for (a, &v) in s.iter_mut().zip(&x[r * c + j0..][..w]) {
-                    *a += v as f64;
-                }
-            }
-            let mu: Vec<f64> = s.iter().map(|&v| v / n as f64).collect();
-            let mut q = vec![0f64; w];
-            for r in 0..n {
-                for ((a, &v), &m) in q.iter_mut().zip(&x[r * c + j0..][..w]).zip(&mu) {
-                    let d = v as f64 - m;
-                    *a += d * d;
-                }
-            }
-            for j in 0..w {
-                mean[j] = mu[j] as f32;
-                var[j] = (q[j] / (n - correction) as f64) as f32;
-            }
-        }
+        at_width!(w, forward_block(args, j0, mean, var, invstd));
+    });
+}
+
+/// The arguments of `backward` that every block shares.
+#[derive(Clone, Copy)]
+struct BackwardArgs<'a> {
+    x: &'a [f32],
+    dy: &'a [f32],
+    n: usize,
+    c: usize,
+    mean: &'a [f32],
+    invstd: &'a [f32],
+    gamma: Option<&'a [f32]>,
+    correction: usize,
+    dx: Option<pool::SendPtr<f32>>,
+    dgamma: Option<pool::SendPtr<f32>>,
+    dbeta: Option<pool::SendPtr<f32>>,
+}
+
+/// Columns j0..j0 + w of the backward; W = w when the width is a compile-time constant, else 0.
+#[inline(always)]
+fn backward_block<const W: usize>(w: usize, a: BackwardArgs, j0: usize) {
+    let w = if W > 0 { W } else { w };
+    let n = a.n;
+    let (xs, dys) = (Block { x: a.x, c: a.c, j0, w }, Block { x: a.dy, c: a.c, j0, w });
+    let (mut mf, mut isf, mut k) = ([0f64; BLOCK], [0f64; BLOCK], [0f64; BLOCK]);
+    let (mut sdy, mut sdyx) = ([0f64; BLOCK], [0f64; BLOCK]);
+    let (mf, isf, k) = (&mut mf[..w], &mut isf[..w], &mut k[..w]);
+    let (sdy, sdyx) = (&mut sdy[..w], &mut sdyx[..w]);
+    let (mb, ib) = (&a.mean[j0..][..w], &a.invstd[j0..][..w]);
+    for j in 0..w {
+        mf[j] = mb[j] as f64;
+        isf[j] = ib[j] as f64;
+    }
+    grad_sums(sdy, sdyx, mf, isf, xs, dys, n);
+    // SAFETY (all three): this block alone writes columns j0..j0 + w (in bounds by the asserts).
+    if let Some(p) = a.dgamma {
+        let d = unsafe { std::slice::from_raw_parts_mut(p.get().add(j0), w) };
+        d.iter_mut().zip(&*sdyx).for_each(|(d, &v)| *d = v as f32);
+    }
+    if let Some(p) = a.dbeta {
+        let d = unsafe { std::slice::from_raw_parts_mut(p.get().add(j0), w) };
+        d.iter_mut().zip(&*sdy).for_each(|(d, &v)| *d = v as f32);
+    }
+    if let Some(p) = a.dx {
+        let nf = n as f64;
+        let bessel = nf / (n - a.correction) as f64;
+        // The per-column factor γ·invstd / n of the formula, evaluated once per column.
         for j in 0..w {
-            invstd[j] = (1.0 / (var[j] as f64 + eps as f64).sqrt()) as f32;
+            let g = a.gamma.map_or(1.0, |g| g[j0 + j] as f64);
+            k[j] = g * isf[j] / nf;
         }
         for r in 0..n {
-            // SAFETY: row r, columns j0..j1 of out belong to this task.
-            let orow = unsafe { std::slice::from_raw_parts_mut(op.get().add(r * c + j0), w) };
-            let xrow = &x[r * c + j0..][..w];
-            for j in 0..w {
-                let xhat = (xrow[j] - mean[j]) * invstd[j];
-                let g = gamma.map_or(1.0, |g| g[j0 + j]);
-                let b = beta.map_or(0.0, |b| b[j0 + j]);
-                orow[j] = g * xhat + b;
-            }
+            let d = unsafe { std::slice::from_raw_parts_mut(p.get().add(r * a.c + j0), w) };
+            dx_row(d, xs.row(r), dys.row(r), mf, isf, k, sdy, sdyx, nf, bessel);
         }
-    });
+    }
 }
 
 /// See backend.ts `batchNormBackward` (the closed form of training-mode forward).
@@ -89,45 +276,13 @@ pub fn backward(
     assert!(dx.as_ref().is_none_or(|d| d.len() == n * c), "batchNormBackward: dx length");
     assert!(dgamma.as_ref().is_none_or(|d| d.len() == c) && dbeta.as_ref().is_none_or(|d| d.len() == c), "batchNormBackward: dgamma/dbeta length");
     assert!(n > correction || dx.is_none(), "batchNormBackward: n must exceed correction");
-    let dxp = dx.map(|d| pool::SendPtr(d.as_mut_ptr()));
-    let dgp = dgamma.map(|d| pool::SendPtr(d.as_mut_ptr()));
-    let dbp = dbeta.map(|d| pool::SendPtr(d.as_mut_ptr()));
-    for_column_blocks(c, (n * c) as f64 * 3.0, move |j0, j1| {
-        let w = j1 - j0;
-        let mut sdy = vec![0f64; w];
-        let mut sdyx = vec![0f64; w];
-        for r in 0..n {
-            let (xr, gr) = (&x[r * c + j0..][..w], &dy[r * c + j0..][..w]);
-            for j in 0..w {
-                let xhat = (xr[j] as f64 - mean[j0 + j] as f64) * invstd[j0 + j] as f64;
-                sdy[j] += gr[j] as f64;
-                sdyx[j] += gr[j] as f64 * xhat;
-            }
-        }
-        // SAFETY (all three): this task alone writes columns j0..j1 (in bounds by the asserts).
-        if let Some(p) = dgp {
-            let d = unsafe { std::slice::from_raw_parts_mut(p.get().add(j0), w) };
-            d.iter_mut().zip(&sdyx).for_each(|(d, &v)| *d = v as f32);
-        }
-        if let Some(p) = dbp {
-            let d = unsafe { std::slice::from_raw_parts_mut(p.get().add(j0), w) };
-            d.iter_mut().zip(&sdy).for_each(|(d, &v)| *d = v as f32);
-        }
-        if let Some(p) = dxp {
-            let nf = n as f64;
-            let bessel = nf / (n - correction) as f64;
-            for r in 0..n {
-                let d = unsafe { std::slice::from_raw_parts_mut(p.get().add(r * c + j0), w) };
-                let (xr, gr) = (&x[r * c + j0..][..w], &dy[r * c + j0..][..w]);
-                for j in 0..w {
-                    let is = invstd[j0 + j] as f64;
-                    let g = gamma.map_or(1.0, |g| g[j0 + j] as f64);
-                    let xhat = (xr[j] as f64 - mean[j0 + j] as f64) * is;
-                    d[j] = (g * is / nf * (nf * gr[j] as f64 - sdy[j] - bessel * xhat * sdyx[j])) as f32;
-                }
-            }
-        }
-    });
+    let args = BackwardArgs {
+        x, dy, n, c, mean, invstd, gamma, correction,
+        dx: dx.map(|d| pool::SendPtr(d.as_mut_ptr())),
+        dgamma: dgamma.map(|d| pool::SendPtr(d.as_mut_ptr())),
+        dbeta: dbeta.map(|d| pool::SendPtr(d.as_mut_ptr())),
+    };
+    for_column_blocks(c, (n * c) as f64 * BACKWARD_NS, move |j0, j1| at_width!(j1 - j0, backward_block(args, j0)));
 }
 
 #[cfg(test)]
@@ -212,6 +367,61 @@ mod tests {
                 assert!((dg[j] as f64 - want_dg).abs() < 1e-3 * (1.0 + want_dg.abs()), "dgamma {j}");
             }
         }
+    }
+
+    fn same_bits(a: &[f32], b: &[f32]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(p, q)| p.to_bits() == q.to_bits())
+    }
+
+    /// The SIMD kernels against the scalar code they replaced (reference.rs): the same bits on every
+    /// path, at odd widths, with and without the affine parameters and optional gradients, and
+    /// with 1 and 2 threads (the large shapes are above the parallel threshold).
+    #[test]
+    fn same_bits_as_the_scalar_reference() {
+        let mut rng = Rng::new(63);
+        let shapes: &[(usize, usize)] = &[
+            (2, 1), (3, 7), (5, 8), (2, 9), (32, 15), (7, 16), (4, 17), (9, 31), (33, 33), (2, 63),
+            (17, 64), (5, 65), (32, 100), (6, 127), (3, 129), (32, 200), (11, 257), (1024, 200), (900, 777),
+        ];
+        let cases: Vec<_> = shapes
+            .iter()
+            .map(|&(n, c)| {
+                let x: Vec<f32> = rng.vec(n * c).iter().enumerate().map(|(i, v)| if i % 97 == 5 { -0.0 } else { v * 3.0 + 0.5 }).collect();
+                (n, c, x, rng.vec(n * c), rng.vec(c), rng.vec(c))
+            })
+            .collect();
+        crate::cpu::for_each_path(|path| {
+            for threads in [1usize, 2] {
+                crate::pool::set_num_threads(threads).unwrap();
+                for (n, c, x, dy, g, b) in &cases {
+                    let (n, c) = (*n, *c);
+                    for (gi, corr, training) in [(0, 1, true), (1, 0, true), (2, 1, true), (3, 1, false), (0, 0, false)] {
+                        let gamma = [Some(&g[..]), None, Some(&g[..]), None][gi];
+                        let beta = [Some(&b[..]), None, None, Some(&b[..])][gi];
+                        let what = format!("{path} {threads} thread(s) [{n}, {c}] case {gi} corr {corr} training {training}");
+                        let run = |f: &dyn Fn(&mut [f32], &mut [f32], &mut [f32], &mut [f32])| {
+                            let (mut out, mut m, mut v, mut is) = (vec![0f32; n * c], b.clone(), g.iter().map(|v| v.abs()).collect::<Vec<_>>(), vec![0f32; c]);
+                            f(&mut out, &mut m, &mut v, &mut is);
+                            (out, m, v, is)
+                        };
+                        let got = run(&|o, m, v, is| forward(x, n, c, gamma, beta, 1e-5, corr, training, o, m, v, is));
+                        let want = run(&|o, m, v, is| crate::reference::batchnorm_forward(x, n, c, gamma, beta, 1e-5, corr, training, o, m, v, is));
+                        assert!(same_bits(&got.0, &want.0) && same_bits(&got.1, &want.1), "forward out/mean {what}");
+                        assert!(same_bits(&got.2, &want.2) && same_bits(&got.3, &want.3), "forward var/invstd {what}");
+                        let (m, is) = (&want.1, &want.3);
+                        let grads = |f: &dyn Fn(Option<&mut [f32]>, Option<&mut [f32]>, Option<&mut [f32]>)| {
+                            let (mut dx, mut dg, mut db) = (vec![7f32; n * c], vec![7f32; c], vec![7f32; c]);
+                            let all = gi != 3;
+                            f(Some(&mut dx), if all { Some(&mut dg) } else { None }, if gi != 2 { Some(&mut db) } else { None });
+                            (dx, dg, db)
+                        };
+                        let got = grads(&|dx, dg, db| backward(x, dy, n, c, m, is, gamma, corr, dx, dg, db));
+                        let want = grads(&|dx, dg, db| crate::reference::batchnorm_backward(x, dy, n, c, m, is, gamma, corr, dx, dg, db));
+                        assert!(same_bits(&got.0, &want.0) && same_bits(&got.1, &want.1) && same_bits(&got.2, &want.2), "backward {what}");
+                    }
+                }
+            }
+        });
     }
 
     #[test]

@@ -74,6 +74,13 @@ pub fn simd<R>(f: impl FnOnce() -> R) -> R {
         unsafe fn avx2<R>(f: impl FnOnce() -> R) -> R {
             f()
         }
+        #[cfg(test)]
+        match TEST_PATH.load(std::sync::atomic::Ordering::Relaxed) {
+            1 => return f(),
+            // SAFETY: as below.
+            2 if level() != Level::Scalar => return unsafe { avx2(f) },
+            _ => {}
+        }
         // SAFETY: each path runs only when its features were detected on this CPU.
         match level() {
             Level::Avx512 if avx512_full() => return unsafe { avx512(f) },
@@ -82,4 +89,24 @@ pub fn simd<R>(f: impl FnOnce() -> R) -> R {
         }
     }
     f()
+}
+
+/// Tests force a narrower path of `simd` with this: 0 the detected one, 1 baseline, 2 AVX2+FMA.
+#[cfg(test)]
+pub(crate) static TEST_PATH: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// Runs `f` once per path of `simd` this CPU has (baseline, AVX2+FMA, the detected one), holding
+/// the test lock that also guards the thread count.
+#[cfg(test)]
+pub(crate) fn for_each_path(mut f: impl FnMut(&str)) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let _g = crate::testutil::THREAD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    for (code, name) in [(1u8, "baseline"), (2, "avx2"), (0, features())] {
+        if code == 2 && level() == Level::Scalar {
+            continue;
+        }
+        TEST_PATH.store(code, Relaxed);
+        f(name);
+    }
+    TEST_PATH.store(0, Relaxed);
 }

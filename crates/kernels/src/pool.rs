@@ -110,6 +110,23 @@ pub fn for_each_index(n: usize, est_ns: f64, f: impl Fn(usize) + Send + Sync) {
     }
 }
 
+/// Calls `f(start, end)` over 0..len: one range per thread (starts on multiples of `align`) when
+/// `est_ns` is large enough to split, else once over everything. For work whose every element is
+/// computed independently (per-column statistics), where fewer, even tasks beat many small ones.
+pub fn for_each_range(len: usize, align: usize, est_ns: f64, f: impl Fn(usize, usize) + Send + Sync) {
+    if len == 0 {
+        return;
+    }
+    if let Some(p) = pool_for(est_ns) {
+        let per = len.div_ceil(p.current_num_threads()).next_multiple_of(align.max(1));
+        let tasks = len.div_ceil(per);
+        if tasks > 1 {
+            return p.install(|| (0..tasks).into_par_iter().for_each(|i| f(i * per, ((i + 1) * per).min(len))));
+        }
+    }
+    f(0, len)
+}
+
 /// Maps `f` over 0..n into a Vec, in parallel when worthwhile; element i is always `f(i)`.
 pub fn map_index<R: Send>(n: usize, est_ns: f64, f: impl Fn(usize) -> R + Send + Sync) -> Vec<R> {
     match pool_for(est_ns) {
