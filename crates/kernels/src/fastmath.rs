@@ -53,8 +53,9 @@ fn tanh_one(x: f32) -> f32 {
     if x.is_nan() { x } else { (t as f32).copysign(x) }
 }
 
+/// exp of one element (inlined into callers' SIMD loops, e.g. softmax rows).
 #[inline(always)]
-fn exp_one(x: f32) -> f32 {
+pub(crate) fn exp_one(x: f32) -> f32 {
     // f32 overflows above 88.73 and underflows to 0 below -103.97; clamping keeps 2^k in range and
     // still gives inf / 0 after rounding. NaN passes through the min/max as NaN.
     let y = x as f64;

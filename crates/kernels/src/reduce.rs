@@ -26,8 +26,9 @@ pub const SUM_CHUNK: usize = 4096;
 const LANES: usize = 16;
 
 /// Sum of one chunk (≤ SUM_CHUNK elements): 16 interleaved lanes, then a fixed pairwise tree.
-#[inline]
-fn chunk_sum(x: &[f32]) -> f32 {
+/// Always inlined, so callers inside `cpu::simd` get it vectorised at their width.
+#[inline(always)]
+pub(crate) fn chunk_sum(x: &[f32]) -> f32 {
     let mut acc = [0f32; LANES];
     let mut it = x.chunks_exact(LANES);
     for c in &mut it {

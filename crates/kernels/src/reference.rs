@@ -216,6 +216,24 @@ fn exp_shifted(x: &[f32], e: &mut [f32]) -> (f32, f32) {
     (shift, crate::reduce::sum_contiguous(e, false))
 }
 
+/// softmax.rs's forward as it was, row by row.
+pub fn softmax(x: &[f32], rows: usize, cols: usize, log: bool, out: &mut [f32]) {
+    for r in 0..rows {
+        let (xrow, orow) = (&x[r * cols..][..cols], &mut out[r * cols..][..cols]);
+        let (m, s) = exp_shifted(xrow, orow);
+        if log {
+            let ls = s.ln();
+            for (o, &v) in orow.iter_mut().zip(xrow) {
+                *o = v - m - ls;
+            }
+        } else {
+            for o in orow.iter_mut() {
+                *o /= s;
+            }
+        }
+    }
+}
+
 /// dx[i] = dy[i]·op'(x[i]), one element at a time.
 pub fn unary_backward(op: crate::elementwise::UnaryOp, x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]) {
     for i in 0..dx.len() {

@@ -1,28 +1,65 @@
 //! Row-wise softmax / log-softmax over the last axis and their backward.
 //! Rows are independent; within a row the sums run in a fixed order (same bits on any thread).
 
-use crate::pool;
+use crate::{cpu, pool};
 use crate::reduce::sum_contiguous;
 
 /// Rough ns per element (an exp and a few flops).
 const COST: f64 = 5.0;
 
 /// Max of a row (NaN propagates, so a NaN row stays NaN instead of silently dropping it).
-#[inline]
+/// 16 interleaved lanes so that it vectorises; a max does not depend on the order except for
+/// the sign of a zero max, which no caller can see (x − (±0) and exp of it are the same).
+#[inline(always)]
 pub(crate) fn row_max(x: &[f32]) -> f32 {
-    x.iter().fold(f32::NEG_INFINITY, |m, &v| if v.is_nan() || m.is_nan() { f32::NAN } else if v > m { v } else { m })
+    const LANES: usize = 16;
+    let (mut acc, mut nan) = ([f32::NEG_INFINITY; LANES], [false; LANES]);
+    #[inline(always)]
+    fn step(acc: &mut [f32; LANES], nan: &mut [bool; LANES], c: &[f32]) {
+        for l in 0..LANES {
+            nan[l] |= c[l].is_nan();
+            acc[l] = if c[l] > acc[l] { c[l] } else { acc[l] };
+        }
+    }
+    let mut it = x.chunks_exact(LANES);
+    for c in &mut it {
+        step(&mut acc, &mut nan, c);
+    }
+    // The tail: a max may see an element twice, so take the last 16 elements again (or, in a
+    // shorter row, the row padded with −inf); then a pairwise tree. No scalar chains.
+    if !it.remainder().is_empty() {
+        if x.len() >= LANES {
+            step(&mut acc, &mut nan, &x[x.len() - LANES..]);
+        } else {
+            let last: [f32; LANES] = std::array::from_fn(|l| if l < x.len() { x[l] } else { f32::NEG_INFINITY });
+            step(&mut acc, &mut nan, &last);
+        }
+    }
+    let mut w = LANES;
+    while w > 1 {
+        w /= 2;
+        for l in 0..w {
+            nan[l] |= nan[l + w];
+            acc[l] = if acc[l + w] > acc[l] { acc[l + w] } else { acc[l] };
+        }
+    }
+    if nan[0] { f32::NAN } else { acc[0] }
 }
 
-/// Writes exp(x - max) into `e` and returns (max, Σ e).
-#[inline]
+/// Writes exp(x - max) into `e` and returns (max, Σ e) (the sum in reduce.rs's fixed order).
+/// Always inlined: callers run it inside `cpu::simd`.
+#[inline(always)]
 pub(crate) fn exp_shifted(x: &[f32], e: &mut [f32]) -> (f32, f32) {
     let m = row_max(x);
     // A row of all -inf has no finite max: shift by 0 so exp gives 0s and the sum 0 (→ NaN
     // probabilities, as PyTorch gives).
     let shift = if m == f32::NEG_INFINITY { 0.0 } else { m };
-    e.copy_from_slice(x);
-    crate::fastmath::exp_shift_inplace(e, shift);
-    (shift, sum_contiguous(e, false))
+    let e = &mut e[..x.len()];
+    for j in 0..x.len() {
+        e[j] = crate::fastmath::exp_one(x[j] - shift);
+    }
+    let s = if e.len() <= crate::reduce::SUM_CHUNK { crate::reduce::chunk_sum(e) } else { sum_contiguous(e, false) };
+    (shift, s)
 }
 
 /// softmax (or log_softmax when `log`) of each row of x [rows, cols].
@@ -34,20 +71,22 @@ pub fn softmax(x: &[f32], rows: usize, cols: usize, log: bool, out: &mut [f32]) 
     }
     let per = (4096 / cols).max(1);
     pool::for_each_chunk(out, per * cols, x.len() as f64 * COST, |ci, o| {
-        for (t, orow) in o.chunks_exact_mut(cols).enumerate() {
-            let xrow = &x[(ci * per + t) * cols..][..cols];
-            let (m, s) = exp_shifted(xrow, orow);
-            if log {
-                let ls = s.ln();
-                for (o, &v) in orow.iter_mut().zip(xrow) {
-                    *o = v - m - ls;
-                }
-            } else {
-                for o in orow.iter_mut() {
-                    *o /= s;
+        cpu::simd(#[inline(always)] || {
+            for (t, orow) in o.chunks_exact_mut(cols).enumerate() {
+                let xrow = &x[(ci * per + t) * cols..][..cols];
+                let (m, s) = exp_shifted(xrow, orow);
+                if log {
+                    let ls = s.ln();
+                    for (o, &v) in orow.iter_mut().zip(xrow) {
+                        *o = v - m - ls;
+                    }
+                } else {
+                    for o in orow.iter_mut() {
+                        *o /= s;
+                    }
                 }
             }
-        }
+        })
     });
 }
 
