@@ -3,7 +3,7 @@
 //! 1.0 or 0.0, division by zero gives ±inf/NaN as IEEE says.
 
 use crate::layout::Walk;
-use crate::pool;
+use crate::{cpu, pool};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UnaryOp {
@@ -171,6 +171,9 @@ macro_rules! dispatch_binary {
 /// Elements per parallel task for contiguous elementwise loops.
 const CHUNK: usize = 1 << 14;
 
+/// Rough ns per element of unaryBackward (three loads and a store, vectorised), for the threshold.
+const UNARY_BACKWARD_NS: f64 = 0.12;
+
 /// out[i] = op(x[i]).
 pub fn unary(op: UnaryOp, x: &[f32], out: &mut [f32]) {
     assert_eq!(x.len(), out.len(), "unary: x and out lengths differ");
@@ -187,9 +190,11 @@ pub fn unary(op: UnaryOp, x: &[f32], out: &mut [f32]) {
     }
     dispatch_unary!(op, OP => pool::for_each_chunk(out, CHUNK, est, |ci, o| {
         let xs = &x[ci * CHUNK..][..o.len()];
-        for (o, &v) in o.iter_mut().zip(xs) {
-            *o = unary_scalar(OP, v);
-        }
+        cpu::simd(#[inline(always)] || {
+            for (o, &v) in o.iter_mut().zip(xs) {
+                *o = unary_scalar(OP, v);
+            }
+        })
     }))
 }
 
@@ -213,13 +218,48 @@ pub(crate) fn unary_grad(op: UnaryOp, x: f32, y: f32, dy: f32) -> f32 {
 pub fn unary_backward(op: UnaryOp, x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]) {
     let n = dx.len();
     assert!(x.len() == n && y.len() == n && dy.len() == n, "unaryBackward: lengths differ");
-    dispatch_unary!(op, OP => pool::for_each_chunk(dx, CHUNK, n as f64 * 0.5, |ci, o| {
+    dispatch_unary!(op, OP => pool::for_each_chunk(dx, CHUNK, n as f64 * UNARY_BACKWARD_NS, |ci, o| {
         let s = ci * CHUNK;
         let (xs, ys, ds) = (&x[s..][..o.len()], &y[s..][..o.len()], &dy[s..][..o.len()]);
-        for i in 0..o.len() {
-            o[i] = unary_grad(OP, xs[i], ys[i], ds[i]);
-        }
+        cpu::simd(#[inline(always)] || {
+            for i in 0..o.len() {
+                o[i] = unary_grad(OP, xs[i], ys[i], ds[i]);
+            }
+        })
     }))
+}
+
+/// One row of `binary`: o[i] = a[ab + i·sa] op b[bb + i·sb], with the unit and zero strides as
+/// plain slices so that they vectorise.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn binary_row(op: BinaryOp, o: &mut [f32], a: &[f32], ab: usize, sa: usize, b: &[f32], bb: usize, sb: usize) {
+    let inner = o.len();
+    match (sa, sb) {
+        (1, 1) => {
+            let (xa, xb) = (&a[ab..ab + inner], &b[bb..bb + inner]);
+            for i in 0..inner {
+                o[i] = binary_scalar_op(op, xa[i], xb[i]);
+            }
+        }
+        (1, 0) => {
+            let (xa, vb) = (&a[ab..ab + inner], b[bb]);
+            for i in 0..inner {
+                o[i] = binary_scalar_op(op, xa[i], vb);
+            }
+        }
+        (0, 1) => {
+            let (va, xb) = (a[ab], &b[bb..bb + inner]);
+            for i in 0..inner {
+                o[i] = binary_scalar_op(op, va, xb[i]);
+            }
+        }
+        _ => {
+            for (i, o) in o.iter_mut().enumerate() {
+                *o = binary_scalar_op(op, a[ab + i * sa], b[bb + i * sb]);
+            }
+        }
+    }
 }
 
 /// Broadcasting binary op into contiguous `out` of `shape` (see backend.ts). The caller has
@@ -254,30 +294,11 @@ pub fn binary(
             let o = &mut o[row * inner..][..inner];
             row += 1;
             let (ab, bb) = (a_off + offs[1], b_off + offs[2]);
-            match (sa, sb) {
-                (1, 1) => {
-                    let (xa, xb) = (&a[ab..ab + inner], &b[bb..bb + inner]);
-                    for i in 0..inner {
-                        o[i] = binary_scalar_op(OP, xa[i], xb[i]);
-                    }
-                }
-                (1, 0) => {
-                    let (xa, vb) = (&a[ab..ab + inner], b[bb]);
-                    for i in 0..inner {
-                        o[i] = binary_scalar_op(OP, xa[i], vb);
-                    }
-                }
-                (0, 1) => {
-                    let (va, xb) = (a[ab], &b[bb..bb + inner]);
-                    for i in 0..inner {
-                        o[i] = binary_scalar_op(OP, va, xb[i]);
-                    }
-                }
-                _ => {
-                    for (i, o) in o.iter_mut().enumerate() {
-                        *o = binary_scalar_op(OP, a[ab + i * sa], b[bb + i * sb]);
-                    }
-                }
+            // Short rows are not worth the dispatch (both give the same bits).
+            if inner >= 16 {
+                cpu::simd(#[inline(always)] || binary_row(OP, o, a, ab, sa, b, bb, sb))
+            } else {
+                binary_row(OP, o, a, ab, sa, b, bb, sb)
             }
         });
     }))
@@ -300,15 +321,17 @@ pub fn binary_scalar(op: BinaryOp, x: &[f32], s: f32, reversed: bool, out: &mut 
     let est = x.len() as f64 * op.cost();
     dispatch_binary!(op, OP => pool::for_each_chunk(out, CHUNK, est, |ci, o| {
         let xs = &x[ci * CHUNK..][..o.len()];
-        if reversed {
-            for (o, &v) in o.iter_mut().zip(xs) {
-                *o = binary_scalar_op(OP, s, v);
+        cpu::simd(#[inline(always)] || {
+            if reversed {
+                for (o, &v) in o.iter_mut().zip(xs) {
+                    *o = binary_scalar_op(OP, s, v);
+                }
+            } else {
+                for (o, &v) in o.iter_mut().zip(xs) {
+                    *o = binary_scalar_op(OP, v, s);
+                }
             }
-        } else {
-            for (o, &v) in o.iter_mut().zip(xs) {
-                *o = binary_scalar_op(OP, v, s);
-            }
-        }
+        })
     }))
 }
 
@@ -356,9 +379,11 @@ pub fn binary_inplace(
 pub fn scalar_inplace(op: BinaryOp, a: &mut [f32], s: f32) {
     let est = a.len() as f64 * op.cost();
     dispatch_binary!(op, OP => pool::for_each_chunk(a, CHUNK, est, |_, o| {
-        for v in o.iter_mut() {
-            *v = binary_scalar_op(OP, *v, s);
-        }
+        cpu::simd(#[inline(always)] || {
+            for v in o.iter_mut() {
+                *v = binary_scalar_op(OP, *v, s);
+            }
+        })
     }))
 }
 
@@ -367,9 +392,11 @@ pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
     assert_eq!(x.len(), y.len(), "axpy: x and y lengths differ");
     pool::for_each_chunk(y, CHUNK, x.len() as f64 * 0.5, |ci, o| {
         let xs = &x[ci * CHUNK..][..o.len()];
-        for (o, &v) in o.iter_mut().zip(xs) {
-            *o += alpha * v;
-        }
+        cpu::simd(#[inline(always)] || {
+            for (o, &v) in o.iter_mut().zip(xs) {
+                *o += alpha * v;
+            }
+        })
     })
 }
 
@@ -432,6 +459,63 @@ mod tests {
 
     fn libm_expm1(x: f64) -> f64 {
         x.exp_m1()
+    }
+
+    /// Inputs with the cases the ops treat specially: ±0, NaN, ±inf, negatives, tiny and huge.
+    fn awkward(rng: &mut Rng, n: usize) -> Vec<f32> {
+        const SPECIAL: [f32; 10] = [0.0, -0.0, f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 1e-40, -3e38, 1.0, -1.0, 0.5];
+        rng.vec(n).iter().enumerate().map(|(i, &v)| if i % 13 == 4 { SPECIAL[(i / 13) % SPECIAL.len()] } else { v * 3.0 }).collect()
+    }
+
+    /// The SIMD loops against the one-element-at-a-time code they replaced (reference.rs): the
+    /// same bits for every op, on every path, with 1 and 2 threads.
+    #[test]
+    fn unary_backward_and_binary_same_bits_as_the_scalar_reference() {
+        let mut rng = Rng::new(13);
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        let sizes = [1usize, 7, 15, 16, 17, 33, 65, 200, 1000, 300_007];
+        let vecs: Vec<_> = sizes.iter().map(|&n| (awkward(&mut rng, n), awkward(&mut rng, n), awkward(&mut rng, n))).collect();
+        let shapes: &[[usize; 3]] = &[[1, 1, 1], [2, 3, 17], [3, 16, 200], [5, 1, 33], [4, 7, 15], [30, 100, 200]];
+        let bin: Vec<_> = shapes.iter().map(|s| (awkward(&mut rng, s[0] * s[1] * s[2] + 3), awkward(&mut rng, s[0] * s[1] * s[2] + 3))).collect();
+        crate::cpu::for_each_path(|path| {
+            for threads in [1usize, 2] {
+                crate::pool::set_num_threads(threads).unwrap();
+                for (x, y, dy) in &vecs {
+                    for op in UnaryOp::ALL {
+                        let what = format!("{path} {threads} thread(s) {op:?} n={}", x.len());
+                        let (mut d, mut e) = (vec![7f32; x.len()], vec![7f32; x.len()]);
+                        unary_backward(op, x, y, dy, &mut d);
+                        crate::reference::unary_backward(op, x, y, dy, &mut e);
+                        assert_eq!(bits(&d), bits(&e), "unaryBackward {what}");
+                        if !matches!(op, UnaryOp::Tanh | UnaryOp::Exp | UnaryOp::Sigmoid) {
+                            unary(op, x, &mut d);
+                            let want: Vec<f32> = x.iter().map(|&v| unary_scalar(op, v)).collect();
+                            assert_eq!(bits(&d), bits(&want), "unary {what}");
+                        }
+                    }
+                }
+                for (&[d0, d1, d2], (a, b)) in shapes.iter().zip(&bin) {
+                    let shape = [d0, d1, d2];
+                    // Contiguous, broadcast row / column / scalar, a transposed view, an offset.
+                    let layouts: [([usize; 3], usize, [usize; 3], usize); 5] = [
+                        ([d1 * d2, d2, 1], 0, [d1 * d2, d2, 1], 0),
+                        ([d1 * d2, d2, 1], 1, [0, 0, 1], 2),
+                        ([d1 * d2, d2, 1], 0, [0, 1, 0], 0),
+                        ([0, 0, 0], 3, [d1 * d2, d2, 1], 1),
+                        ([d1 * d2, 1, d1], 0, [d1 * d2, d2, 1], 3),
+                    ];
+                    for (sa, oa, sb, ob) in layouts {
+                        for op in BinaryOp::ALL {
+                            let n = d0 * d1 * d2;
+                            let (mut o, mut p) = (vec![7f32; n], vec![7f32; n]);
+                            binary(op, a, oa, &sa, b, ob, &sb, &mut o, &shape);
+                            crate::reference::binary(op, a, oa, &sa, b, ob, &sb, &mut p, &shape);
+                            assert_eq!(bits(&o), bits(&p), "binary {path} {threads} {op:?} {shape:?} {sa:?} {sb:?}");
+                        }
+                    }
+                }
+            }
+        });
     }
 
     #[test]
