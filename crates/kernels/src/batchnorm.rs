@@ -10,9 +10,10 @@ use crate::{cpu, pool};
 /// The widest column block: its f64 accumulators (8 AVX-512 registers each) stay in registers.
 const BLOCK: usize = 64;
 
-/// Rough ns per element of each kernel (for the parallel threshold), measured at [1024, 200].
-const FORWARD_NS: f64 = 0.06;
-const BACKWARD_NS: f64 = 0.1;
+/// Rough ns per element of each kernel on one thread (for the parallel threshold), measured at
+/// [1024, 200] with AVX-512 (`cargo bench --bench kernels`).
+const FORWARD_NS: f64 = 0.19;
+const BACKWARD_NS: f64 = 0.3;
 
 /// Calls `f(j0, j1)` for column blocks of 64, 32, 16 or 8 (whose loops are unrolled at that
 /// width) and a last narrower one; threads take even shares of the columns.

@@ -3,6 +3,10 @@
 use crate::{cpu, pool};
 use crate::softmax::row_max;
 
+/// Rough ns per logit of the forward on one thread (an exp, a division, the row sums), measured at
+/// [1024, 27] with AVX-512 (`cargo bench --bench kernels`), for the parallel threshold.
+const FORWARD_NS: f64 = 1.5;
+
 /// The first row whose target is neither `ignore_index` nor in [0, cols), with that target.
 pub fn first_bad_target(targets: &[i32], cols: usize, ignore_index: i64) -> Option<(usize, i32)> {
     targets
@@ -67,7 +71,7 @@ pub fn forward(logits: &[f32], rows: usize, cols: usize, targets: &[i32], ignore
     let per = (4096 / cols).max(1);
     let tasks = rows.div_ceil(per);
     let pp = pool::SendPtr(probs.as_mut_ptr());
-    let parts = pool::map_index(tasks, (rows * cols) as f64 * 5.0, move |ti| {
+    let parts = pool::map_index(tasks, (rows * cols) as f64 * FORWARD_NS, move |ti| {
         let r0 = ti * per;
         let r1 = (r0 + per).min(rows);
         // SAFETY: task ti alone writes rows r0..r1 of probs, which is rows·cols long.

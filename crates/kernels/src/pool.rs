@@ -3,7 +3,6 @@
 //! We own a `rayon::ThreadPool` (rather than rayon's global pool) so `set_num_threads` can change
 //! the thread count at any time: the pool is rebuilt and later calls run inside the new one.
 
-use rayon::prelude::*;
 use rayon::ThreadPool;
 use std::sync::{Arc, OnceLock, RwLock};
 
@@ -74,6 +73,25 @@ pub fn pool_for(est_ns: f64) -> Option<Arc<ThreadPool>> {
     pool()
 }
 
+/// Runs `f(g)` for each share g in 0..shares: share 0 on the calling thread, the others as jobs
+/// on the pool, returning when all are done. The caller works instead of sleeping while the pool
+/// runs the whole call (`install`), which on the 2-core machines halved the cost of a split: one
+/// worker to wake instead of two, and no wake-up of the caller when the work could have been its.
+fn run_shares(p: &ThreadPool, shares: usize, f: &(impl Fn(usize) + Sync)) {
+    p.in_place_scope(|s| {
+        for g in 1..shares {
+            s.spawn(move |_| f(g));
+        }
+        f(0);
+    });
+}
+
+/// The shares of `n` items for a pool: one contiguous range per thread (at most n of them).
+fn shares_of(p: &ThreadPool, n: usize) -> (usize, impl Fn(usize) -> std::ops::Range<usize> + Sync + Copy) {
+    let t = p.current_num_threads().clamp(1, n.max(1));
+    (t, move |g: usize| g * n / t..(g + 1) * n / t)
+}
+
 /// Calls `f(chunk_index, chunk)` for consecutive chunks of `out` (each `chunk` elements, the last
 /// possibly shorter), in parallel when `est_ns` is large enough. Each chunk must be computed
 /// independently of the others, so the result does not depend on the thread count.
@@ -91,7 +109,20 @@ pub fn for_each_chunk<T: Send>(
         return;
     }
     match pool_for(est_ns) {
-        Some(p) => p.install(|| out.par_chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c))),
+        Some(p) => {
+            let (len, n) = (out.len(), out.len().div_ceil(chunk));
+            let op = SendPtr(out.as_mut_ptr());
+            let (shares, share) = shares_of(&p, n);
+            run_shares(&p, shares, &|g| {
+                for i in share(g) {
+                    let start = i * chunk;
+                    // SAFETY: chunk i covers out[start..start + c] alone (c > 0, in bounds), and
+                    // every chunk index belongs to exactly one share.
+                    let c = unsafe { std::slice::from_raw_parts_mut(op.get().add(start), chunk.min(len - start)) };
+                    f(i, c);
+                }
+            });
+        }
         None => out.chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c)),
     }
 }
@@ -105,7 +136,10 @@ pub fn for_each_index(n: usize, est_ns: f64, f: impl Fn(usize) + Send + Sync) {
         return;
     }
     match pool_for(est_ns) {
-        Some(p) => p.install(|| (0..n).into_par_iter().for_each(&f)),
+        Some(p) => {
+            let (shares, share) = shares_of(&p, n);
+            run_shares(&p, shares, &|g| share(g).for_each(&f));
+        }
         None => (0..n).for_each(f),
     }
 }
@@ -121,7 +155,7 @@ pub fn for_each_range(len: usize, align: usize, est_ns: f64, f: impl Fn(usize, u
         let per = len.div_ceil(p.current_num_threads()).next_multiple_of(align.max(1));
         let tasks = len.div_ceil(per);
         if tasks > 1 {
-            return p.install(|| (0..tasks).into_par_iter().for_each(|i| f(i * per, ((i + 1) * per).min(len))));
+            return run_shares(&p, tasks, &|i| f(i * per, ((i + 1) * per).min(len)));
         }
     }
     f(0, len)
@@ -130,15 +164,29 @@ pub fn for_each_range(len: usize, align: usize, est_ns: f64, f: impl Fn(usize, u
 /// Maps `f` over 0..n into a Vec, in parallel when worthwhile; element i is always `f(i)`.
 pub fn map_index<R: Send>(n: usize, est_ns: f64, f: impl Fn(usize) -> R + Send + Sync) -> Vec<R> {
     match pool_for(est_ns) {
-        Some(p) if n > 1 => p.install(|| (0..n).into_par_iter().map(&f).collect()),
+        Some(p) if n > 1 => {
+            let (shares, share) = shares_of(&p, n);
+            let parts: Vec<std::sync::Mutex<Vec<R>>> = (0..shares).map(|_| std::sync::Mutex::new(Vec::new())).collect();
+            run_shares(&p, shares, &|g| {
+                let v: Vec<R> = share(g).map(&f).collect();
+                *parts[g].lock().unwrap_or_else(|e| e.into_inner()) = v;
+            });
+            parts.into_iter().flat_map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner())).collect()
+        }
         _ => (0..n).map(f).collect(),
     }
 }
 
 /// A raw pointer that may cross threads: used where disjoint writes are proven by index arithmetic
 /// but cannot be expressed with `chunks_mut` (e.g. strided outputs).
-#[derive(Clone, Copy)]
 pub struct SendPtr<T>(pub *mut T);
+// By hand: derive would require T: Copy, but the pointer is copyable whatever it points to.
+impl<T> Clone for SendPtr<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for SendPtr<T> {}
 unsafe impl<T> Send for SendPtr<T> {}
 unsafe impl<T> Sync for SendPtr<T> {}
 
