@@ -4,7 +4,10 @@
 //! the thread count at any time: the pool is rebuilt and later calls run inside the new one.
 
 use rayon::ThreadPool;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::any::Any;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 /// Upper bound on threads a caller may request; far above any sensible value for a CPU library.
 pub const MAX_THREADS: usize = 1024;
@@ -73,17 +76,69 @@ pub fn pool_for(est_ns: f64) -> Option<Arc<ThreadPool>> {
     pool()
 }
 
-/// Runs `f(g)` for each share g in 0..shares: share 0 on the calling thread, the others as jobs
-/// on the pool, returning when all are done. The caller works instead of sleeping while the pool
-/// runs the whole call (`install`), which on the 2-core machines halved the cost of a split: one
-/// worker to wake instead of two, and no wake-up of the caller when the work could have been its.
-fn run_shares(p: &ThreadPool, shares: usize, f: &(impl Fn(usize) + Sync)) {
-    p.in_place_scope(|s| {
-        for g in 1..shares {
-            s.spawn(move |_| f(g));
+/// A split in progress: shares are claimed by counting up `next`, so each runs exactly once, on
+/// whichever thread claims it first.
+struct Split {
+    shares: usize,
+    next: AtomicUsize,
+    done: AtomicUsize,
+    panic: Mutex<Option<Box<dyn Any + Send>>>,
+    /// The caller's closure, lifetime erased: only dereferenced after a successful claim, and the
+    /// caller does not return before every claimed share is done (see `run_shares`).
+    f: *const (dyn Fn(usize) + Sync),
+}
+// SAFETY: `f` points to a Sync closure and is only used as described above.
+unsafe impl Send for Split {}
+unsafe impl Sync for Split {}
+
+impl Split {
+    /// Claims and runs shares until none is left; a panic is kept for the caller to resume.
+    fn work(&self) {
+        loop {
+            let g = self.next.fetch_add(1, Ordering::AcqRel);
+            if g >= self.shares {
+                return;
+            }
+            // SAFETY: g was claimed here, so the caller is still waiting and `f` is alive.
+            let f = unsafe { &*self.f };
+            if let Err(e) = std::panic::catch_unwind(AssertUnwindSafe(|| f(g))) {
+                self.panic.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(e);
+            }
+            self.done.fetch_add(1, Ordering::Release);
         }
-        f(0);
-    });
+    }
+}
+
+/// Runs `f(g)` for each share g in 0..shares, on the calling thread and on pool workers, and
+/// returns when all are done. The caller works through the shares itself and the workers take
+/// what is left when they wake up, so a worker that is slow to start (the other core busy, a
+/// futex wake-up of several µs) makes the call no slower than running it on one thread; the
+/// caller waits only for shares a worker has already started. (With `install` the caller slept
+/// while two woken workers did the work, and 2 threads ran the MLP step slower than one.)
+fn run_shares(p: &ThreadPool, shares: usize, f: &(dyn Fn(usize) + Sync)) {
+    // SAFETY (lifetime erasure): see `Split::f`; this function does not return (or unwind) before
+    // every claimed share has finished, and unclaimed ones can no longer be claimed by then.
+    let f: *const (dyn Fn(usize) + Sync + '_) = f;
+    let f: *const (dyn Fn(usize) + Sync + 'static) = unsafe { std::mem::transmute(f) };
+    let split = Arc::new(Split { shares, next: AtomicUsize::new(0), done: AtomicUsize::new(0), panic: Mutex::new(None), f });
+    for _ in 1..shares.min(p.current_num_threads()) {
+        let s = split.clone();
+        p.spawn(move || s.work());
+    }
+    split.work();
+    let mut spins = 0u32;
+    while split.done.load(Ordering::Acquire) < shares {
+        if spins < 64 {
+            std::hint::spin_loop();
+            spins += 1;
+        } else {
+            std::thread::yield_now();
+        }
+    }
+    let panic = split.panic.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if let Some(e) = panic {
+        std::panic::resume_unwind(e);
+    }
 }
 
 /// The shares of `n` items for a pool: one contiguous range per thread (at most n of them).
@@ -214,6 +269,39 @@ mod tests {
         assert_eq!(pool().unwrap().current_num_threads(), 2);
         assert!(set_num_threads(0).is_err());
         assert!(set_num_threads(MAX_THREADS + 1).is_err());
+        set_num_threads(before).unwrap();
+    }
+
+    #[test]
+    fn a_panic_in_a_share_reaches_the_caller_after_the_others_finish() {
+        let _g = crate::testutil::THREAD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let before = num_threads();
+        set_num_threads(2).unwrap();
+        let ran = AtomicUsize::new(0);
+        for bad in [0usize, 5] {
+            ran.store(0, Ordering::Relaxed);
+            let r = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                for_each_index(6, 1e9, |i| {
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                    ran.fetch_add(1, Ordering::Relaxed);
+                    assert!(i != bad, "share {i} fails");
+                })
+            }));
+            let msg = r.unwrap_err().downcast::<String>().map(|s| *s).unwrap_or_default();
+            assert_eq!(msg, format!("share {bad} fails"));
+            // Nothing of the call is still running once it has returned.
+            let n = ran.load(Ordering::Relaxed);
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            assert_eq!(ran.load(Ordering::Relaxed), n);
+        }
+        // The pool still works afterwards, and every index of a split runs exactly once.
+        let hits: Vec<AtomicUsize> = (0..1000).map(|_| AtomicUsize::new(0)).collect();
+        for_each_index(1000, 1e9, |i| {
+            hits[i].fetch_add(1, Ordering::Relaxed);
+        });
+        assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) == 1));
+        let m = map_index(1001, 1e9, |i| i * 3);
+        assert!(m.iter().enumerate().all(|(i, &v)| v == i * 3));
         set_num_threads(before).unwrap();
     }
 
