@@ -141,9 +141,13 @@ fn run_shares(p: &ThreadPool, shares: usize, f: &(dyn Fn(usize) + Sync)) {
     }
 }
 
-/// The shares of `n` items for a pool: one contiguous range per thread (at most n of them).
+/// Shares per thread: a worker that starts late still finds work left, and the caller's and the
+/// worker's last shares end close together.
+const SHARES_PER_THREAD: usize = 4;
+
+/// The shares of `n` items for a pool: contiguous ranges, SHARES_PER_THREAD per thread (at most n).
 fn shares_of(p: &ThreadPool, n: usize) -> (usize, impl Fn(usize) -> std::ops::Range<usize> + Sync + Copy) {
-    let t = p.current_num_threads().clamp(1, n.max(1));
+    let t = (p.current_num_threads() * SHARES_PER_THREAD).clamp(1, n.max(1));
     (t, move |g: usize| g * n / t..(g + 1) * n / t)
 }
 
@@ -199,15 +203,15 @@ pub fn for_each_index(n: usize, est_ns: f64, f: impl Fn(usize) + Send + Sync) {
     }
 }
 
-/// Calls `f(start, end)` over 0..len: one range per thread (starts on multiples of `align`) when
-/// `est_ns` is large enough to split, else once over everything. For work whose every element is
-/// computed independently (per-column statistics), where fewer, even tasks beat many small ones.
+/// Calls `f(start, end)` over 0..len: SHARES_PER_THREAD ranges per thread (starts on multiples of
+/// `align`) when `est_ns` is large enough to split, else once over everything. For work whose
+/// every element is computed independently (per-column statistics) and wants wide ranges.
 pub fn for_each_range(len: usize, align: usize, est_ns: f64, f: impl Fn(usize, usize) + Send + Sync) {
     if len == 0 {
         return;
     }
     if let Some(p) = pool_for(est_ns) {
-        let per = len.div_ceil(p.current_num_threads()).next_multiple_of(align.max(1));
+        let per = len.div_ceil(p.current_num_threads() * SHARES_PER_THREAD).next_multiple_of(align.max(1));
         let tasks = len.div_ceil(per);
         if tasks > 1 {
             return run_shares(&p, tasks, &|i| f(i * per, ((i + 1) * per).min(len)));
