@@ -3,7 +3,7 @@
 // gradient back with an index-add (rows looked up twice get both contributions).
 import { Tensor } from '../tensor/tensor.js';
 import { backendFor } from '../backend/index.js';
-import { allocFloat, allocFloatUninit, isFloat, type FloatDType } from '../tensor/dtype.js';
+import { allocFloat, allocFloatUninit, allocInt32, isFloat, type FloatDType } from '../tensor/dtype.js';
 import { broadcastShapes, fmtShape, numel } from '../tensor/shape.js';
 import { record } from './record.js';
 
@@ -41,7 +41,7 @@ function toIndexTensor(arg: Exclude<IndexArg, null>, pos: number): Tensor {
 function rowIds(t: Tensor, idx: Tensor[], shape: number[]): Int32Array {
   if (idx.length === 1 && idx[0].isContiguous()) return rowIdsDim0(t.shape[0], idx[0]);
   const n = numel(shape);
-  const rows = new Int32Array(n);
+  const rows = allocInt32(n, false);
   const L = idx.length;
   // Read each index tensor through broadcast strides.
   const views = idx.map((ix) => ix.expand(shape));
@@ -77,7 +77,7 @@ function rowIdsDim0(size: number, ix: Tensor): Int32Array {
   const src = ix.data as Int32Array;
   const off = ix.offset;
   const n = ix.numel();
-  const rows = new Int32Array(n);
+  const rows = allocInt32(n, false);
   for (let p = 0; p < n; p++) {
     let v = src[off + p];
     if (v < 0) v += size;
@@ -94,7 +94,7 @@ function gatherRows(t: Tensor, rows: Int32Array, outShape: number[], rowSize: nu
   const src = t.contiguous();
   if (!isFloat(src.dtype)) {
     // Integer rows (Xtr[ix]): a plain loop; one set(subarray) per row costs far more for short rows.
-    const out = new Int32Array(rows.length * rowSize);
+    const out = allocInt32(rows.length * rowSize, false);
     const s = src.flat() as Int32Array;
     for (let i = 0, o = 0; i < rows.length; i++) {
       const r = rows[i] * rowSize;

@@ -30,13 +30,13 @@ export function alloc(dtype: DType, n: number): AnyArray {
     case 'float64':
       return new Float64Array(n);
     case 'int32':
-      return new Int32Array(n);
+      return allocInt32(n, true);
   }
 }
 
 /** Storage of any dtype whose contents are undefined (see allocFloatUninit). */
 export function allocUninit(dtype: DType, n: number): AnyArray {
-  return dtype === 'int32' ? new Int32Array(n) : allocFloatUninit(dtype, n);
+  return dtype === 'int32' ? allocInt32(n, false) : allocFloatUninit(dtype, n);
 }
 
 /** Zero-filled float storage. */
@@ -50,9 +50,10 @@ export function allocFloatUninit(dtype: FloatDType, n: number): FloatArray {
   return dtype === 'float64' ? new Float64Array(n) : allocFloat32(n, false);
 }
 
-// ---- float32 storage -------------------------------------------------------------------------
+// ---- float32 and int32 storage -----------------------------------------------------------------
 // `new Float32Array(n)` above 64 bytes costs a separate zero-filled ArrayBuffer per tensor (about
-// 3-4 µs for a 32x200 activation, more than most kernels on it). So:
+// 3-4 µs for a 32x200 activation, more than most kernels on it), and every such buffer is external
+// memory that the garbage collector must track and free. So, for float32 and int32 storage alike:
 //   - up to 64 bytes: `new Float32Array(n)` (V8 keeps these on its own heap, already cheap);
 //   - up to CARVE_MAX_BYTES: a view carved, 64-byte aligned, from a shared slab of SLAB_BYTES
 //     (uninitialised memory from Buffer.allocUnsafeSlow; zeroed by fill(0) when asked). Slabs
@@ -78,18 +79,25 @@ export function trackFreshStorage(set: Set<AnyArray> | null): void {
   fresh = set;
 }
 
+/** Byte offset of `bytes` fresh bytes in the current slab (a new slab when it is full). */
+function carve(bytes: number): number {
+  if (slabUsed + bytes > SLAB_BYTES) {
+    slab = Buffer.allocUnsafeSlow(SLAB_BYTES).buffer as ArrayBuffer;
+    slabUsed = 0;
+  }
+  const at = slabUsed;
+  slabUsed += (bytes + 63) & ~63;
+  return at;
+}
+
 function allocFloat32(n: number, zero: boolean): Float32Array {
   const bytes = n * 4;
   let a: Float32Array;
   if (bytes <= ON_HEAP_BYTES) {
     a = new Float32Array(n);
   } else if (bytes <= CARVE_MAX_BYTES) {
-    if (slabUsed + bytes > SLAB_BYTES) {
-      slab = Buffer.allocUnsafeSlow(SLAB_BYTES).buffer as ArrayBuffer;
-      slabUsed = 0;
-    }
-    a = new Float32Array(slab!, slabUsed, n);
-    slabUsed += (bytes + 63) & ~63;
+    const at = carve(bytes);
+    a = new Float32Array(slab!, at, n);
     if (zero) a.fill(0);
   } else if (zero) {
     a = new Float32Array(n);
@@ -99,6 +107,21 @@ function allocFloat32(n: number, zero: boolean): Float32Array {
   }
   if (fresh !== null) fresh.add(a);
   return a;
+}
+
+/** int32 storage (indices, row ids), carved as float32 storage is; zero-filled when `zero`. */
+export function allocInt32(n: number, zero = true): Int32Array {
+  const bytes = n * 4;
+  if (bytes <= ON_HEAP_BYTES) return new Int32Array(n);
+  if (bytes <= CARVE_MAX_BYTES) {
+    const at = carve(bytes);
+    const a = new Int32Array(slab!, at, n);
+    if (zero) a.fill(0);
+    return a;
+  }
+  if (zero) return new Int32Array(n);
+  const b = Buffer.allocUnsafeSlow(bytes);
+  return new Int32Array(b.buffer, b.byteOffset, n);
 }
 
 export function dtypeOfArray(a: AnyArray): DType {
