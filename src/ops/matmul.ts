@@ -79,7 +79,7 @@ function operand2(r: number, c: number, sr: number, sc: number): boolean | null 
 
 /** out = op(A) @ op(B) for 2-D tensors read as [m, k] and [k, n], where `tA`/`tB` ask for the
  *  operand's transpose (a backward's Gᵀ·A or G·Bᵀ) without building the transposed view. No graph. */
-function rawMm(a: Tensor, tA: boolean, b: Tensor, tB: boolean): Tensor {
+export function rawMm(a: Tensor, tA: boolean, b: Tensor, tB: boolean): Tensor {
   const m = tA ? a.shape[1] : a.shape[0];
   const k = tA ? a.shape[0] : a.shape[1];
   const n = tB ? b.shape[0] : b.shape[1];
