@@ -71,12 +71,12 @@ let slab: ArrayBuffer | null = null;
 let slabUsed = SLAB_BYTES;
 
 /** Storages allocated while the autograd engine is collecting them (see trackFreshStorage). */
-let fresh: Set<AnyArray> | null = null;
+let fresh: AnyArray[] | null = null;
 
-/** While `set` is non-null, every float32 storage allocated is added to it: the engine uses this
- *  to know which gradients a backward allocated (so no one else holds them). */
-export function trackFreshStorage(set: Set<AnyArray> | null): void {
-  fresh = set;
+/** While `list` is non-null, every float32 storage allocated is appended to it: the engine uses
+ *  this to know which gradients a backward allocated (so no one else holds them). */
+export function trackFreshStorage(list: AnyArray[] | null): void {
+  fresh = list;
 }
 
 /** Byte offset of `bytes` fresh bytes in the current slab (a new slab when it is full). */
@@ -105,7 +105,7 @@ function allocFloat32(n: number, zero: boolean): Float32Array {
     const b = Buffer.allocUnsafeSlow(bytes);
     a = new Float32Array(b.buffer, b.byteOffset, n);
   }
-  if (fresh !== null) fresh.add(a);
+  if (fresh !== null) fresh.push(a);
   return a;
 }
 

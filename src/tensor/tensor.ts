@@ -39,6 +39,10 @@ export class Tensor {
   private _retainsGrad = false;
   /** Optional name, shown when printing and in graph drawings. */
   name: string | undefined;
+  /** Internal (autograd/engine.ts): the backward pass that last reached this tensor, and its
+   *  position in that pass's topological order. */
+  _bwPass = 0;
+  _bwSlot = 0;
 
   constructor(data: AnyArray, shape: Shape, strides?: readonly number[], offset = 0) {
     this.data = data;
