@@ -7,7 +7,7 @@ import { noGrad } from './grad-mode.js';
 import { sumToShape } from '../ops/reduce.js';
 import { versionOf } from './version.js';
 import { fmtShape } from '../tensor/shape.js';
-import { trackFreshStorage } from '../tensor/dtype.js';
+import { recycleStorage, trackFreshStorage } from '../tensor/dtype.js';
 import type { AnyArray } from '../backend/backend.js';
 
 /** A tensor that a backward reads, with the version of its storage when the op ran. */
@@ -87,6 +87,8 @@ function accumulate(p: Pending, slot: number, g: Tensor, owned: boolean): void {
     p.owned[slot] = owned;
   } else if (p.owned[slot]) {
     prev.add_(g);
+    // g was added in; if no one else holds its buffer, nothing can read it again.
+    if (owned) recycleStorage(g.data);
   } else if (owned) {
     // Addition commutes exactly, so adding into the fresh buffer gives the same bits.
     g.add_(prev);
@@ -112,20 +114,29 @@ function coversStorage(g: Tensor): boolean {
   return g.offset === 0 && g.data.length === g.numel() && g.isContiguous();
 }
 
-/** Whether the gradient grads[i] that a backward returned is owned, i.e. its storage is held by no
- *  one else, so it may become a leaf's .grad without a copy and take further contributions in
- *  place: it covers its storage, which the backward (or the sum/conversion after it) allocated
- *  (in `fresh`), or which is the node's own owned incoming gradient passed on as a view (reshape,
- *  squeeze, ...); and no other gradient of the same backward shares that storage (add returns
- *  the incoming gradient for both inputs). */
-function isOwned(grads: (Tensor | null)[], i: number, g: Tensor, fresh: AnyArray[], incoming: Tensor, incomingOwned: boolean): boolean {
+/** Whether the gradient finals[i] (what a backward returned for input i, summed to the input's
+ *  shape and converted to its dtype) is owned, i.e. its storage is held by no one else, so it may
+ *  become a leaf's .grad without a copy and take further contributions in place: it covers its
+ *  storage, which the backward (or the sum/conversion after it) allocated (in `fresh`), or which
+ *  is the node's own owned incoming gradient passed on as a view (reshape, squeeze, ...); and no
+ *  other gradient passed on by the same backward shares that storage (add returns the incoming
+ *  gradient for both inputs; once one of them is summed to a bias's shape, the other is the
+ *  buffer's only holder). */
+function isOwned(finals: (Tensor | null)[], i: number, fresh: AnyArray[], incoming: Tensor, incomingOwned: boolean): boolean {
+  const g = finals[i]!;
   if (!coversStorage(g)) return false;
   if (!fresh.includes(g.data) && !(incomingOwned && g.data === incoming.data)) return false;
-  for (let j = 0; j < grads.length; j++) {
-    const o = grads[j];
-    if (j !== i && o !== null && o !== undefined && o.data === g.data) return false;
+  for (let j = 0; j < finals.length; j++) {
+    const o = finals[j];
+    if (j !== i && o !== null && o.data === g.data) return false;
   }
   return true;
+}
+
+/** Whether any of the gradients passed on shares `data`. */
+function passedOn(finals: (Tensor | null)[], data: AnyArray): boolean {
+  for (const f of finals) if (f !== null && f.data === data) return true;
+  return false;
 }
 
 /** PyTorch's op name in its messages: ExpBackward -> Exp. */
@@ -172,18 +183,28 @@ export function runBackward(root: Tensor, gradient: Tensor): void {
         fresh.length = 0;
         trackFreshStorage(fresh);
         const grads = fn.backward(grad);
-        for (let i = 0; i < fn.inputs.length; i++) {
+        // First every gradient in its final form, then the accumulation: adding in place into
+        // one of them must not change another that is still to be summed from the same buffer.
+        const m = fn.inputs.length;
+        const finals = new Array<Tensor | null>(m).fill(null);
+        for (let i = 0; i < m; i++) {
           const input = fn.inputs[i];
           let g = grads[i];
-          if (input === null || !input.requiresGrad || g === null || g === undefined) continue;
+          // An input that did not require grad when the DFS ran (switched on by a backward) has
+          // no slot in this pass: it gets nothing, as its edge was not followed.
+          if (input === null || !input.requiresGrad || g === null || g === undefined || input._bwPass !== pass) continue;
           if (!sameShape(g.shape, input.shape)) g = sumToShape(g, input.shape);
           // A float32 leaf that met float64 tensors still gets a float32 gradient, as in PyTorch.
           if (g.dtype !== input.dtype) g = g.to(input.dtype);
-          // An input that did not require grad when the DFS ran (switched on by a backward) has
-          // no slot in this pass: it gets nothing, as its edge was not followed.
-          if (input._bwPass !== pass) continue;
-          accumulate(pending, input._bwSlot, g, isOwned(grads, i, g, fresh, grad, gradOwned));
+          finals[i] = g;
         }
+        for (let i = 0; i < m; i++) {
+          const g = finals[i];
+          if (g !== null) accumulate(pending, fn.inputs[i]!._bwSlot, g, isOwned(finals, i, fresh, grad, gradOwned));
+        }
+        // The node's incoming gradient is consumed: if the engine was its only holder and no
+        // gradient passed on views it, its buffer can serve a later allocation of the same size.
+        if (gradOwned && !passedOn(finals, grad.data)) recycleStorage(grad.data);
         trackFreshStorage(null);
       }
     } finally {

@@ -90,10 +90,69 @@ function carve(bytes: number): number {
   return at;
 }
 
+// ---- recycled gradient buffers ----------------------------------------------------------------
+// The autograd engine knows when a gradient it allocated has been consumed by the node it was for
+// and is held by no one else (engine.ts): such buffers come back here and serve the next float32
+// allocation of the same length, forward or backward, instead of a fresh buffer. At batch 1024 a
+// makemore step's activations and their gradients are 800 KB apiece: fresh ones cost an
+// ArrayBuffer each (malloc, page faults), and the garbage collector is pushed into a scavenge
+// every few steps by the external memory they add up to. The pool is small and bounded (a few
+// buffers per length), so memory stays flat; a pooled buffer keeps its slab alive (see below).
+// While compile() records a step, recycling is off (setStorageRecycling): its planner tells the
+// step's own buffers from persistent state by when they were created.
+const POOL_PER_LENGTH = 4;
+const POOL_MAX_BUFFERS = 32;
+const POOL_MAX_BYTES = 64 * 1024 * 1024;
+const pool = new Map<number, Float32Array[]>();
+let pooledBuffers = 0;
+let pooledBytes = 0;
+let recycling = true;
+
+/** Internal: turn recycling off (emptying the pool) or back on. */
+export function setStorageRecycling(on: boolean): void {
+  recycling = on;
+  if (!on) {
+    pool.clear();
+    pooledBuffers = 0;
+    pooledBytes = 0;
+  }
+}
+
+/** Internal (autograd engine): `a` is dead (nothing can read or write it any more) and may be
+ *  handed out again by a later allocation of its length. Only the engine can know that. */
+export function recycleStorage(a: AnyArray): void {
+  if (!recycling || !(a instanceof Float32Array) || a.length * 4 <= ON_HEAP_BYTES) return;
+  const bytes = a.length * 4;
+  if (pooledBuffers >= POOL_MAX_BUFFERS || pooledBytes + bytes > POOL_MAX_BYTES) return;
+  let list = pool.get(a.length);
+  if (list === undefined) {
+    list = [];
+    pool.set(a.length, list);
+  } else if (list.length >= POOL_PER_LENGTH) return;
+  list.push(a);
+  pooledBuffers++;
+  pooledBytes += bytes;
+}
+
+/** Internal (tests): how many recycled buffers of `length` elements wait in the pool. */
+export function _pooledBuffers(length: number): number {
+  return pool.get(length)?.length ?? 0;
+}
+
+function fromPool(n: number): Float32Array | undefined {
+  const list = pool.get(n);
+  if (list === undefined || list.length === 0) return undefined;
+  pooledBuffers--;
+  pooledBytes -= n * 4;
+  return list.pop();
+}
+
 function allocFloat32(n: number, zero: boolean): Float32Array {
   const bytes = n * 4;
-  let a: Float32Array;
-  if (bytes <= ON_HEAP_BYTES) {
+  let a: Float32Array | undefined;
+  if (pooledBuffers > 0 && bytes > ON_HEAP_BYTES && (a = fromPool(n)) !== undefined) {
+    if (zero) a.fill(0);
+  } else if (bytes <= ON_HEAP_BYTES) {
     a = new Float32Array(n);
   } else if (bytes <= CARVE_MAX_BYTES) {
     const at = carve(bytes);
