@@ -67,8 +67,11 @@ function topoOrder(root: Tensor, pass: number): Tensor[] {
       }
     }
   } finally {
-    stackT.length = 0;
-    stackI.length = 0;
+    // Empty after a normal return; only an exception leaves tensors on the stack.
+    if (stackT.length !== 0) {
+      stackT.length = 0;
+      stackI.length = 0;
+    }
   }
   return order;
 }
@@ -122,10 +125,10 @@ function coversStorage(g: Tensor): boolean {
  *  other gradient passed on by the same backward shares that storage (add returns the incoming
  *  gradient for both inputs; once one of them is summed to a bias's shape, the other is the
  *  buffer's only holder). */
-function isOwned(finals: (Tensor | null)[], i: number, fresh: AnyArray[], incoming: Tensor, incomingOwned: boolean): boolean {
+function isOwned(finals: (Tensor | null)[], i: number, fresh: AnyArray[], freshFrom: number, incoming: Tensor, incomingOwned: boolean): boolean {
   const g = finals[i]!;
   if (!coversStorage(g)) return false;
-  if (!fresh.includes(g.data) && !(incomingOwned && g.data === incoming.data)) return false;
+  if (fresh.indexOf(g.data, freshFrom) < 0 && !(incomingOwned && g.data === incoming.data)) return false;
   for (let j = 0; j < finals.length; j++) {
     const o = finals[j];
     if (j !== i && o !== null && o.data === g.data) return false;
@@ -164,8 +167,10 @@ export function runBackward(root: Tensor, gradient: Tensor): void {
     const n = order.length;
     const pending: Pending = { grads: new Array<Tensor | null>(n).fill(null), owned: new Array<boolean>(n).fill(false) };
     pending.grads[root._bwSlot] = gradient;
-    // Storages allocated by the current node's backward (and the sums/conversions after it).
+    // Storages allocated during this pass, in order; from `freshFrom` on, by the current node's
+    // backward (and the sums/conversions after it).
     const fresh: AnyArray[] = [];
+    trackFreshStorage(fresh);
     try {
       for (let k = n - 1; k >= 0; k--) {
         const node = order[k];
@@ -180,8 +185,7 @@ export function runBackward(root: Tensor, gradient: Tensor): void {
         }
         if (node.retainsGrad) depositGrad(node, grad, false);
         if (fn.saved) checkSaved(fn);
-        fresh.length = 0;
-        trackFreshStorage(fresh);
+        const freshFrom = fresh.length;
         const grads = fn.backward(grad);
         // First every gradient in its final form, then the accumulation: adding in place into
         // one of them must not change another that is still to be summed from the same buffer.
@@ -200,12 +204,11 @@ export function runBackward(root: Tensor, gradient: Tensor): void {
         }
         for (let i = 0; i < m; i++) {
           const g = finals[i];
-          if (g !== null) accumulate(pending, fn.inputs[i]!._bwSlot, g, isOwned(finals, i, fresh, grad, gradOwned));
+          if (g !== null) accumulate(pending, fn.inputs[i]!._bwSlot, g, isOwned(finals, i, fresh, freshFrom, grad, gradOwned));
         }
         // The node's incoming gradient is consumed: if the engine was its only holder and no
         // gradient passed on views it, its buffer can serve a later allocation of the same size.
         if (gradOwned && !passedOn(finals, grad.data)) recycleStorage(grad.data);
-        trackFreshStorage(null);
       }
     } finally {
       trackFreshStorage(null);

@@ -74,7 +74,8 @@ function viewStrides(shape: readonly number[], strides: readonly number[], newSh
 
 export function view(t: Tensor, shape: readonly number[]): Tensor {
   const newShape = inferShape('view', t, shape);
-  const strides = t.isContiguous() ? contiguousStrides(newShape) : viewStrides(t.shape, t.strides, newShape);
+  // A contiguous input gives a contiguous view: its strides are left to be computed on demand.
+  const strides = t.isContiguous() ? undefined : viewStrides(t.shape, t.strides, newShape);
   if (strides === null) {
     throw new Error(
       `view: size ${fmtShape(newShape)} is not compatible with input tensor's size ${fmtShape(t.shape)} and stride ${fmtShape(t.strides)} ` +
@@ -88,7 +89,7 @@ export function view(t: Tensor, shape: readonly number[]): Tensor {
 
 export function reshape(t: Tensor, shape: readonly number[]): Tensor {
   const newShape = inferShape('reshape', t, shape);
-  const strides = t.isContiguous() ? contiguousStrides(newShape) : viewStrides(t.shape, t.strides, newShape);
+  const strides = t.isContiguous() ? undefined : viewStrides(t.shape, t.strides, newShape);
   if (strides !== null) {
     const out = new Tensor(t.data, newShape, strides, t.offset);
     const inShape = t.shape;
