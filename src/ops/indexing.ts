@@ -105,7 +105,7 @@ function gatherRows(t: Tensor, rows: Int32Array, outShape: number[], rowSize: nu
   const dtype = src.dtype as FloatDType;
   const out = new Tensor(allocFloatUninit(dtype, rows.length * rowSize), outShape);
   if (rows.length * rowSize > 0) backendFor(dtype).indexSelect(src.flatFloat(), rowSize, rows, out.flatFloat());
-  const inShape = [...src.shape];
+  const inShape = src.shape;
   return record(out, 'IndexBackward', [src], (g) => {
     const gc = g.contiguous();
     const gx = new Tensor(allocFloat(g.dtype as FloatDType, numel(inShape)), inShape);
@@ -116,6 +116,7 @@ function gatherRows(t: Tensor, rows: Int32Array, outShape: number[], rowSize: nu
 
 export function index(t: Tensor, indices: IndexArg | IndexArg[]): Tensor {
   if (!(t instanceof Tensor)) throw new Error('index: expected a Tensor');
+  if (indices instanceof Tensor && t.ndim > 0) return indexDim0(t, indices);
   // An array of plain numbers is one advanced index (C.index([1, 2, 3])); any other array is a list
   // of per-dimension indices (probs.index([rows, Y]), t.index([0, ix]), t.index([null, ix])).
   const allNumbers = Array.isArray(indices) && indices.length > 0 && indices.every((v) => typeof v === 'number');
@@ -154,6 +155,18 @@ export function index(t: Tensor, indices: IndexArg | IndexArg[]): Tensor {
     out = out.permute(perm);
   }
   return out;
+}
+
+/** t[ix] for one index tensor: rows of dim 0 (the lectures' C[X], Xtr[ix], Ytr[ix]), the general
+ *  path below without its list handling; a 1-D or 2-D t is gathered from as it is. */
+function indexDim0(t: Tensor, ix: Tensor): Tensor {
+  const idx = toIndexTensor(ix, 0);
+  let rowSize = 1;
+  for (let i = 1; i < t.ndim; i++) rowSize *= t.shape[i];
+  const rows = rowIds(t, [idx], idx.shape as number[]);
+  const rows2 = t.ndim <= 2 ? t : t.reshape([t.shape[0], rowSize]);
+  const outShape = idx.shape.length === 0 ? t.shape.slice(1) : [...idx.shape, ...t.shape.slice(1)];
+  return gatherRows(rows2, rows, outShape, rowSize);
 }
 
 /** Check that an index tensor holds valid class ids for `classes` (used by losses and oneHot). */
