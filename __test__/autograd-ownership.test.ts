@@ -2,7 +2,7 @@
 // into it in place, only when no one else can see that buffer. These cases would go wrong if the
 // ownership rule were too generous: the checks are on shared storage, not on timing.
 import { describe, expect, it } from 'vitest';
-import { F, Generator, Tensor, compile, noGrad, ones, randint, randn, tensor, zeros } from '../index.js';
+import { F, Generator, Tensor, compile, enableGrad, noGrad, ones, randint, randn, tensor, zeros } from '../index.js';
 import { _pooledBuffers } from '../src/tensor/dtype.js';
 
 const g = new Generator().manualSeed(3);
@@ -60,6 +60,23 @@ describe('gradient ownership in backward', () => {
     x.tanh().sum().backward();
     expect(x.grad).toBe(first);
     Array.from(first.data).forEach((v, i) => expect(v).toBe(Math.fround(once[i] + once[i])));
+  });
+
+  it('a backward function that runs backward() itself is refused clearly, and the engine works afterwards', () => {
+    const x = randn([3], { generator: g, requiresGrad: true });
+    const y = x.mul(2);
+    const z = new Tensor(new Float32Array(3), [3])._setGradFn({
+      name: 'ReentrantBackward',
+      inputs: [y],
+      backward: (grad) => {
+        enableGrad(() => x.sum().backward()); // backward functions run without grad mode
+        return [grad];
+      },
+    });
+    expect(() => z.sum().backward()).toThrow(/^backward: called from inside another backward pass/);
+    x.grad = null;
+    x.mul(3).sum().backward();
+    expect(Array.from(x.grad!.data)).toEqual([3, 3, 3]);
   });
 
   it('a broadcast input gets a summed gradient of its own shape (the sum is owned, not a view of the batch gradient)', () => {

@@ -160,7 +160,22 @@ function checkSaved(fn: GradFn): void {
   }
 }
 
+/** Whether a backward pass is running (its per-tensor marks would be overwritten by another). */
+let running = false;
+
 export function runBackward(root: Tensor, gradient: Tensor): void {
+  if (running) {
+    throw new Error('backward: called from inside another backward pass (a backward function that runs backward() itself), which is not supported');
+  }
+  running = true;
+  try {
+    backwardPass(root, gradient);
+  } finally {
+    running = false;
+  }
+}
+
+function backwardPass(root: Tensor, gradient: Tensor): void {
   noGrad(() => {
     const pass = ++passCount;
     const order = topoOrder(root, pass);
