@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { F, Generator, Tensor, gradcheck, randn, tensor, where, zeros, withBackend } from '../index.js';
 import { erf, erfc } from '../src/ops/gelu.js';
+import { versionOf } from '../src/autograd/version.js';
 
 const FIX = JSON.parse(readFileSync(new URL('./fixtures/torch_init.json', import.meta.url), 'utf8'));
 
@@ -210,6 +211,37 @@ describe('float32 results agree on the native and reference backends', () => {
       const ref = withBackend('reference', fn).toArray();
       const nat = withBackend('native', fn).toArray();
       for (let i = 0; i < ref.length; i++) expect(Math.abs(nat[i] - ref[i])).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(ref[i])));
+    });
+  }
+});
+
+describe('F.batchNorm running statistics', () => {
+  // The update runs on raw kernels when the running tensors are contiguous, and through
+  // mul_/add_ on strided ones; both must be `running.mul_(1 - m).add_(batchStat · scale, m)`.
+  for (const correction of [0, 1]) {
+    it(`contiguous and strided running tensors get the same bits and two version bumps (correction ${correction})`, () => {
+      const gen = new Generator(5);
+      const x = randn([16, 6], { generator: gen }).mul(3).add(1);
+      const mean = randn([6], { generator: gen });
+      const vari = randn([6], { generator: gen }).abs();
+      const meanS = zeros([6, 2]).select(1, 1);
+      const varS = zeros([6, 2]).select(1, 0);
+      meanS.copy_(mean);
+      varS.copy_(vari);
+      expect(meanS.isContiguous()).toBe(false);
+      const v0 = [versionOf(mean.data), versionOf(vari.data)];
+      for (const [rm, rv] of [[mean, vari], [meanS, varS]]) {
+        F.batchNorm(x, { runningMean: rm, runningVar: rv, momentum: 0.3, correction });
+      }
+      expect([versionOf(mean.data), versionOf(vari.data)]).toEqual([v0[0] + 2, v0[1] + 2]);
+      expect(list(meanS)).toEqual(list(mean));
+      expect(list(varS)).toEqual(list(vari));
+      // With momentum 1 the running statistics are the batch's, the variance unbiased either way (as PyTorch).
+      const rm1 = zeros([6]);
+      const rv1 = zeros([6]);
+      F.batchNorm(x, { runningMean: rm1, runningVar: rv1, momentum: 1, correction });
+      list(x.mean(0)).forEach((v, i) => expect(list(rm1)[i]).toBeCloseTo(v, 4));
+      list(x.var(0)).forEach((v, i) => expect(list(rv1)[i]).toBeCloseTo(v, 4));
     });
   }
 });

@@ -5,9 +5,11 @@
 //
 //   cp -r index.ts src bench data package.json /tmp/b/ && ln -s $PWD/native $PWD/node_modules /tmp/b/
 //   (edit /tmp/b/src/...)
-//   npx tsx bench/ab.ts /tmp/b --batch 32 [--model mlp3|mlp2] [--rounds 16] [--ms 400]
+//   npx tsx bench/ab.ts /tmp/b --batch 32 [--model mlp3|mlp3nn|mlp2] [--rounds 16] [--ms 400]
 //
-// The copy must link the same native/ (a symlink), so both sides call the same addon.
+// The copy must link the same native/ (a symlink), so both sides call the same addon. Rates are
+// per wall second and per CPU second (the process's user + system time, which contention from
+// other processes inflates less).
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command } from 'commander';
@@ -16,6 +18,7 @@ import type { Dataset, TrainStep } from './mlp.js';
 interface Side {
   loadDataset: (blockSize?: number) => Dataset;
   makeMlp3: (ds: Dataset, batch: number) => TrainStep;
+  makeMlp3Nn: (ds: Dataset, batch: number) => TrainStep;
   makeMlp2: (ds: Dataset, batch: number) => TrainStep;
 }
 
@@ -23,7 +26,7 @@ async function main(): Promise<void> {
   const program = new Command()
     .argument('<copy>', 'folder holding the patched copy (index.ts, src/, bench/)')
     .option('--batch <n>', 'minibatch size', '32')
-    .option('--model <name>', 'mlp3 or mlp2', 'mlp3')
+    .option('--model <name>', 'mlp3, mlp3nn or mlp2', 'mlp3')
     .option('--rounds <n>', 'A/B rounds', '16')
     .option('--ms <n>', 'milliseconds per side per round', '400')
     .parse(process.argv);
@@ -32,7 +35,7 @@ async function main(): Promise<void> {
   const batch = Number(o.batch);
   const rounds = Number(o.rounds);
   const ms = Number(o.ms);
-  if (o.model !== 'mlp3' && o.model !== 'mlp2') throw new Error(`ab: --model must be mlp3 or mlp2, got ${o.model}`);
+  if (o.model !== 'mlp3' && o.model !== 'mlp3nn' && o.model !== 'mlp2') throw new Error(`ab: --model must be mlp3, mlp3nn or mlp2, got ${o.model}`);
   const A = (await import('./mlp.js')) as Side;
   const B = (await import(pathToFileURL(resolve(copy, 'bench', 'mlp.ts')).href)) as Side;
   for (const lib of [await import('../index.js'), await import(pathToFileURL(resolve(copy, 'index.ts')).href)]) {
@@ -40,7 +43,8 @@ async function main(): Promise<void> {
   }
   const dsA = A.loadDataset(3);
   const dsB = B.loadDataset(3);
-  const make = (side: Side, ds: Dataset) => (o.model === 'mlp3' ? side.makeMlp3(ds, batch) : side.makeMlp2(ds, batch));
+  const make = (side: Side, ds: Dataset) =>
+    o.model === 'mlp3' ? side.makeMlp3(ds, batch) : o.model === 'mlp3nn' ? side.makeMlp3Nn(ds, batch) : side.makeMlp2(ds, batch);
 
   const a0 = make(A, dsA);
   const b0 = make(B, dsB);
@@ -60,22 +64,25 @@ async function main(): Promise<void> {
     sa.step();
     sb.step();
   }
-  const rate = (s: TrainStep): number => {
+  /** Steps per wall second and per CPU second over `ms` milliseconds. */
+  const rate = (s: TrainStep): [number, number] => {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     let n = 0;
     while (performance.now() - t0 < ms) {
       s.step();
       n++;
     }
-    return (n * 1e3) / (performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    return [(n * 1e3) / (performance.now() - t0), n / ((c.user + c.system) / 1e6)];
   };
-  const ra: number[] = [];
-  const rb: number[] = [];
-  const ratio: number[] = [];
+  const ra: number[][] = [[], []];
+  const rb: number[][] = [[], []];
+  const ratio: number[][] = [[], []];
   for (let r = 0; r < rounds; r++) {
     // Alternate which side goes first.
-    let a: number;
-    let b: number;
+    let a: [number, number];
+    let b: [number, number];
     if (r % 2 === 0) {
       a = rate(sa);
       b = rate(sb);
@@ -83,15 +90,20 @@ async function main(): Promise<void> {
       b = rate(sb);
       a = rate(sa);
     }
-    ra.push(a);
-    rb.push(b);
-    ratio.push(b / a);
+    for (let k = 0; k < 2; k++) {
+      ra[k].push(a[k]);
+      rb[k].push(b[k]);
+      ratio[k].push(b[k] / a[k]);
+    }
   }
   const med = (v: number[]) => [...v].sort((p, q) => p - q)[Math.floor(v.length / 2)];
-  console.log(
-    `${o.model} batch ${batch}: A ${med(ra).toFixed(1)} steps/s, B ${med(rb).toFixed(1)} steps/s; ` +
-      `B/A median ${med(ratio).toFixed(3)} (min ${Math.min(...ratio).toFixed(3)}, max ${Math.max(...ratio).toFixed(3)}, ${rounds} rounds of ${ms} ms)`,
-  );
+  const best = (v: number[]) => Math.max(...v);
+  ['wall', 'CPU'].forEach((kind, k) => {
+    console.log(
+      `${o.model} batch ${batch}, per ${kind} second: A ${med(ra[k]).toFixed(1)} (best ${best(ra[k]).toFixed(1)}), B ${med(rb[k]).toFixed(1)} (best ${best(rb[k]).toFixed(1)}) steps/s; ` +
+        `B/A median ${med(ratio[k]).toFixed(3)} (min ${Math.min(...ratio[k]).toFixed(3)}, max ${Math.max(...ratio[k]).toFixed(3)}, ${rounds} rounds of ${ms} ms)`,
+    );
+  });
 }
 
 main().catch((e) => {

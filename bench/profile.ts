@@ -7,6 +7,10 @@
 //   node --cpu-prof --cpu-prof-dir=out/bench/prof --import tsx bench/profile.ts --batch 32 --loop 10
 //                                                              a plain loop of 10 s for --cpu-prof / perf
 //   npx tsx bench/cpuprofile.ts out/bench/prof/<file>.cpuprofile   summarise that profile
+//   npx tsx bench/profile.ts --batch 32 --stub-kernels          the TypeScript alone: every kernel a
+//                                                              no-op (garbage numbers, the same
+//                                                              work around them), with heap bytes
+//                                                              and fresh external buffers per step
 //
 // The breakdown wraps every Backend method of the current backend object with a timer (≈0.1 µs
 // per call of its own, reported), so it is run after an uninstrumented measurement of the same
@@ -14,7 +18,8 @@
 import { Command } from 'commander';
 import { performance } from 'node:perf_hooks';
 import { getBackend, setBackend, type Backend } from '../index.js';
-import { loadDataset, makeMlp2, makeMlp3, type Phase, type TrainStep } from './mlp.js';
+import v8 from 'node:v8';
+import { loadDataset, makeMlp2, makeMlp3, makeMlp3Nn, type Phase, type TrainStep } from './mlp.js';
 import { timeIt, withSystemCost } from './timing.js';
 
 interface Opts {
@@ -24,6 +29,7 @@ interface Opts {
   backend: string;
   loop?: string;
   seconds: string;
+  stubKernels: boolean;
 }
 
 type Acc = { calls: number; ms: number };
@@ -75,26 +81,82 @@ function wrapperOverheadUs(): number {
   return Math.max(0, (t.med - bare.med) * 1e6);
 }
 
+/** Every kernel of `be` becomes a no-op (crossEntropyForward returns 1): the ops still check,
+ *  allocate, record and run the engine, so what is left of a step is its TypeScript and GC. */
+function stubKernels(be: Backend): void {
+  const target = be as unknown as Record<string, unknown>;
+  for (let o: object | null = be; o && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
+    for (const k of Object.getOwnPropertyNames(o)) {
+      if (k === 'constructor' || k === 'getNumThreads' || k === 'setNumThreads' || typeof target[k] !== 'function') continue;
+      target[k] = k === 'crossEntropyForward' ? () => 1 : () => {};
+    }
+  }
+}
+
+async function stubbedReport(model: string, batch: number, ts: TrainStep, seconds: number): Promise<void> {
+  for (let i = 0; i < 2000; i++) ts.step();
+  // V8 heap bytes per step: growth of the young generation over a few steps (no scavenge between).
+  const young = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')!.space_used_size;
+  let heapBytes = Infinity;
+  for (let r = 0; r < 20; r++) {
+    const a = young();
+    for (let i = 0; i < 5; i++) ts.step();
+    const b = young();
+    if (b > a) heapBytes = Math.min(heapBytes, (b - a) / 5);
+  }
+  // Fresh external buffers (each slab of small tensors, each tensor above 32 KB) per step.
+  const orig = Buffer.allocUnsafeSlow;
+  let buffers = 0;
+  let bufferBytes = 0;
+  Buffer.allocUnsafeSlow = (n: number) => {
+    buffers++;
+    bufferBytes += n;
+    return orig(n);
+  };
+  for (let i = 0; i < 200; i++) ts.step();
+  Buffer.allocUnsafeSlow = orig;
+  const c0 = process.cpuUsage();
+  const plain = await withSystemCost(() => {
+    let calls = 0;
+    const t = timeIt(() => {
+      ts.step();
+      calls++;
+    }, { warm: 20, minMs: (seconds * 1e3) / 7, reps: 7 });
+    return { calls, t };
+  });
+  const c = process.cpuUsage(c0);
+  console.log(`${model} batch ${batch}, kernels stubbed out (TypeScript and GC only)`);
+  console.log(`  ${(plain.t.med * 1e6).toFixed(1)} µs/step (best repeat ${(plain.t.min * 1e6).toFixed(1)}), ${((c.user + c.system) / plain.calls).toFixed(1)} µs CPU/step`);
+  console.log(`  GC ${(plain.cost.gcMsPerCall * 1e3).toFixed(1)} µs/step (${plain.cost.gcCountPerCall.toFixed(4)} collections/step)`);
+  console.log(`  V8 heap ${heapBytes.toFixed(0)} B/step; ${(buffers / 200).toFixed(2)} fresh external buffers/step (${(bufferBytes / 200 / 1024).toFixed(0)} KB)`);
+}
+
 async function main(): Promise<void> {
   const o = new Command()
     .option('--batch <n>', 'minibatch size', '32')
-    .option('--model <name>', 'mlp3 (BatchNorm) or mlp2', 'mlp3')
+    .option('--model <name>', 'mlp3 (BatchNorm), mlp3nn (the same with nn modules + optim.SGD) or mlp2', 'mlp3')
     .option('--threads <n>', 'native worker threads', '1')
     .option('--backend <name>', 'native or reference', 'native')
     .option('--seconds <s>', 'approximate seconds per measurement', '3')
     .option('--loop <s>', 'just run steps for this many seconds (for --cpu-prof / perf) and exit')
+    .option('--stub-kernels', 'replace every kernel by a no-op: time the TypeScript (and GC) around them', false)
     .parse(process.argv)
     .opts<Opts>();
   const batch = Number(o.batch);
   if (!Number.isInteger(batch) || batch < 2) throw new Error(`profile: --batch must be an integer >= 2, got ${o.batch}`);
-  if (o.model !== 'mlp3' && o.model !== 'mlp2') throw new Error(`profile: --model must be mlp3 or mlp2, got ${o.model}`);
+  if (o.model !== 'mlp3' && o.model !== 'mlp3nn' && o.model !== 'mlp2') throw new Error(`profile: --model must be mlp3, mlp3nn or mlp2, got ${o.model}`);
   setBackend(o.backend as 'native' | 'reference');
   const be = getBackend();
   be.setNumThreads(Number(o.threads));
   const ds = loadDataset(3);
-  const make = (): TrainStep => (o.model === 'mlp3' ? makeMlp3(ds, batch) : makeMlp2(ds, batch));
+  const make = (): TrainStep => (o.model === 'mlp3' ? makeMlp3(ds, batch) : o.model === 'mlp3nn' ? makeMlp3Nn(ds, batch) : makeMlp2(ds, batch));
   const ts = make();
   for (let i = 0; i < 50; i++) ts.step();
+  if (o.stubKernels) {
+    stubKernels(be);
+    await stubbedReport(o.model, batch, ts, Number(o.seconds));
+    return;
+  }
 
   if (o.loop !== undefined) {
     const until = performance.now() + Number(o.loop) * 1e3;

@@ -7,7 +7,7 @@ import { noGrad } from './grad-mode.js';
 import { sumToShape } from '../ops/reduce.js';
 import { versionOf } from './version.js';
 import { fmtShape } from '../tensor/shape.js';
-import { trackFreshStorage } from '../tensor/dtype.js';
+import { recycleStorage, trackFreshStorage } from '../tensor/dtype.js';
 import type { AnyArray } from '../backend/backend.js';
 
 /** A tensor that a backward reads, with the version of its storage when the op ran. */
@@ -28,48 +28,78 @@ export interface GradFn {
   readonly saved?: readonly SavedTensor[];
 }
 
-/** Gradients collected during one backward pass. `owned` means no one else holds the buffer,
- *  so further contributions may be added into it in place. */
-interface Pending {
-  grad: Tensor;
-  owned: boolean;
-}
+// One backward pass keeps its state in arrays indexed by each tensor's position in the
+// topological order (`_bwSlot`, valid while `_bwPass` equals the pass number), rather than in
+// Maps and Sets keyed by tensor: a makemore step's backward runs in a few microseconds, and
+// hashing (plus the tables that Map.delete shrinks and rebuilds) was a good share of that.
+let passCount = 0;
+// The DFS stack, reused by every pass (emptied afterwards, so it holds no tensors).
+const stackT: Tensor[] = [];
+const stackI: number[] = [];
 
-function topoOrder(root: Tensor): Tensor[] {
-  // Iterative post-order DFS: deep graphs (long chains, long training graphs) must not overflow the stack.
+/** The tensors that require grad reachable from root, inputs before the tensors made from them;
+ *  numbers each one's slot. Iterative post-order DFS: deep graphs (long chains, long training
+ *  graphs) must not overflow the stack. */
+function topoOrder(root: Tensor, pass: number): Tensor[] {
   const order: Tensor[] = [];
-  const visited = new Set<Tensor>();
-  const stack: { t: Tensor; i: number }[] = [{ t: root, i: 0 }];
-  visited.add(root);
-  while (stack.length > 0) {
-    const top = stack[stack.length - 1];
-    const inputs = top.t.gradFn ? top.t.gradFn.inputs : [];
-    if (top.i < inputs.length) {
-      const child = inputs[top.i++];
-      if (child !== null && child.requiresGrad && !visited.has(child)) {
-        visited.add(child);
-        stack.push({ t: child, i: 0 });
+  root._bwPass = pass;
+  stackT.push(root);
+  stackI.push(0);
+  try {
+    while (stackT.length > 0) {
+      const top = stackT.length - 1;
+      const t = stackT[top];
+      const fn = t.gradFn;
+      const i = stackI[top];
+      if (fn !== null && i < fn.inputs.length) {
+        stackI[top] = i + 1;
+        const child = fn.inputs[i];
+        if (child !== null && child.requiresGrad && child._bwPass !== pass) {
+          child._bwPass = pass;
+          stackT.push(child);
+          stackI.push(0);
+        }
+      } else {
+        t._bwSlot = order.length;
+        order.push(t);
+        stackT.pop();
+        stackI.pop();
       }
-    } else {
-      order.push(top.t);
-      stack.pop();
+    }
+  } finally {
+    // Empty after a normal return; only an exception leaves tensors on the stack.
+    if (stackT.length !== 0) {
+      stackT.length = 0;
+      stackI.length = 0;
     }
   }
   return order;
 }
 
-function accumulate(pending: Map<Tensor, Pending>, t: Tensor, g: Tensor, owned: boolean): void {
-  const prev = pending.get(t);
-  if (prev === undefined) {
-    pending.set(t, { grad: g, owned });
-  } else if (prev.owned) {
-    prev.grad.add_(g);
+/** Gradients collected during one backward pass, by slot. `owned[slot]` means no one else holds
+ *  the buffer, so further contributions may be added into it in place. */
+interface Pending {
+  grads: (Tensor | null)[];
+  owned: boolean[];
+}
+
+function accumulate(p: Pending, slot: number, g: Tensor, owned: boolean): void {
+  const prev = p.grads[slot];
+  if (prev === null) {
+    p.grads[slot] = g;
+    p.owned[slot] = owned;
+  } else if (p.owned[slot]) {
+    prev.add_(g);
+    // g was added in; if no one else holds its buffer, nothing can read it again.
+    if (owned) recycleStorage(g.data);
   } else if (owned) {
     // Addition commutes exactly, so adding into the fresh buffer gives the same bits.
-    g.add_(prev.grad);
-    pending.set(t, { grad: g, owned: true });
+    g.add_(prev);
+    p.grads[slot] = g;
+    p.owned[slot] = true;
   } else {
-    pending.set(t, { grad: prev.grad.add(g), owned: true });
+    p.grads[slot] = prev.add(g);
+    p.owned[slot] = true;
   }
 }
 
@@ -87,20 +117,29 @@ function coversStorage(g: Tensor): boolean {
   return g.offset === 0 && g.data.length === g.numel() && g.isContiguous();
 }
 
-/** Whether the gradient grads[i] that a backward returned is owned, i.e. its storage is held by no
- *  one else, so it may become a leaf's .grad without a copy and take further contributions in
- *  place: it covers its storage, which the backward (or the sum/conversion after it) allocated
- *  (`fresh`), or which is the node's own owned incoming gradient passed on as a view (reshape,
- *  squeeze, ...); and no other gradient of the same backward shares that storage (add returns
- *  the incoming gradient for both inputs). */
-function isOwned(grads: (Tensor | null)[], i: number, g: Tensor, fresh: Set<AnyArray>, incoming: Pending): boolean {
+/** Whether the gradient finals[i] (what a backward returned for input i, summed to the input's
+ *  shape and converted to its dtype) is owned, i.e. its storage is held by no one else, so it may
+ *  become a leaf's .grad without a copy and take further contributions in place: it covers its
+ *  storage, which the backward (or the sum/conversion after it) allocated (in `fresh`), or which
+ *  is the node's own owned incoming gradient passed on as a view (reshape, squeeze, ...); and no
+ *  other gradient passed on by the same backward shares that storage (add returns the incoming
+ *  gradient for both inputs; once one of them is summed to a bias's shape, the other is the
+ *  buffer's only holder). */
+function isOwned(finals: (Tensor | null)[], i: number, fresh: AnyArray[], freshFrom: number, incoming: Tensor, incomingOwned: boolean): boolean {
+  const g = finals[i]!;
   if (!coversStorage(g)) return false;
-  if (!fresh.has(g.data) && !(incoming.owned && g.data === incoming.grad.data)) return false;
-  for (let j = 0; j < grads.length; j++) {
-    const o = grads[j];
-    if (j !== i && o !== null && o !== undefined && o.data === g.data) return false;
+  if (fresh.indexOf(g.data, freshFrom) < 0 && !(incomingOwned && g.data === incoming.data)) return false;
+  for (let j = 0; j < finals.length; j++) {
+    const o = finals[j];
+    if (j !== i && o !== null && o.data === g.data) return false;
   }
   return true;
+}
+
+/** Whether any of the gradients passed on shares `data`. */
+function passedOn(finals: (Tensor | null)[], data: AnyArray): boolean {
+  for (const f of finals) if (f !== null && f.data === data) return true;
+  return false;
 }
 
 /** PyTorch's op name in its messages: ExpBackward -> Exp. */
@@ -121,43 +160,74 @@ function checkSaved(fn: GradFn): void {
   }
 }
 
+/** Whether a backward pass is running (its per-tensor marks would be overwritten by another). */
+let running = false;
+
 export function runBackward(root: Tensor, gradient: Tensor): void {
+  if (running) {
+    throw new Error('backward: called from inside another backward pass (a backward function that runs backward() itself), which is not supported');
+  }
+  running = true;
+  try {
+    backwardPass(root, gradient);
+  } finally {
+    running = false;
+  }
+}
+
+function backwardPass(root: Tensor, gradient: Tensor): void {
   noGrad(() => {
-    const order = topoOrder(root);
-    const pending = new Map<Tensor, Pending>();
-    pending.set(root, { grad: gradient, owned: false });
-    // Storages allocated by the current node's backward (and the sums/conversions after it).
-    const fresh = new Set<AnyArray>();
+    const pass = ++passCount;
+    const order = topoOrder(root, pass);
+    const n = order.length;
+    const pending: Pending = { grads: new Array<Tensor | null>(n).fill(null), owned: new Array<boolean>(n).fill(false) };
+    pending.grads[root._bwSlot] = gradient;
+    // Storages allocated during this pass, in order; from `freshFrom` on, by the current node's
+    // backward (and the sums/conversions after it).
+    const fresh: AnyArray[] = [];
+    trackFreshStorage(fresh);
     try {
-      for (let k = order.length - 1; k >= 0; k--) {
+      for (let k = n - 1; k >= 0; k--) {
         const node = order[k];
-        const entry = pending.get(node);
-        if (entry === undefined) continue;
-        pending.delete(node);
+        const grad = pending.grads[k];
+        if (grad === null) continue;
+        const gradOwned = pending.owned[k];
+        pending.grads[k] = null;
         const fn = node.gradFn;
         if (fn === null) {
-          depositGrad(node, entry.grad, entry.owned);
+          depositGrad(node, grad, gradOwned);
           continue;
         }
-        if (node.retainsGrad) depositGrad(node, entry.grad, false);
+        if (node.retainsGrad) depositGrad(node, grad, false);
         if (fn.saved) checkSaved(fn);
-        fresh.clear();
-        trackFreshStorage(fresh);
-        const grads = fn.backward(entry.grad);
-        for (let i = 0; i < fn.inputs.length; i++) {
+        const freshFrom = fresh.length;
+        const grads = fn.backward(grad);
+        // First every gradient in its final form, then the accumulation: adding in place into
+        // one of them must not change another that is still to be summed from the same buffer.
+        const m = fn.inputs.length;
+        const finals = new Array<Tensor | null>(m).fill(null);
+        for (let i = 0; i < m; i++) {
           const input = fn.inputs[i];
           let g = grads[i];
-          if (input === null || !input.requiresGrad || g === null || g === undefined) continue;
+          // An input that did not require grad when the DFS ran (switched on by a backward) has
+          // no slot in this pass: it gets nothing, as its edge was not followed.
+          if (input === null || !input.requiresGrad || g === null || g === undefined || input._bwPass !== pass) continue;
           if (!sameShape(g.shape, input.shape)) g = sumToShape(g, input.shape);
           // A float32 leaf that met float64 tensors still gets a float32 gradient, as in PyTorch.
           if (g.dtype !== input.dtype) g = g.to(input.dtype);
-          accumulate(pending, input, g, isOwned(grads, i, g, fresh, entry));
+          finals[i] = g;
         }
-        trackFreshStorage(null);
+        for (let i = 0; i < m; i++) {
+          const g = finals[i];
+          if (g !== null) accumulate(pending, fn.inputs[i]!._bwSlot, g, isOwned(finals, i, fresh, freshFrom, grad, gradOwned));
+        }
+        // The node's incoming gradient is consumed: if the engine was its only holder and no
+        // gradient passed on views it, its buffer can serve a later allocation of the same size.
+        if (gradOwned && !passedOn(finals, grad.data)) recycleStorage(grad.data);
       }
     } finally {
       trackFreshStorage(null);
-      fresh.clear();
+      fresh.length = 0;
     }
   });
 }

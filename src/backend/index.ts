@@ -8,6 +8,7 @@
 import type { Backend } from './backend.js';
 import { nativeAvailable as addonLoads, nativeBackend } from './native.js';
 import { referenceBackend } from './reference.js';
+import { setStorageRecycling } from '../tensor/dtype.js';
 
 export * from './backend.js';
 export { referenceBackend } from './reference.js';
@@ -60,6 +61,8 @@ let intercept: ((be: Backend) => Backend) | null = null;
 /** Internal (compile): route the kernels through `wrap` until called again with null. */
 export function _setKernelInterceptor(wrap: ((be: Backend) => Backend) | null): void {
   intercept = wrap;
+  // A recording classifies arrays by when they were created: no recycled buffers meanwhile.
+  setStorageRecycling(wrap === null);
 }
 
 /** The backend float32 tensors currently run on. */

@@ -16,7 +16,13 @@ function checkModule(op: string, m: unknown, i: number): Module {
 /** The numbered children, in index order. */
 function numbered(self: Module): Module[] {
   const bag = self as unknown as Bag;
-  return Object.keys(bag).filter((k) => bag[k] instanceof Module).map((k) => bag[k] as Module);
+  const keys = Object.keys(bag);
+  const out: Module[] = [];
+  for (let i = 0; i < keys.length; i++) {
+    const v = bag[keys[i]];
+    if (v instanceof Module) out.push(v);
+  }
+  return out;
 }
 
 function normIndex(op: string, i: number, n: number): number {

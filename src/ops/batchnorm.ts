@@ -8,6 +8,8 @@ import { allocFloatUninit, isFloat, type FloatDType } from '../tensor/dtype.js';
 import { fmtShape } from '../tensor/shape.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import { record } from './record.js';
+import { bumpVersion } from '../autograd/version.js';
+import { BinaryOp, type FloatArray } from '../backend/backend.js';
 
 export interface BatchNormOptions {
   weight?: Tensor | null; // gamma [C]
@@ -28,6 +30,39 @@ function checkVector(name: string, t: Tensor | null | undefined, c: number, dtyp
   if (t.dtype !== dtype) throw new Error(`batchNorm: ${name} has dtype ${t.dtype} but input has ${dtype}`);
 }
 
+/** The elements of a [C] parameter as one contiguous float array (a copy only when it is strided). */
+function contiguousData(t: Tensor): FloatArray {
+  return (t.isContiguous() ? t : t.detach().contiguous()).flatFloat();
+}
+
+/**
+ * running = (1 - momentum)·running + momentum·(scale·stat), in place, exactly as
+ * `running.mul_(1 - momentum).add_(stat·scale, momentum)` computes it (the same kernels, the same
+ * version bumps), without the tensor wrappers: this runs on every training step.
+ */
+function updateRunning(running: Tensor, stat: FloatArray, scale: number, momentum: number): void {
+  if (!running.isContiguous()) {
+    noGrad(() => {
+      const s = new Tensor(stat, running.shape);
+      running.mul_(1 - momentum).add_(scale === 1 ? s : s.mul(scale), momentum);
+    });
+    return;
+  }
+  const r = running.flatFloat();
+  bumpVersion(running.data);
+  if (r.length === 0) return;
+  const be = backendFor(running.dtype);
+  be.scalarInplace(BinaryOp.Mul, r, 1 - momentum);
+  // Multiplying by 1 is exact, so the unbiased correction of a biased variance is skipped when 1.
+  let s = stat;
+  if (scale !== 1) {
+    s = allocFloatUninit(running.dtype as FloatDType, stat.length);
+    be.binaryScalar(BinaryOp.Mul, stat, scale, false, s);
+  }
+  bumpVersion(running.data);
+  be.axpy(momentum, s, r);
+}
+
 export function batchNorm(input: Tensor, opts: BatchNormOptions = {}): Tensor {
   const training = opts.training ?? true;
   const momentum = opts.momentum ?? 0.1;
@@ -46,7 +81,8 @@ export function batchNorm(input: Tensor, opts: BatchNormOptions = {}): Tensor {
   if (correction !== 0 && correction !== 1) throw new Error(`batchNorm: correction must be 0 or 1, got ${correction}`);
   const c = input.shape[input.ndim - 1];
   // Rows per channel: every dim but the last (also right when there are no channels).
-  const n = input.shape.slice(0, -1).reduce((p, d) => p * d, 1);
+  let n = 1;
+  for (let i = 0; i < input.ndim - 1; i++) n *= input.shape[i];
   const { weight, bias, runningMean, runningVar } = opts;
   checkVector('weight', weight, c, input.dtype);
   checkVector('bias', bias, c, input.dtype);
@@ -62,8 +98,8 @@ export function batchNorm(input: Tensor, opts: BatchNormOptions = {}): Tensor {
   const x = input.contiguous();
   const dtype = x.dtype as FloatDType;
   const be = backendFor(dtype);
-  const gamma = weight ? weight.detach().contiguous() : null;
-  const beta = bias ? bias.detach().contiguous() : null;
+  const gamma = weight ? contiguousData(weight) : null;
+  const beta = bias ? contiguousData(bias) : null;
   // The kernel writes every output (the statistics in training mode; eval mode reads them, set below).
   const mean = allocFloatUninit(dtype, c);
   const vari = allocFloatUninit(dtype, c);
@@ -72,25 +108,14 @@ export function batchNorm(input: Tensor, opts: BatchNormOptions = {}): Tensor {
     mean.set(runningMean!.contiguous().flat() as Float32Array);
     vari.set(runningVar!.contiguous().flat() as Float32Array);
   }
-  const out = new Tensor(allocFloatUninit(dtype, x.numel()), [...x.shape]);
+  const out = new Tensor(allocFloatUninit(dtype, x.numel()), x.shape);
   if (x.numel() > 0 || !training) {
-    be.batchNormForward(
-      x.flatFloat(), n, c, gamma ? gamma.flatFloat() : null, beta ? beta.flatFloat() : null,
-      eps, correction, training, out.flatFloat(), mean, vari, invstd,
-    );
+    be.batchNormForward(x.flatFloat(), n, c, gamma, beta, eps, correction, training, out.flatFloat(), mean, vari, invstd);
   }
-  if (training && (runningMean || runningVar)) {
-    noGrad(() => {
-      if (runningMean) {
-        const bm = new Tensor(mean, [c]).reshape([...runningMean.shape]);
-        runningMean.mul_(1 - momentum).add_(bm, momentum);
-      }
-      if (runningVar) {
-        // Running variance tracks the unbiased estimate, as PyTorch does.
-        const unbiased = new Tensor(vari, [c]).mul((n - correction) / Math.max(n - 1, 1)).reshape([...runningVar.shape]);
-        runningVar.mul_(1 - momentum).add_(unbiased, momentum);
-      }
-    });
+  if (training) {
+    // Running variance tracks the unbiased estimate, as PyTorch does.
+    if (runningMean) updateRunning(runningMean, mean, 1, momentum);
+    if (runningVar) updateRunning(runningVar, vari, (n - correction) / Math.max(n - 1, 1), momentum);
   }
   const inputs = [x, weight ?? null, bias ?? null];
   return record(out, 'BatchNormBackward', inputs, (g) => {
@@ -101,7 +126,7 @@ export function batchNorm(input: Tensor, opts: BatchNormOptions = {}): Tensor {
     if (!training) {
       // Eval mode is an affine map per channel: dx = g·gamma·invstd; dgamma = Σ g·xhat; dbeta = Σ g.
       const inv = new Tensor(invstd, [c]);
-      const scale = gamma ? inv.mul(new Tensor(gamma.flatFloat(), [c])) : inv;
+      const scale = gamma ? inv.mul(new Tensor(gamma, [c])) : inv;
       const xhat = x.detach().sub(new Tensor(mean, [c])).mul(inv);
       const dims = x.ndim === 3 ? [0, 1] : [0];
       return [
@@ -110,11 +135,11 @@ export function batchNorm(input: Tensor, opts: BatchNormOptions = {}): Tensor {
         needB ? gc.sum(dims).reshape([...bias!.shape]) : null,
       ];
     }
-    const dx = needX ? new Tensor(allocFloatUninit(dtype, x.numel()), [...x.shape]) : null;
-    const dgamma = needW ? new Tensor(allocFloatUninit(dtype, c), [...weight!.shape]) : null;
-    const dbeta = needB ? new Tensor(allocFloatUninit(dtype, c), [...bias!.shape]) : null;
+    const dx = needX ? new Tensor(allocFloatUninit(dtype, x.numel()), x.shape) : null;
+    const dgamma = needW ? new Tensor(allocFloatUninit(dtype, c), weight!.shape) : null;
+    const dbeta = needB ? new Tensor(allocFloatUninit(dtype, c), bias!.shape) : null;
     be.batchNormBackward(
-      x.flatFloat(), gc.flatFloat(), n, c, mean, invstd, gamma ? gamma.flatFloat() : null, correction,
+      x.flatFloat(), gc.flatFloat(), n, c, mean, invstd, gamma, correction,
       dx ? dx.flatFloat() : null, dgamma ? dgamma.flatFloat() : null, dbeta ? dbeta.flatFloat() : null,
     );
     return [dx, dgamma, dbeta];

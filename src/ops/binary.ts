@@ -72,7 +72,7 @@ function rawBinary(op: BinaryOp, name: string, a: Tensor, b: Tensor, outDtype: D
 /** out = x op s for a number s (s op x when reversed). No graph. */
 function rawScalar(op: BinaryOp, x: Tensor, s: number, reversed: boolean): Tensor {
   const xc = x.contiguous();
-  const out = new Tensor(allocUninit(xc.dtype, xc.numel()), [...xc.shape]);
+  const out = new Tensor(allocUninit(xc.dtype, xc.numel()), xc.shape);
   if (xc.numel() > 0) kernelsFor(xc.dtype).binaryScalar(op, xc.flatFloat(), s, reversed, out.flatFloat());
   return out;
 }
@@ -330,9 +330,11 @@ export function inplace(op: 'add_' | 'sub_' | 'mul_' | 'div_', t: Tensor, other:
     return;
   }
   if (!(other instanceof Tensor)) checkNumber(op, other);
-  const shape = broadcastShapes(op, t.shape, other.shape);
-  if (!sameShape(shape, t.shape)) {
-    throw new Error(`${op}: output with shape ${fmtShape(t.shape)} doesn't match the broadcast shape ${fmtShape(shape)}`);
+  if (!sameShape(t.shape, other.shape)) {
+    const shape = broadcastShapes(op, t.shape, other.shape);
+    if (!sameShape(shape, t.shape)) {
+      throw new Error(`${op}: output with shape ${fmtShape(t.shape)} doesn't match the broadcast shape ${fmtShape(shape)}`);
+    }
   }
   if (t.dtype === 'int32' && other.dtype !== 'int32') {
     throw new Error(`${op}: result type ${other.dtype} can't be cast to the desired output type int32`);

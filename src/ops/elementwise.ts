@@ -37,13 +37,13 @@ function unary(op: UnaryOp, input: Tensor): Tensor {
   const x = asFloat(name, input).contiguous();
   const dtype = x.dtype as FloatDType;
   const n = x.numel();
-  const out = new Tensor(allocFloatUninit(dtype, n), [...x.shape]);
+  const out = new Tensor(allocFloatUninit(dtype, n), x.shape);
   if (n > 0) backendFor(dtype).unary(op, x.flatFloat(), out.flatFloat());
   const reads = READS[op];
   const saved = reads === 'input' ? [x] : reads === 'output' ? [out] : [];
   return record(out, `${name[0].toUpperCase()}${name.slice(1)}Backward`, [x], (g) => {
     const gc = g.contiguous();
-    const dx = new Tensor(allocFloatUninit(dtype, n), [...x.shape]);
+    const dx = new Tensor(allocFloatUninit(dtype, n), x.shape);
     if (n > 0) backendFor(dtype).unaryBackward(op, x.flatFloat(), out.flatFloat(), gc.flatFloat(), dx.flatFloat());
     return [dx];
   }, saved);

@@ -3,7 +3,7 @@
 // never receives a gradient.
 import { Tensor } from '../tensor/tensor.js';
 import { backendFor } from '../backend/index.js';
-import { allocFloat, allocFloatUninit, isFloat, type FloatDType } from '../tensor/dtype.js';
+import { allocFloat, allocFloatUninit, allocInt32, isFloat, type FloatDType } from '../tensor/dtype.js';
 import { fmtShape } from '../tensor/shape.js';
 import { record } from './record.js';
 
@@ -36,7 +36,8 @@ export function embedding(input: Tensor, weight: Tensor, opts: { paddingIdx?: nu
   }
   const w = weight.contiguous();
   const dtype = w.dtype as FloatDType;
-  const rows = Int32Array.from(ids);
+  const rows = allocInt32(ids.length, false);
+  rows.set(ids);
   const out = new Tensor(allocFloatUninit(dtype, rows.length * dim), [...input.shape, dim]);
   if (out.numel() > 0) backendFor(dtype).indexSelect(w.flatFloat(), dim, rows, out.flatFloat());
   return record(out, 'EmbeddingBackward', [w], (g) => {

@@ -88,12 +88,12 @@ export function gelu(input: Tensor, opts: { approximate?: GeluApproximate } = {}
   const n = xs.length;
   const f = approximate === 'none' ? geluExact : geluTanh;
   const df = approximate === 'none' ? geluExactGrad : geluTanhGrad;
-  const out = new Tensor(allocFloatUninit(dtype, n), [...x.shape]);
+  const out = new Tensor(allocFloatUninit(dtype, n), x.shape);
   const ys = out.flatFloat();
   for (let i = 0; i < n; i++) ys[i] = f(xs[i]);
   return record(out, 'GeluBackward', [x], (g) => {
     const gs = g.contiguous().flatFloat();
-    const dx = new Tensor(allocFloatUninit(dtype, n), [...x.shape]);
+    const dx = new Tensor(allocFloatUninit(dtype, n), x.shape);
     const d = dx.flatFloat();
     for (let i = 0; i < n; i++) d[i] = gs[i] * df(xs[i]);
     return [dx];

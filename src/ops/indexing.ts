@@ -3,7 +3,7 @@
 // gradient back with an index-add (rows looked up twice get both contributions).
 import { Tensor } from '../tensor/tensor.js';
 import { backendFor } from '../backend/index.js';
-import { allocFloat, allocFloatUninit, isFloat, type FloatDType } from '../tensor/dtype.js';
+import { allocFloat, allocFloatUninit, allocInt32, isFloat, type FloatDType } from '../tensor/dtype.js';
 import { broadcastShapes, fmtShape, numel } from '../tensor/shape.js';
 import { record } from './record.js';
 
@@ -41,7 +41,7 @@ function toIndexTensor(arg: Exclude<IndexArg, null>, pos: number): Tensor {
 function rowIds(t: Tensor, idx: Tensor[], shape: number[]): Int32Array {
   if (idx.length === 1 && idx[0].isContiguous()) return rowIdsDim0(t.shape[0], idx[0]);
   const n = numel(shape);
-  const rows = new Int32Array(n);
+  const rows = allocInt32(n, false);
   const L = idx.length;
   // Read each index tensor through broadcast strides.
   const views = idx.map((ix) => ix.expand(shape));
@@ -77,7 +77,7 @@ function rowIdsDim0(size: number, ix: Tensor): Int32Array {
   const src = ix.data as Int32Array;
   const off = ix.offset;
   const n = ix.numel();
-  const rows = new Int32Array(n);
+  const rows = allocInt32(n, false);
   for (let p = 0; p < n; p++) {
     let v = src[off + p];
     if (v < 0) v += size;
@@ -94,7 +94,7 @@ function gatherRows(t: Tensor, rows: Int32Array, outShape: number[], rowSize: nu
   const src = t.contiguous();
   if (!isFloat(src.dtype)) {
     // Integer rows (Xtr[ix]): a plain loop; one set(subarray) per row costs far more for short rows.
-    const out = new Int32Array(rows.length * rowSize);
+    const out = allocInt32(rows.length * rowSize, false);
     const s = src.flat() as Int32Array;
     for (let i = 0, o = 0; i < rows.length; i++) {
       const r = rows[i] * rowSize;
@@ -105,7 +105,7 @@ function gatherRows(t: Tensor, rows: Int32Array, outShape: number[], rowSize: nu
   const dtype = src.dtype as FloatDType;
   const out = new Tensor(allocFloatUninit(dtype, rows.length * rowSize), outShape);
   if (rows.length * rowSize > 0) backendFor(dtype).indexSelect(src.flatFloat(), rowSize, rows, out.flatFloat());
-  const inShape = [...src.shape];
+  const inShape = src.shape;
   return record(out, 'IndexBackward', [src], (g) => {
     const gc = g.contiguous();
     const gx = new Tensor(allocFloat(g.dtype as FloatDType, numel(inShape)), inShape);
@@ -116,6 +116,7 @@ function gatherRows(t: Tensor, rows: Int32Array, outShape: number[], rowSize: nu
 
 export function index(t: Tensor, indices: IndexArg | IndexArg[]): Tensor {
   if (!(t instanceof Tensor)) throw new Error('index: expected a Tensor');
+  if (indices instanceof Tensor && t.ndim > 0) return indexDim0(t, indices);
   // An array of plain numbers is one advanced index (C.index([1, 2, 3])); any other array is a list
   // of per-dimension indices (probs.index([rows, Y]), t.index([0, ix]), t.index([null, ix])).
   const allNumbers = Array.isArray(indices) && indices.length > 0 && indices.every((v) => typeof v === 'number');
@@ -154,6 +155,18 @@ export function index(t: Tensor, indices: IndexArg | IndexArg[]): Tensor {
     out = out.permute(perm);
   }
   return out;
+}
+
+/** t[ix] for one index tensor: rows of dim 0 (the lectures' C[X], Xtr[ix], Ytr[ix]), the general
+ *  path below without its list handling; a 1-D or 2-D t is gathered from as it is. */
+function indexDim0(t: Tensor, ix: Tensor): Tensor {
+  const idx = toIndexTensor(ix, 0);
+  let rowSize = 1;
+  for (let i = 1; i < t.ndim; i++) rowSize *= t.shape[i];
+  const rows = rowIds(t, [idx], idx.shape as number[]);
+  const rows2 = t.ndim <= 2 ? t : t.reshape([t.shape[0], rowSize]);
+  const outShape = idx.shape.length === 0 ? t.shape.slice(1) : [...idx.shape, ...t.shape.slice(1)];
+  return gatherRows(rows2, rows, outShape, rowSize);
 }
 
 /** Check that an index tensor holds valid class ids for `classes` (used by losses and oneHot). */

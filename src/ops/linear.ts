@@ -9,6 +9,7 @@ import { isFloat } from '../tensor/dtype.js';
 import { fmtShape } from '../tensor/shape.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import { record } from './record.js';
+import { rawMm } from './matmul.js';
 
 export function linear(input: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
   if (!(input instanceof Tensor)) throw new Error('linear: input must be a Tensor');
@@ -35,16 +36,15 @@ export function linear(input: Tensor, weight: Tensor, bias: Tensor | null = null
   }
   const lead = input.shape.slice(0, -1);
   const x2 = input.ndim === 2 ? input : input.reshape([-1, inF]);
-  const y = noGrad(() => {
-    const xw = x2.matmul(weight.T);
-    return bias === null ? xw : xw.add(bias);
-  });
+  // x·Wᵀ and gᵀ·x read W and g through the kernel's transpose flags (no transposed views).
+  const xw = rawMm(x2, false, weight, true);
+  const y = bias === null ? xw : noGrad(() => xw.add(bias));
   const needX = x2.requiresGrad;
   const needW = weight.requiresGrad;
   const needB = bias !== null && bias.requiresGrad;
   record(y, 'LinearBackward', [x2, weight, bias], (g) => [
-    needX ? g.matmul(weight) : null,
-    needW ? g.T.matmul(x2) : null,
+    needX ? rawMm(g, false, weight, false) : null,
+    needW ? rawMm(g, true, x2, false) : null,
     needB ? g.sum(0) : null,
   ], [needW ? x2 : null, needX ? weight : null]);
   return input.ndim === 2 ? y : y.reshape([...lead, outF]);

@@ -69,6 +69,55 @@ function bmm(a: Tensor, b: Tensor, savedA: Tensor = a, savedB: Tensor = b): Tens
   }, [needA ? savedB : null, needB ? savedA : null]);
 }
 
+/** How the kernel reads a 2-D tensor of shape [r, c] with strides [sr, sc] (the same rule as
+ *  operand() for one matrix), or null when it must be copied first. */
+function operand2(r: number, c: number, sr: number, sc: number): boolean | null {
+  if ((sc === 1 || c <= 1) && (sr === c || r <= 1)) return false;
+  if ((sr === 1 || r <= 1) && (sc === r || c <= 1)) return true;
+  return null;
+}
+
+/** out = op(A) @ op(B) for 2-D tensors read as [m, k] and [k, n], where `tA`/`tB` ask for the
+ *  operand's transpose (a backward's Gᵀ·A or G·Bᵀ) without building the transposed view. No graph. */
+export function rawMm(a: Tensor, tA: boolean, b: Tensor, tB: boolean): Tensor {
+  const m = tA ? a.shape[1] : a.shape[0];
+  const k = tA ? a.shape[0] : a.shape[1];
+  const n = tB ? b.shape[0] : b.shape[1];
+  const dtype = a.dtype as FloatDType;
+  // An empty inner dimension makes the product all zeros; otherwise the kernel writes every element.
+  if (m * n === 0 || k === 0) return new Tensor(allocFloat(dtype, m * n), [m, n]);
+  let ta = tA ? operand2(a.shape[1], a.shape[0], a.strides[1], a.strides[0]) : operand2(a.shape[0], a.shape[1], a.strides[0], a.strides[1]);
+  if (ta === null) {
+    a = a.contiguous();
+    ta = tA ? operand2(a.shape[1], a.shape[0], a.strides[1], a.strides[0])! : false;
+  }
+  let tb = tB ? operand2(b.shape[1], b.shape[0], b.strides[1], b.strides[0]) : operand2(b.shape[0], b.shape[1], b.strides[0], b.strides[1]);
+  if (tb === null) {
+    b = b.contiguous();
+    tb = tB ? operand2(b.shape[1], b.shape[0], b.strides[1], b.strides[0])! : false;
+  }
+  const out = new Tensor(allocFloatUninit(dtype, m * n), [m, n]);
+  backendFor(dtype).matmul(
+    a.data as Float32Array, a.offset, 0, ta,
+    b.data as Float32Array, b.offset, 0, tb,
+    out.data as Float32Array, 1, m, k, n,
+  );
+  return out;
+}
+
+/** The differentiable product of two 2-D tensors [m, k] @ [k, n]: one node, whose backward reads
+ *  the operands through transpose flags (G·Bᵀ and Aᵀ·G) rather than transposed views. `savedA` is
+ *  the caller's operand that a views (same storage), named in the in-place check's message. */
+function mm(a: Tensor, b: Tensor, savedA: Tensor = a): Tensor {
+  const out = rawMm(a, false, b, false);
+  const needA = a.requiresGrad;
+  const needB = b.requiresGrad;
+  return record(out, 'MmBackward', [a, b], (g) => [
+    needA ? rawMm(g, false, b, true) : null,
+    needB ? rawMm(a, true, g, false) : null,
+  ], [needA ? b : null, needB ? savedA : null]);
+}
+
 function checkOperands(a: Tensor, b: Tensor): void {
   if (!(a instanceof Tensor) || !(b instanceof Tensor)) throw new Error('matmul: both operands must be Tensors');
   if (!isFloat(a.dtype) || !isFloat(b.dtype)) {
@@ -102,14 +151,15 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (a.ndim === 1 && b.ndim === 1) return bmm(a.reshape([1, 1, k]), b.reshape([1, k, 1]), a, b).reshape([]);
   if (a.ndim === 1 && b.ndim === 2) return bmm(a.reshape([1, 1, k]), b.unsqueeze(0), a, b).reshape([b.shape[1]]);
   if (a.ndim === 2 && b.ndim === 1) return bmm(a.unsqueeze(0), b.reshape([1, k, 1]), a, b).reshape([a.shape[0]]);
-  if (a.ndim === 2 && b.ndim === 2) return bmm(a.unsqueeze(0), b.unsqueeze(0), a, b).reshape([a.shape[0], b.shape[1]]);
-  if (b.ndim <= 2) {
+  if (a.ndim === 2 && b.ndim === 2) return mm(a, b);
+  if (b.ndim === 2) {
     // [..., m, k] @ [k, n]: fold the batch into rows, one product (the lectures' emb @ W case).
     const lead = a.shape.slice(0, -1);
-    const b2 = b.ndim === 1 ? b.reshape([1, k, 1]) : b.unsqueeze(0);
-    const n = b.ndim === 1 ? 1 : b.shape[1];
-    const out = bmm(a.reshape([1, numel(lead), k]), b2, a, b);
-    return b.ndim === 1 ? out.reshape(lead) : out.reshape([...lead, n]);
+    return mm(a.reshape([numel(lead), k]), b, a).reshape([...lead, b.shape[1]]);
+  }
+  if (b.ndim === 1) {
+    const lead = a.shape.slice(0, -1);
+    return bmm(a.reshape([1, numel(lead), k]), b.reshape([1, k, 1]), a, b).reshape(lead);
   }
   // Batched with broadcast batch dims.
   const a3 = a.ndim === 1 ? a.reshape([1, k]) : a;

@@ -18,11 +18,11 @@ export function softmax(t: Tensor, dim: number, log: boolean): Tensor {
   const cols = x.shape[last];
   const rows = cols === 0 ? 0 : x.numel() / cols;
   const dtype = x.dtype as FloatDType;
-  const out = new Tensor(allocFloatUninit(dtype, x.numel()), [...x.shape]);
+  const out = new Tensor(allocFloatUninit(dtype, x.numel()), x.shape);
   if (x.numel() > 0) backendFor(dtype).softmax(x.flatFloat(), rows, cols, log, out.flatFloat());
   return record(out, log ? 'LogSoftmaxBackward' : 'SoftmaxBackward', [x], (g) => {
     const gc = g.contiguous();
-    const dx = new Tensor(allocFloatUninit(dtype, x.numel()), [...x.shape]);
+    const dx = new Tensor(allocFloatUninit(dtype, x.numel()), x.shape);
     if (x.numel() > 0) backendFor(dtype).softmaxBackward(out.flatFloat(), gc.flatFloat(), rows, cols, log, dx.flatFloat());
     return [dx];
   }, [out]); // the backward reads the output only

@@ -6,9 +6,10 @@ import { alloc, allocUninit, type DType, isFloat, checkDtype } from '../tensor/d
 import { backendFor } from '../backend/index.js';
 import { record } from './record.js';
 
-/** Accept shape arguments as varargs (view(32, -1)) or one array (view([32, -1])). */
+/** Accept shape arguments as varargs (view(32, -1)) or one array (view([32, -1])). The result may
+ *  be the caller's array: the ops that keep a shape copy it (inferShape, expand, permute). */
 export function shapeArgs(args: (number | number[])[]): number[] {
-  if (args.length === 1 && Array.isArray(args[0])) return [...args[0]];
+  if (args.length === 1 && Array.isArray(args[0])) return args[0];
   return args as number[];
 }
 
@@ -17,7 +18,7 @@ export function normDimFor(op: string, t: Tensor, d: number): number {
 }
 
 /** Resolve a single -1 and check the element count, as torch's infer_size. */
-export function inferShape(op: string, t: Tensor, shape: number[]): number[] {
+export function inferShape(op: string, t: Tensor, shape: readonly number[]): number[] {
   const n = t.numel();
   let inferred = -1;
   let known = 1;
@@ -71,9 +72,10 @@ function viewStrides(shape: readonly number[], strides: readonly number[], newSh
   return newStrides;
 }
 
-export function view(t: Tensor, shape: number[]): Tensor {
+export function view(t: Tensor, shape: readonly number[]): Tensor {
   const newShape = inferShape('view', t, shape);
-  const strides = t.isContiguous() ? contiguousStrides(newShape) : viewStrides(t.shape, t.strides, newShape);
+  // A contiguous input gives a contiguous view: its strides are left to be computed on demand.
+  const strides = t.isContiguous() ? undefined : viewStrides(t.shape, t.strides, newShape);
   if (strides === null) {
     throw new Error(
       `view: size ${fmtShape(newShape)} is not compatible with input tensor's size ${fmtShape(t.shape)} and stride ${fmtShape(t.strides)} ` +
@@ -82,16 +84,16 @@ export function view(t: Tensor, shape: number[]): Tensor {
   }
   const out = new Tensor(t.data, newShape, strides, t.offset);
   const inShape = t.shape;
-  return record(out, 'ViewBackward', [t], (g) => [g.reshape([...inShape])], []);
+  return record(out, 'ViewBackward', [t], (g) => [reshape(g, inShape)], []);
 }
 
-export function reshape(t: Tensor, shape: number[]): Tensor {
+export function reshape(t: Tensor, shape: readonly number[]): Tensor {
   const newShape = inferShape('reshape', t, shape);
-  const strides = t.isContiguous() ? contiguousStrides(newShape) : viewStrides(t.shape, t.strides, newShape);
+  const strides = t.isContiguous() ? undefined : viewStrides(t.shape, t.strides, newShape);
   if (strides !== null) {
     const out = new Tensor(t.data, newShape, strides, t.offset);
     const inShape = t.shape;
-    return record(out, 'ReshapeBackward', [t], (g) => [g.reshape([...inShape])], []);
+    return record(out, 'ReshapeBackward', [t], (g) => [reshape(g, inShape)], []);
   }
   return view(contiguousCopy(t), newShape);
 }

@@ -360,7 +360,15 @@ export class Generator {
     const e = this.engine;
     const n = out.length;
     if (range < RANDINT_64BIT_FROM) {
-      for (let i = 0; i < n; i++) out[i] = low + (e.nextU32() % range);
+      // `>>> 0` keeps both operands unsigned 32-bit integers (range < 2^28 here), so the JIT can use
+      // an integer remainder instead of a floating-point fmod: the same values, several times faster.
+      const r32 = range >>> 0;
+      if (out instanceof Int32Array && low === 0) {
+        // The minibatch draw randint(0, n, [B]): one array type, no offset.
+        for (let i = 0; i < n; i++) out[i] = e.nextU32() % r32;
+      } else {
+        for (let i = 0; i < n; i++) out[i] = low + (e.nextU32() % r32);
+      }
     } else {
       const r = BigInt(range);
       for (let i = 0; i < n; i++) {

@@ -1,7 +1,7 @@
 // Creating tensors: from JS data, constant fills, ranges, random draws (through an explicit or
 // the global Generator, reproducing PyTorch's CPU streams), and one-hot encodings.
 import { Tensor, type NestedArray } from './tensor.js';
-import { alloc, checkDtype, getDefaultDtype, isFloat, type DType, type FloatDType } from './dtype.js';
+import { alloc, allocUninit, checkDtype, getDefaultDtype, isFloat, type DType, type FloatDType } from './dtype.js';
 import { checkShape, fmtShape, numel } from './shape.js';
 import { Generator, defaultGenerator } from '../random/generator.js';
 import type { AnyArray } from '../backend/backend.js';
@@ -157,7 +157,7 @@ export function randint(low: number, high: number, shape: ShapeArg, opts: Random
   if (high <= low) throw new Error(`randint: random_ expects 'from' to be less than 'to', but got from=${low} >= to=${high}`);
   const dtype = checkDtype('randint', opts.dtype ?? 'int32');
   const g = checkGenerator('randint', opts.generator);
-  const t = new Tensor(alloc(dtype, numel(s)), s);
+  const t = new Tensor(allocUninit(dtype, numel(s)), s); // fillRandint writes every element
   g.fillRandint(low, high, t.data);
   if (opts.requiresGrad) t.requiresGrad = true;
   return t;

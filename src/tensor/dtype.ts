@@ -30,13 +30,13 @@ export function alloc(dtype: DType, n: number): AnyArray {
     case 'float64':
       return new Float64Array(n);
     case 'int32':
-      return new Int32Array(n);
+      return allocInt32(n, true);
   }
 }
 
 /** Storage of any dtype whose contents are undefined (see allocFloatUninit). */
 export function allocUninit(dtype: DType, n: number): AnyArray {
-  return dtype === 'int32' ? new Int32Array(n) : allocFloatUninit(dtype, n);
+  return dtype === 'int32' ? allocInt32(n, false) : allocFloatUninit(dtype, n);
 }
 
 /** Zero-filled float storage. */
@@ -50,9 +50,10 @@ export function allocFloatUninit(dtype: FloatDType, n: number): FloatArray {
   return dtype === 'float64' ? new Float64Array(n) : allocFloat32(n, false);
 }
 
-// ---- float32 storage -------------------------------------------------------------------------
+// ---- float32 and int32 storage -----------------------------------------------------------------
 // `new Float32Array(n)` above 64 bytes costs a separate zero-filled ArrayBuffer per tensor (about
-// 3-4 µs for a 32x200 activation, more than most kernels on it). So:
+// 3-4 µs for a 32x200 activation, more than most kernels on it), and every such buffer is external
+// memory that the garbage collector must track and free. So, for float32 and int32 storage alike:
 //   - up to 64 bytes: `new Float32Array(n)` (V8 keeps these on its own heap, already cheap);
 //   - up to CARVE_MAX_BYTES: a view carved, 64-byte aligned, from a shared slab of SLAB_BYTES
 //     (uninitialised memory from Buffer.allocUnsafeSlow; zeroed by fill(0) when asked). Slabs
@@ -70,26 +71,92 @@ let slab: ArrayBuffer | null = null;
 let slabUsed = SLAB_BYTES;
 
 /** Storages allocated while the autograd engine is collecting them (see trackFreshStorage). */
-let fresh: Set<AnyArray> | null = null;
+let fresh: AnyArray[] | null = null;
 
-/** While `set` is non-null, every float32 storage allocated is added to it: the engine uses this
- *  to know which gradients a backward allocated (so no one else holds them). */
-export function trackFreshStorage(set: Set<AnyArray> | null): void {
-  fresh = set;
+/** While `list` is non-null, every float32 storage allocated is appended to it: the engine uses
+ *  this to know which gradients a backward allocated (so no one else holds them). */
+export function trackFreshStorage(list: AnyArray[] | null): void {
+  fresh = list;
+}
+
+/** Byte offset of `bytes` fresh bytes in the current slab (a new slab when it is full). */
+function carve(bytes: number): number {
+  if (slabUsed + bytes > SLAB_BYTES) {
+    slab = Buffer.allocUnsafeSlow(SLAB_BYTES).buffer as ArrayBuffer;
+    slabUsed = 0;
+  }
+  const at = slabUsed;
+  slabUsed += (bytes + 63) & ~63;
+  return at;
+}
+
+// ---- recycled gradient buffers ----------------------------------------------------------------
+// The autograd engine knows when a gradient it allocated has been consumed by the node it was for
+// and is held by no one else (engine.ts): such buffers come back here and serve the next float32
+// allocation of the same length, forward or backward, instead of a fresh buffer. At batch 1024 a
+// makemore step's activations and their gradients are 800 KB apiece: fresh ones cost an
+// ArrayBuffer each (malloc, page faults), and the garbage collector is pushed into a scavenge
+// every few steps by the external memory they add up to. The pool is small and bounded (a few
+// buffers per length), so memory stays flat; a pooled buffer keeps its slab alive (see below).
+// While compile() records a step, recycling is off (setStorageRecycling): its planner tells the
+// step's own buffers from persistent state by when they were created.
+const POOL_PER_LENGTH = 4;
+const POOL_MAX_BUFFERS = 32;
+const POOL_MAX_BYTES = 64 * 1024 * 1024;
+const pool = new Map<number, Float32Array[]>();
+let pooledBuffers = 0;
+let pooledBytes = 0;
+let recycling = true;
+
+/** Internal: turn recycling off (emptying the pool) or back on. */
+export function setStorageRecycling(on: boolean): void {
+  recycling = on;
+  if (!on) {
+    pool.clear();
+    pooledBuffers = 0;
+    pooledBytes = 0;
+  }
+}
+
+/** Internal (autograd engine): `a` is dead (nothing can read or write it any more) and may be
+ *  handed out again by a later allocation of its length. Only the engine can know that. */
+export function recycleStorage(a: AnyArray): void {
+  if (!recycling || !(a instanceof Float32Array) || a.length * 4 <= ON_HEAP_BYTES) return;
+  const bytes = a.length * 4;
+  if (pooledBuffers >= POOL_MAX_BUFFERS || pooledBytes + bytes > POOL_MAX_BYTES) return;
+  let list = pool.get(a.length);
+  if (list === undefined) {
+    list = [];
+    pool.set(a.length, list);
+  } else if (list.length >= POOL_PER_LENGTH) return;
+  list.push(a);
+  pooledBuffers++;
+  pooledBytes += bytes;
+}
+
+/** Internal (tests): how many recycled buffers of `length` elements wait in the pool. */
+export function _pooledBuffers(length: number): number {
+  return pool.get(length)?.length ?? 0;
+}
+
+function fromPool(n: number): Float32Array | undefined {
+  const list = pool.get(n);
+  if (list === undefined || list.length === 0) return undefined;
+  pooledBuffers--;
+  pooledBytes -= n * 4;
+  return list.pop();
 }
 
 function allocFloat32(n: number, zero: boolean): Float32Array {
   const bytes = n * 4;
-  let a: Float32Array;
-  if (bytes <= ON_HEAP_BYTES) {
+  let a: Float32Array | undefined;
+  if (pooledBuffers > 0 && bytes > ON_HEAP_BYTES && (a = fromPool(n)) !== undefined) {
+    if (zero) a.fill(0);
+  } else if (bytes <= ON_HEAP_BYTES) {
     a = new Float32Array(n);
   } else if (bytes <= CARVE_MAX_BYTES) {
-    if (slabUsed + bytes > SLAB_BYTES) {
-      slab = Buffer.allocUnsafeSlow(SLAB_BYTES).buffer as ArrayBuffer;
-      slabUsed = 0;
-    }
-    a = new Float32Array(slab!, slabUsed, n);
-    slabUsed += (bytes + 63) & ~63;
+    const at = carve(bytes);
+    a = new Float32Array(slab!, at, n);
     if (zero) a.fill(0);
   } else if (zero) {
     a = new Float32Array(n);
@@ -97,8 +164,23 @@ function allocFloat32(n: number, zero: boolean): Float32Array {
     const b = Buffer.allocUnsafeSlow(bytes);
     a = new Float32Array(b.buffer, b.byteOffset, n);
   }
-  if (fresh !== null) fresh.add(a);
+  if (fresh !== null) fresh.push(a);
   return a;
+}
+
+/** int32 storage (indices, row ids), carved as float32 storage is; zero-filled when `zero`. */
+export function allocInt32(n: number, zero = true): Int32Array {
+  const bytes = n * 4;
+  if (bytes <= ON_HEAP_BYTES) return new Int32Array(n);
+  if (bytes <= CARVE_MAX_BYTES) {
+    const at = carve(bytes);
+    const a = new Int32Array(slab!, at, n);
+    if (zero) a.fill(0);
+    return a;
+  }
+  if (zero) return new Int32Array(n);
+  const b = Buffer.allocUnsafeSlow(bytes);
+  return new Int32Array(b.buffer, b.byteOffset, n);
 }
 
 export function dtypeOfArray(a: AnyArray): DType {

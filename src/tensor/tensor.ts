@@ -28,7 +28,6 @@ export class Tensor {
   /** The storage this tensor views (shared with other views). */
   data: AnyArray;
   readonly shape: readonly number[];
-  readonly strides: readonly number[];
   readonly offset: number;
   readonly dtype: DType;
   /** Gradient accumulated by backward() (leaves, and intermediates that called retainGrad()). */
@@ -39,13 +38,30 @@ export class Tensor {
   private _retainsGrad = false;
   /** Optional name, shown when printing and in graph drawings. */
   name: string | undefined;
+  /** Internal (autograd/engine.ts): the backward pass that last reached this tensor, and its
+   *  position in that pass's topological order. */
+  _bwPass = 0;
+  _bwSlot = 0;
+
+  /** The strides, or null for a tensor made without them: contiguous, strides computed on demand
+   *  (most tensors are fresh outputs whose strides nothing reads). */
+  private _strides: readonly number[] | null;
+  /** isContiguous(), once known (true from the start for a tensor made without strides). */
+  private _contiguous: boolean | undefined;
 
   constructor(data: AnyArray, shape: Shape, strides?: readonly number[], offset = 0) {
     this.data = data;
     this.shape = shape;
-    this.strides = strides ?? contiguousStrides(shape);
+    this._strides = strides ?? null;
+    this._contiguous = strides === undefined ? true : undefined;
     this.offset = offset;
     this.dtype = dtypeOfArray(data);
+  }
+
+  /** Elements to step in storage per index of each dim (row-major for a contiguous tensor). */
+  get strides(): readonly number[] {
+    if (this._strides === null) this._strides = contiguousStrides(this.shape);
+    return this._strides;
   }
 
   // ---- properties -------------------------------------------------------------------------
@@ -138,12 +154,21 @@ export class Tensor {
   }
 
   isContiguous(): boolean {
-    let expected = 1;
-    for (let i = this.shape.length - 1; i >= 0; i--) {
-      if (this.shape[i] !== 1 && this.strides[i] !== expected) return false;
-      expected *= this.shape[i];
+    if (this._contiguous === undefined) {
+      // Shape and strides never change, so the answer is computed once.
+      const strides = this.strides;
+      let expected = 1;
+      let contiguous = true;
+      for (let i = this.shape.length - 1; i >= 0; i--) {
+        if (this.shape[i] !== 1 && strides[i] !== expected) {
+          contiguous = false;
+          break;
+        }
+        expected *= this.shape[i];
+      }
+      this._contiguous = contiguous;
     }
-    return true;
+    return this._contiguous;
   }
 
   // ---- reading values ---------------------------------------------------------------------
@@ -229,7 +254,7 @@ export class Tensor {
 
   /** A view of the same storage that is cut off from the graph. */
   detach(): Tensor {
-    return new Tensor(this.data, this.shape, this.strides, this.offset);
+    return new Tensor(this.data, this.shape, this._strides ?? undefined, this.offset);
   }
 
   // ---- views and copies (src/ops/views.ts) ---------------------------------------------
