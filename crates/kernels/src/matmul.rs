@@ -2,14 +2,17 @@
 //!
 //! Three paths, chosen by shape only (never by thread count, so the bits never depend on it):
 //! - `Bcast`: hand-written AVX-512 kernel that broadcasts A elements against rows of B; no
-//!   packing, so it wins for the small lecture shapes where gemm's packing and dispatch dominate.
-//!   Handles transA through A's strides.
+//!   packing, so it wins for the lecture shapes (batch 32 to 1024) where gemm's packing and
+//!   dispatch dominate.
+//!   Handles transA through A's strides, transB by transposing B into a scratch first.
 //! - `Dot`: hand-written AVX-512 kernel of row·row dot products for transB (dY·Wᵀ), reading both
-//!   operands along their contiguous k axis.
+//!   operands along their contiguous k axis; for long-k narrow products whose Bᵀ is too large
+//!   to transpose into scratch for `Bcast`.
 //! - `Gemm`: the `gemm` crate (packed, cache-blocked) for large products and the rest.
 //!
 //! Measured GFLOP/s for each path and shape: `cargo bench -p ferrograd-kernels --bench matmul`.
-//! Transposed operands are never copied by us: strides describe them.
+//! Transposed operands are read through strides, except a transposed B on the `Bcast` path
+//! (transposed into a scratch of at most 256 KB).
 
 use crate::{cpu, pool};
 use gemm::Parallelism;
@@ -40,13 +43,15 @@ pub fn choose_path(m: usize, k: usize, n: usize, trans_a: bool, trans_b: bool) -
         return Path::Gemm;
     }
     let mnk = m.saturating_mul(n).saturating_mul(k);
-    if trans_b && !trans_a && mnk <= DOT_MAX_MNK && k >= 64 && n <= 64 {
-        // The dot kernel pays a horizontal sum per output: it only wins when k is long and the
-        // product narrow (e.g. dX = dH·W1ᵀ with k = 200, n = 30).
-        Path::Dot
-    } else if mnk <= BCAST_MAX_MNK && (!trans_b || k.saturating_mul(n) <= BCAST_PACK_MAX) {
-        // A transposed B is first transposed into a k×n scratch (see `pack_transposed`).
+    if mnk <= BCAST_MAX_MNK && (!trans_b || k.saturating_mul(n) <= BCAST_PACK_MAX) {
+        // A transposed B is first transposed into a k×n scratch (see `pack_transposed`); with it
+        // the broadcast kernel also beats the dot kernel on dX = dH·W1ᵀ (32x200 @ 200x30:
+        // 2.4 against 2.8 µs).
         Path::Bcast
+    } else if trans_b && !trans_a && mnk <= DOT_MAX_MNK && k >= 64 && n <= 64 {
+        // The dot kernel pays a horizontal sum per output: it only wins when k is long and the
+        // product narrow, here a transposed B too large to transpose into scratch.
+        Path::Dot
     } else {
         Path::Gemm
     }
@@ -124,20 +129,16 @@ fn single(
             // Parallel tasks own blocks of output columns when n is wide (each thread then reads
             // only its slice of B, which stays in its own cache), else blocks of rows. Every
             // output element is computed by the same instruction sequence on any thread.
-            let (tasks, by_cols, step) = if n >= 128 {
-                let step = 64;
-                (n.div_ceil(step), true, step)
-            } else {
-                let step = rows_per_task(m, 6);
-                (m.div_ceil(step), false, step)
-            };
+            // Tasks get near-equal shares of whole tiles (16-column vectors, 6-row strips), so two
+            // threads finish together (n = 200 was split 128 + 72 columns).
+            let (by_cols, unit, len) = if n >= 128 { (true, 16, n) } else { (false, avx512::BCAST_MR, m) };
+            let units = len.div_ceil(unit);
+            let tasks = if by_cols { units.div_ceil(4) } else { units.min(8) };
             let (ap, bp, cp) = (a.as_ptr() as usize, b.as_ptr() as usize, pool::SendPtr(c.as_mut_ptr()));
             let task = move |t: usize| {
-                let (i0, i1, j0, j1) = if by_cols {
-                    (0, m, t * step, ((t + 1) * step).min(n))
-                } else {
-                    (t * step, ((t + 1) * step).min(m), 0, n)
-                };
+                let lo = (t * units / tasks * unit).min(len);
+                let hi = ((t + 1) * units / tasks * unit).min(len);
+                let (i0, i1, j0, j1) = if by_cols { (0, m, lo, hi) } else { (lo, hi, 0, n) };
                 let (a, b, c) = (ap as *const f32, bp as *const f32, cp.get());
                 // SAFETY: avx512f was detected (choose_path). Rows i0..i1 of A, columns j0..j1 of
                 // op(B) and the C block they produce are in bounds (slice lengths asserted by the
@@ -178,12 +179,6 @@ fn single(
             }
         }
     }
-}
-
-/// Rows per parallel task: a multiple of the tile height, about m/8 so two threads balance.
-fn rows_per_task(m: usize, mr: usize) -> usize {
-    let target = m.div_ceil(8).max(mr);
-    target.div_ceil(mr) * mr
 }
 
 #[cfg(target_arch = "x86_64")]
