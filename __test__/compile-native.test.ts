@@ -69,7 +69,7 @@ describe.runIf(nativeAvailable())('native tape segments', () => {
     }
   });
 
-  it("optim.SGD's native step gives way to SGD.step() when its options change outside fn (a schedule), with the eager bits", () => {
+  it("optim.SGD's native step follows an lr changed outside fn (a schedule) and gives way to SGD.step() when another option changes, with the eager bits", () => {
     const make = () => {
       const g = new Generator().manualSeed(21);
       const model = new nn.Sequential(new nn.Linear(6, 16, { generator: g }), new nn.Tanh(), new nn.Linear(16, 5, { generator: g }));
@@ -83,17 +83,23 @@ describe.runIf(nativeAvailable())('native tape segments', () => {
         opt.step();
         return loss.item();
       };
-      return { step, opt, params: model.parameters() };
+      // Counts SGD.step()'s own updates (compile hooks step() itself while recording).
+      let updates = 0;
+      const o = opt as unknown as { updateGroup: (g: unknown) => void };
+      const update = o.updateGroup.bind(opt);
+      o.updateGroup = (group) => (updates++, update(group));
+      return { step, opt, params: model.parameters(), updates: () => updates };
     };
     const a = make();
     const b = make();
     const c = compile(() => b.step());
     for (let i = 0; i < 40; i++) {
-      if (i === 20) for (const o of [a.opt, b.opt]) o.paramGroups[0].lr = 0.03;
-      if (i === 30) for (const o of [a.opt, b.opt]) o.paramGroups[0].lr = 0.1; // back to the recorded value: native again
+      if (i >= 10 && i < 30) for (const o of [a.opt, b.opt]) o.paramGroups[0].lr = 0.1 * 0.97 ** i; // native: lr is read each replay
+      if (i === 30) for (const o of [a.opt, b.opt]) o.paramGroups[0].weightDecay = 1e-2; // SGD.step() from here on
       const e = a.step();
       expect(Object.is(c(), e), `step ${i}`).toBe(true);
     }
+    expect(b.updates()).toBe(40 - c.info.replayed + 10);
     expect(c.info.segments).toBe(2);
     a.params.forEach((p, i) => expect(Buffer.compare(Buffer.from(p.flat().slice().buffer), Buffer.from(b.params[i].flat().slice().buffer)), `parameter ${i}`).toBe(0));
     // The gradients are the step's, as after an eager step.

@@ -503,14 +503,15 @@ export function makeOptimizerStep(rec: Recording, opt: Optimizer, run: () => unk
 }
 
 /** optim.SGD's step as the recorded sgdStep kernel calls, replayed natively while nothing they
- *  depend on has changed since the native form was made: each group's options (a scheduler may
- *  change lr), its parameters and their storage, the momentum buffers (loadStateDict replaces
- *  them). When something has, the replay runs SGD.step() itself (see NativeForm.guard). Null
+ *  depend on has changed since the native form was made: each group's options but lr, its
+ *  parameters and their storage, the momentum buffers (loadStateDict replaces them). When
+ *  something has, the replay runs SGD.step() itself (see NativeForm.guard). The learning rate
+ *  (a schedule changes it) is written before each native run into an array the steps read. Null
  *  when the recorded calls are not one plain native sgdStep per parameter with a gradient (mixed
  *  dtypes, aliased gradients, a first step that creates the momentum buffers). */
 function sgdNativeForm(
   opt: SGD, pairs: [Tensor, Tensor | null][], calls: { name: string; backend: Backend; args: unknown[] }[],
-): (() => NativeForm) | null {
+): (() => NativeForm | null) | null {
   const withGrad = pairs.filter(([, g]) => g !== null);
   if (calls.length !== withGrad.length) return null;
   for (let i = 0; i < calls.length; i++) {
@@ -533,13 +534,21 @@ function sgdNativeForm(
       data: g.params.map((p) => p.data),
       buffers: g.params.map((p) => state.get(p)?.momentumBuffer?.data ?? null),
     }));
-    const steps = calls.map((c, i) => {
+    // The learning rate of each step (-lr, rounded as SGD.step() rounds it), read by argument 4
+    // of each sgdStep: a schedule changes it without leaving the native update.
+    const found = withGrad.map(([p]) => opt.paramGroups.find((g) => g.params.includes(p)));
+    if (found.some((g) => g === undefined)) return null; // a parameter left its group: SGD.step() decides
+    const groupOf = found as SGD['paramGroups'];
+    const rounding = withGrad.map(([p]) => roundingFor(p));
+    const negLr = new Float64Array(calls.length);
+    const steps = calls.map((c, i): NativeStep => {
       const [p] = withGrad[i];
       const B = state.get(p)?.momentumBuffer;
       const args = [...c.args];
       args[0] = p.flatFloat();
       if (args[2] !== null) args[2] = B === undefined ? null : B.flatFloat();
-      return { kernel: c.name, args };
+      args[4] = NaN;
+      return { kernel: c.name, args, dynArgs: [{ arg: 4, array: negLr, index: i }] };
     });
     return {
       steps,
@@ -554,9 +563,15 @@ function sgdNativeForm(
             const p = g.params[k];
             if (p !== r.params[k] || p.data !== r.data[k] || r.buffers[k] !== (state.get(p)?.momentumBuffer?.data ?? null)) return 'stale';
           }
-          for (let k = 0; k < 7; k++) if (!Object.is(optionsOf(g, k), recordedOptions[gi][k])) return 'changed';
+          for (let k = 1; k < 7; k++) if (!Object.is(optionsOf(g, k), recordedOptions[gi][k])) return 'changed';
+          // An lr SGD refuses: SGD.step() throws its message.
+          const lr = g.lr;
+          if (typeof lr !== 'number' || !(lr >= 0) || lr === Infinity) return 'changed';
         }
         return 'ok';
+      },
+      before: () => {
+        for (let i = 0; i < negLr.length; i++) negLr[i] = rounding[i](-groupOf[i].lr);
       },
       after: () => {
         // What SGD.step() leaves besides the update: the gradients fn computed, new versions.
