@@ -69,7 +69,7 @@ describe.runIf(nativeAvailable())('native tape segments', () => {
     }
   });
 
-  it("optim.SGD's native step gives way to SGD.step() when its options change outside fn (a schedule), with the eager bits", () => {
+  it("optim.SGD's native step follows an lr changed outside fn (a schedule) and gives way to SGD.step() when another option changes, with the eager bits", () => {
     const make = () => {
       const g = new Generator().manualSeed(21);
       const model = new nn.Sequential(new nn.Linear(6, 16, { generator: g }), new nn.Tanh(), new nn.Linear(16, 5, { generator: g }));
@@ -83,21 +83,118 @@ describe.runIf(nativeAvailable())('native tape segments', () => {
         opt.step();
         return loss.item();
       };
-      return { step, opt, params: model.parameters() };
+      // Counts SGD.step()'s own updates (compile hooks step() itself while recording).
+      let updates = 0;
+      const o = opt as unknown as { updateGroup: (g: unknown) => void };
+      const update = o.updateGroup.bind(opt);
+      o.updateGroup = (group) => (updates++, update(group));
+      return { step, opt, params: model.parameters(), updates: () => updates };
     };
     const a = make();
     const b = make();
     const c = compile(() => b.step());
     for (let i = 0; i < 40; i++) {
-      if (i === 20) for (const o of [a.opt, b.opt]) o.paramGroups[0].lr = 0.03;
-      if (i === 30) for (const o of [a.opt, b.opt]) o.paramGroups[0].lr = 0.1; // back to the recorded value: native again
+      if (i >= 10 && i < 30) for (const o of [a.opt, b.opt]) o.paramGroups[0].lr = 0.1 * 0.97 ** i; // native: lr is read each replay
+      if (i === 30) for (const o of [a.opt, b.opt]) o.paramGroups[0].weightDecay = 1e-2; // SGD.step() from here on
       const e = a.step();
       expect(Object.is(c(), e), `step ${i}`).toBe(true);
     }
+    expect(b.updates()).toBe(40 - c.info.replayed + 10);
     expect(c.info.segments).toBe(2);
     a.params.forEach((p, i) => expect(Buffer.compare(Buffer.from(p.flat().slice().buffer), Buffer.from(b.params[i].flat().slice().buffer)), `parameter ${i}`).toBe(0));
     // The gradients are the step's, as after an eager step.
     b.params.forEach((p, i) => expect([...p.grad!.flat()]).toEqual([...a.params[i].grad!.flat()]));
+  });
+
+  describe("optim.Adam / AdamW's step as native adamStep steps", () => {
+    /** The makemore command's schedule: linear warmup, then cosine to a tenth. */
+    const cosine = (step: number, steps: number, lr = 3e-3, warmup = 20) =>
+      step < warmup ? (lr * (step + 1)) / warmup : lr / 10 + (lr - lr / 10) * 0.5 * (1 + Math.cos((Math.PI * (step - warmup)) / (steps - warmup)));
+    const make = (adam: (params: Tensor[]) => optim.Adam) => {
+      const g = new Generator().manualSeed(31);
+      const model = new nn.Sequential(new nn.Linear(6, 16, { generator: g }), new nn.Tanh(), new nn.Linear(16, 5, { generator: g }));
+      const opt = adam(model.parameters());
+      // Counts Adam.step()'s own updates (compile hooks step() itself while recording).
+      let stepCalls = 0;
+      const o = opt as unknown as { updateGroup: (g: unknown) => void };
+      const update = o.updateGroup.bind(opt);
+      o.updateGroup = (group) => (stepCalls++, update(group));
+      const step = (X: Tensor, Y: Tensor) => {
+        const loss = F.crossEntropy(model.forward(X), Y);
+        opt.zeroGrad();
+        loss.backward();
+        opt.step();
+        return loss.item();
+      };
+      return { step, opt, params: model.parameters(), stepCalls: () => stepCalls };
+    };
+    const bitsOf = (t: Tensor) => Buffer.from(new Uint8Array(t.contiguous().flat().slice().buffer));
+    const expectSameState = (a: optim.Adam, b: optim.Adam) => {
+      const sa = a.stateDict();
+      const sb = b.stateDict();
+      expect(Object.keys(sb.state)).toEqual(Object.keys(sa.state));
+      for (const [k, e] of Object.entries(sa.state)) {
+        const f = sb.state[Number(k)];
+        expect(f.step, `state[${k}].step`).toBe(e.step);
+        for (const key of ['expAvg', 'expAvgSq', 'maxExpAvgSq'] as const) {
+          if (e[key] === undefined) continue;
+          expect(Buffer.compare(bitsOf(e[key] as Tensor), bitsOf(f[key] as Tensor)), `state[${k}].${key}`).toBe(0);
+        }
+      }
+    };
+    const cases: [string, (params: Tensor[]) => optim.Adam][] = [
+      ['AdamW (the makemore command\'s)', (p) => new optim.AdamW(p, { lr: 3e-3, weightDecay: 0.1, betas: [0.9, 0.99], eps: 1e-8 })],
+      ['Adam with L2 weight decay and amsgrad', (p) => new optim.Adam(p, { lr: 3e-3, weightDecay: 1e-2, amsgrad: true })],
+    ];
+
+    it.each(cases)('%s with a warmup + cosine schedule set before every step: the eager bits over 200 steps, natively (no step() call per replay)', (_, adam) => {
+      const steps = 200;
+      const g = new Generator().manualSeed(32);
+      const a = make(adam);
+      const b = make(adam);
+      const c = compile(b.step);
+      for (let i = 0; i < steps; i++) {
+        const lr = cosine(i, steps);
+        for (const o of [a.opt, b.opt]) for (const group of o.paramGroups) group.lr = lr;
+        const X = randn([8, 6], { generator: g });
+        const Y = randint(0, 5, [8], { generator: g });
+        const e = a.step(X, Y);
+        expect(Object.is(c(X, Y), e), `step ${i}`).toBe(true);
+      }
+      expect(c.info.replayed).toBeGreaterThan(steps - 5);
+      expect(c.info.segments).toBe(2);
+      // Every replay ran the update natively: step() ran only in the recorded calls.
+      expect(b.stepCalls()).toBe(steps - c.info.replayed);
+      a.params.forEach((p, i) => expect(Buffer.compare(bitsOf(p), bitsOf(b.params[i])), `parameter ${i}`).toBe(0));
+      b.params.forEach((p, i) => expect(Buffer.compare(bitsOf(p.grad!), bitsOf(a.params[i].grad!)), `gradient ${i}`).toBe(0));
+      expectSameState(a.opt, b.opt);
+      expect((b.opt.state.get(b.params[0]) as { step: number }).step).toBe(steps);
+    });
+
+    it('resuming from a state dict, a changed option and an lr Adam refuses: the eager bits and messages, native again afterwards', () => {
+      const g = new Generator().manualSeed(33);
+      const a = make(cases[0][1]);
+      const b = make(cases[0][1]);
+      const c = compile(b.step);
+      const batch = () => [randn([8, 6], { generator: g }), randint(0, 5, [8], { generator: g })] as const;
+      let saved: ReturnType<optim.Adam['stateDict']> | null = null;
+      for (let i = 0; i < 60; i++) {
+        if (i === 20) saved = a.opt.stateDict();
+        if (i === 30) for (const o of [a.opt, b.opt]) o.loadStateDict(saved!); // back to step 20's moments and counts
+        if (i === 40) for (const o of [a.opt, b.opt]) o.paramGroups[0].weightDecay = 0.5;
+        if (i === 45) for (const o of [a.opt, b.opt]) o.paramGroups[0].betas = [0.8, 0.95];
+        const [X, Y] = batch();
+        const e = a.step(X, Y);
+        expect(Object.is(c(X, Y), e), `step ${i}`).toBe(true);
+        expectSameState(a.opt, b.opt);
+      }
+      // Each change ran Adam.step() once (the plan is made again), then the update was native again.
+      expect(b.stepCalls()).toBe(60 - c.info.replayed + 3);
+      const [X, Y] = batch();
+      for (const o of [a.opt, b.opt]) o.paramGroups[0].lr = -1;
+      expect(message(() => c(X, Y))).toBe(message(() => a.step(X, Y)));
+      expect(message(() => c(X, Y))).toMatch(/^AdamW.*learning rate/);
+    });
   });
 
   it('records again for new shapes and new argument arrays, each replayed natively with the eager bits', () => {

@@ -132,6 +132,13 @@ describe('lengths against shapes, offsets and strides', () => {
       () => native.kernels.batchNormForward(f32(20), 2, 10, null, null, -1e-5, 0, false, f32(20), f32(10), f32(10, 1), f32(10)),
       /^batchNormForward: eps must be a finite number >= 0, got -0.00001$/,
     );
+    // No channels: nothing divides by n - correction, so n <= correction is accepted (as the
+    // reference backend accepts it; the kernel used to assert, a panic caught as an Error).
+    for (const be of [native.kernels, referenceBackend]) {
+      expect(() => be.batchNormForward(f32(0), 1, 0, null, null, 1e-5, 1, true, f32(0), f32(0), f32(0), f32(0))).not.toThrow();
+      expect(() => be.batchNormForward(f32(0), 0, 0, null, null, 1e-5, 1, true, f32(0), f32(0), f32(0), f32(0))).not.toThrow();
+      expect(() => be.batchNormBackward(f32(0), f32(0), 1, 0, f32(0), f32(0), null, 1, f32(0), f32(0), f32(0))).not.toThrow();
+    }
     throwsWith(
       () => native.kernels.conv1dForward(f32(2 * 3 * 8), 2, 3, 8, f32(4 * 3 * 2), 4, 2, 1, 1, null, f32(2 * 4 * 7), 7),
       /conv1dForward: tout is 7 but tin 8 \+ padLeft 1 - dilation 1 x \(k 2 - 1\) = 8/,

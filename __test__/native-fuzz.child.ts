@@ -481,6 +481,12 @@ function tapeFuzz(): void {
       }
       const step: TapeStep = { kernel: c.name, args: c.args };
       if (chance(0.1)) Object.assign(step, { dynArg: int(0, c.args.length), dynArray: pick<unknown>([f32(int(0, 2)), i32(1, () => 3), null]), dynIndex: int(0, 2) }), (allValid = false);
+      if (chance(0.1)) {
+        // More scalar arguments read from arrays (an optimizer's per-step scalars), some bad.
+        const entry = () => chance(0.1) ? pick(BAD_FIELDS) : { arg: int(0, c.args.length), array: pick<unknown>([new Float64Array(int(0, 3)), f32(int(0, 2)), i32(1, () => 3), null]), index: int(0, 2) };
+        step.dynArgs = chance(0.1) ? pick(BAD_FIELDS) : Array.from({ length: int(0, 3) }, entry);
+        allValid = false;
+      }
       steps.push(step);
     } else {
       steps.push(r < 0.85 ? gatherStep() : lossStep());

@@ -39,7 +39,7 @@ export declare function safetensorsParseHeader(header: Uint8Array, dataLen: numb
 
 /**
  * Builds a native tape from step descriptions (src/compile/native-tape.ts): kernel steps
- * `{ kernel, args, dynArg?, dynArray?, dynIndex?, dynLoss? }` and crossEntropy loss steps
+ * `{ kernel, args, dynArg?, dynArray?, dynIndex?, dynLoss?, dynArgs? }` and crossEntropy loss steps
  * `{ loss, targets, rows, ignoreIndex, out, mean, count0, staticBackward }`. The arrays must stay
  * alive, attached and of the same size while the tape is used (the caller keeps them).
  */

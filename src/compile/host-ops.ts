@@ -8,7 +8,8 @@
 //   - fill_/zero_ of a tensor;
 //   - the loss value of crossEntropy (computed in TypeScript from the kernel's sum);
 //   - optimizer.step(): the optimizer's own update, run as is (its state, step counts and
-//     learning-rate schedules stay live).
+//     learning-rate schedules stay live); optim.SGD's, Adam's and AdamW's as native steps in a
+//     segment of their own, guarded by what they were made from (see sgdNativeForm, adamNativeForm).
 import type { AnyArray } from '../backend/backend.js';
 import { Tensor } from '../tensor/tensor.js';
 import { broadcastShapes, fmtShape, numel } from '../tensor/shape.js';
@@ -17,6 +18,8 @@ import type { Optimizer } from '../optim/optimizer.js';
 import { CompileRefusal, activeRecording, type KernelCall, type Recording } from './recording.js';
 import type { NativeStep } from './native-plan.js';
 import { SGD } from '../optim/sgd.js';
+import { Adam, AdamW, writeAdamStepScalars, type AdamOptions, type AdamState } from '../optim/adam.js';
+import { roundingFor, type ParamGroup } from '../optim/optimizer.js';
 import { bumpVersion } from '../autograd/version.js';
 import { nativeBackend } from '../backend/native.js';
 import type { Backend } from '../backend/backend.js';
@@ -50,6 +53,8 @@ export interface HostOp {
 export interface NativeForm {
   readonly steps: readonly NativeStep[];
   readonly guard?: () => 'ok' | 'changed' | 'stale';
+  /** Runs after the guard said 'ok', just before the segment (writes the scalars it reads). */
+  readonly before?: () => void;
   readonly after?: () => void;
 }
 
@@ -476,7 +481,10 @@ export function makeOptimizerStep(rec: Recording, opt: Optimizer, run: () => unk
   rec.optimizers.add(opt);
   const grads = pairs.map(([, g]) => g).filter((g): g is Tensor => g !== null);
   const arrays = [...grads.map((g) => g.data), ...pairs.map(([p]) => p.data)];
-  const native = opt instanceof SGD && opt.constructor === SGD ? sgdNativeForm(opt, pairs, calls) : null;
+  const native =
+    opt instanceof SGD && opt.constructor === SGD ? sgdNativeForm(opt, pairs, calls)
+      : opt instanceof Adam && (opt.constructor === Adam || opt.constructor === AdamW) ? adamNativeForm(opt, pairs, calls)
+        : null;
   rec.addHost({
     name: `${opt.constructor.name}.step`,
     arrays,
@@ -495,14 +503,15 @@ export function makeOptimizerStep(rec: Recording, opt: Optimizer, run: () => unk
 }
 
 /** optim.SGD's step as the recorded sgdStep kernel calls, replayed natively while nothing they
- *  depend on has changed since the native form was made: each group's options (a scheduler may
- *  change lr), its parameters and their storage, the momentum buffers (loadStateDict replaces
- *  them). When something has, the replay runs SGD.step() itself (see NativeForm.guard). Null
+ *  depend on has changed since the native form was made: each group's options but lr, its
+ *  parameters and their storage, the momentum buffers (loadStateDict replaces them). When
+ *  something has, the replay runs SGD.step() itself (see NativeForm.guard). The learning rate
+ *  (a schedule changes it) is written before each native run into an array the steps read. Null
  *  when the recorded calls are not one plain native sgdStep per parameter with a gradient (mixed
  *  dtypes, aliased gradients, a first step that creates the momentum buffers). */
 function sgdNativeForm(
   opt: SGD, pairs: [Tensor, Tensor | null][], calls: { name: string; backend: Backend; args: unknown[] }[],
-): (() => NativeForm) | null {
+): (() => NativeForm | null) | null {
   const withGrad = pairs.filter(([, g]) => g !== null);
   if (calls.length !== withGrad.length) return null;
   for (let i = 0; i < calls.length; i++) {
@@ -525,13 +534,21 @@ function sgdNativeForm(
       data: g.params.map((p) => p.data),
       buffers: g.params.map((p) => state.get(p)?.momentumBuffer?.data ?? null),
     }));
-    const steps = calls.map((c, i) => {
+    // The learning rate of each step (-lr, rounded as SGD.step() rounds it), read by argument 4
+    // of each sgdStep: a schedule changes it without leaving the native update.
+    const found = withGrad.map(([p]) => opt.paramGroups.find((g) => g.params.includes(p)));
+    if (found.some((g) => g === undefined)) return null; // a parameter left its group: SGD.step() decides
+    const groupOf = found as SGD['paramGroups'];
+    const rounding = withGrad.map(([p]) => roundingFor(p));
+    const negLr = new Float64Array(calls.length);
+    const steps = calls.map((c, i): NativeStep => {
       const [p] = withGrad[i];
       const B = state.get(p)?.momentumBuffer;
       const args = [...c.args];
       args[0] = p.flatFloat();
       if (args[2] !== null) args[2] = B === undefined ? null : B.flatFloat();
-      return { kernel: c.name, args };
+      args[4] = NaN;
+      return { kernel: c.name, args, dynArgs: [{ arg: 4, array: negLr, index: i }] };
     });
     return {
       steps,
@@ -546,12 +563,120 @@ function sgdNativeForm(
             const p = g.params[k];
             if (p !== r.params[k] || p.data !== r.data[k] || r.buffers[k] !== (state.get(p)?.momentumBuffer?.data ?? null)) return 'stale';
           }
-          for (let k = 0; k < 7; k++) if (!Object.is(optionsOf(g, k), recordedOptions[gi][k])) return 'changed';
+          for (let k = 1; k < 7; k++) if (!Object.is(optionsOf(g, k), recordedOptions[gi][k])) return 'changed';
+          // An lr SGD refuses: SGD.step() throws its message.
+          const lr = g.lr;
+          if (typeof lr !== 'number' || !(lr >= 0) || lr === Infinity) return 'changed';
         }
         return 'ok';
       },
+      before: () => {
+        for (let i = 0; i < negLr.length; i++) negLr[i] = rounding[i](-groupOf[i].lr);
+      },
       after: () => {
         // What SGD.step() leaves besides the update: the gradients fn computed, new versions.
+        for (let i = 0; i < pairs.length; i++) pairs[i][0].grad = pairs[i][1];
+        for (let i = 0; i < touched.length; i++) bumpVersion(touched[i]);
+      },
+    };
+  };
+}
+
+type AdamGroup = ParamGroup<AdamOptions>;
+
+/** The options an Adam step depends on besides lr (which may change every step: it is read on
+ *  each replay), in a fixed order. */
+const adamOptionsOf = (g: AdamGroup): unknown[] => [
+  g.eps, g.weightDecay, g.amsgrad, g.maximize, g.decoupledWeightDecay, Array.isArray(g.betas) ? g.betas.length : g.betas, g.betas?.[0], g.betas?.[1],
+];
+
+/** What Adam's checkOptions accepts, for the options the native steps were made with (a replay
+ *  with anything else runs Adam.step(), which throws its own message). */
+function adamOptionsValid(g: AdamGroup): boolean {
+  const nonNegative = (v: unknown) => typeof v === 'number' && v >= 0 && v !== Infinity;
+  const beta = (v: unknown) => typeof v === 'number' && v >= 0 && v < 1;
+  return nonNegative(g.eps) && nonNegative(g.weightDecay) && Array.isArray(g.betas) && g.betas.length === 2 && beta(g.betas[0]) && beta(g.betas[1])
+    && [g.amsgrad, g.maximize, g.decoupledWeightDecay].every((b) => typeof b === 'boolean');
+}
+
+/** optim.Adam's and optim.AdamW's step as native adamStep steps. What changes from step to step
+ *  (the learning rate, which a schedule such as the makemore command's warmup + cosine sets
+ *  before every step, and the bias corrections of each parameter's step count) is written by
+ *  `before` into a Float64Array the steps read (dynArgs), with the same arithmetic as
+ *  Adam.step() (writeAdamStepScalars); `after` advances the step counts as step() does. The other
+ *  scalars are made from the group options when the native form is made: a replay that finds
+ *  them changed, or the parameters, their storage or the state entries replaced (loadStateDict),
+ *  makes the plan again ('stale') and runs Adam.step() this time; an lr Adam would refuse runs
+ *  Adam.step() (its message). Null when the recorded calls are not one native adamStep per
+ *  parameter with a gradient, over the parameter's and the gradient's own memory. */
+function adamNativeForm(
+  opt: Adam, pairs: [Tensor, Tensor | null][], calls: { name: string; backend: Backend; args: unknown[] }[],
+): (() => NativeForm | null) | null {
+  const withGrad = pairs.filter(([, g]) => g !== null);
+  if (calls.length !== withGrad.length) return null;
+  for (let i = 0; i < calls.length; i++) {
+    const { name, backend, args } = calls[i];
+    const [p, g] = withGrad[i];
+    if (name !== 'adamStep' || backend !== nativeBackend || (args[0] as AnyArray).buffer !== p.data.buffer || (args[1] as AnyArray).buffer !== g!.data.buffer) return null;
+  }
+  const touched = withGrad.map(([p]) => p.data);
+  return () => {
+    const live = opt.paramGroups;
+    const groups = live.map((g) => ({ group: g, params: [...g.params], data: g.params.map((p) => p.data), options: adamOptionsOf(g) }));
+    if (!live.every(adamOptionsValid)) return null;
+    const groupOf = withGrad.map(([p]) => live.find((g) => g.params.includes(p)));
+    const entries = withGrad.map(([p]) => opt.state.get(p));
+    const rounding = withGrad.map(([p]) => roundingFor(p));
+    const n = withGrad.length;
+    // Per parameter: [decay, negStepSize, bc2Sqrt] of this step (positions 5, 10, 11 of adamStep).
+    const scalars = new Float64Array(3 * n);
+    const steps: NativeStep[] = [];
+    const buffers: (AnyArray | null)[][] = [];
+    for (let i = 0; i < n; i++) {
+      const [p] = withGrad[i];
+      const g = groupOf[i];
+      const s = entries[i];
+      if (g === undefined || s === undefined || !(s.expAvg instanceof Tensor) || !(s.expAvgSq instanceof Tensor) || typeof s.step !== 'number') return null;
+      if (g.amsgrad && !(s.maxExpAvgSq instanceof Tensor)) return null;
+      const r = rounding[i];
+      const [beta1, beta2] = g.betas;
+      const { eps, weightDecay, decoupledWeightDecay, maximize } = g;
+      const M = s.expAvg.flatFloat();
+      const V = s.expAvgSq.flatFloat();
+      const Vmax = g.amsgrad ? s.maxExpAvgSq!.flatFloat() : null;
+      buffers.push([s.expAvg.data, s.expAvgSq.data, g.amsgrad ? s.maxExpAvgSq!.data : null]);
+      const l2 = weightDecay !== 0 && !decoupledWeightDecay ? r(weightDecay) : 0;
+      const args = [p.flatFloat(), calls[i].args[1], M, V, Vmax, NaN, l2, r(1 - beta1), r(beta2), r(1 - beta2), NaN, NaN, r(eps), maximize];
+      steps.push({ kernel: 'adamStep', args, dynArgs: [5, 10, 11].map((arg, k) => ({ arg, array: scalars, index: 3 * i + k })) });
+    }
+    return {
+      steps,
+      guard: () => {
+        const now = opt.paramGroups;
+        if (now.length !== groups.length) return 'stale';
+        for (let gi = 0; gi < groups.length; gi++) {
+          const r = groups[gi];
+          const g = now[gi];
+          if (g !== r.group || g.params.length !== r.params.length) return 'stale';
+          for (let k = 0; k < r.params.length; k++) if (g.params[k] !== r.params[k] || g.params[k].data !== r.data[k]) return 'stale';
+          const o = adamOptionsOf(g);
+          for (let k = 0; k < o.length; k++) if (!Object.is(o[k], r.options[k])) return 'stale';
+          const lr = g.lr;
+          if (typeof lr !== 'number' || !(lr >= 0) || lr === Infinity) return 'changed';
+        }
+        for (let i = 0; i < n; i++) {
+          const s = opt.state.get(withGrad[i][0]) as AdamState | undefined;
+          const b = buffers[i];
+          if (s === undefined || s !== entries[i] || s.expAvg.data !== b[0] || s.expAvgSq.data !== b[1] || (b[2] !== null && s.maxExpAvgSq?.data !== b[2])) return 'stale';
+        }
+        return 'ok';
+      },
+      before: () => {
+        for (let i = 0; i < n; i++) writeAdamStepScalars(groupOf[i]!, entries[i]!.step + 1, rounding[i], scalars, 3 * i);
+      },
+      after: () => {
+        // What Adam.step() leaves besides the update: step counts, the gradients fn computed, versions.
+        for (let i = 0; i < n; i++) entries[i]!.step++;
         for (let i = 0; i < pairs.length; i++) pairs[i][0].grad = pairs[i][1];
         for (let i = 0; i < touched.length; i++) bumpVersion(touched[i]);
       },

@@ -23,6 +23,9 @@ export type NativeStep =
       readonly dynArray?: AnyArray;
       readonly dynIndex?: number;
       readonly dynLoss?: number;
+      /** More number arguments read from arrays on each run: args[arg] = array[index] (the
+       *  optimizer's per-step scalars, written before its segment by the form's `before`). */
+      readonly dynArgs?: readonly { readonly arg: number; readonly array: AnyArray; readonly index: number }[];
     }
   | {
       readonly loss: number;
@@ -66,13 +69,14 @@ interface Segment {
   /** A guarded host op's segment (it is alone in it): its tape step, guard and after-work. */
   readonly tapeStep?: number;
   guard?: () => 'ok' | 'changed' | 'stale';
+  before?: () => void;
   after?: () => void;
 }
 
 const arraysOf = (steps: readonly NativeStep[]): AnyArray[] => {
   const set = new Set<AnyArray>();
   for (const s of steps) {
-    const used = 'kernel' in s ? [...s.args, s.dynArray] : 'loss' in s ? [s.targets, s.out] : [s.idx, s.out, s.src];
+    const used = 'kernel' in s ? [...s.args, s.dynArray, ...(s.dynArgs ?? []).map((d) => d.array)] : 'loss' in s ? [s.targets, s.out] : [s.idx, s.out, s.src];
     for (const v of used) if (ArrayBuffer.isView(v)) set.add(v as AnyArray);
   }
   return [...set];
@@ -118,8 +122,8 @@ export class NativePlan {
         steps.push(s);
         this.tapeStepOf.push(at);
       }
-      if (form.guard !== undefined) close({ tapeStep: at, guard: form.guard, after: form.after });
-      else if (form.after !== undefined) throw new Error('compile: internal error: a native form with after-work needs a guard');
+      if (form.guard !== undefined) close({ tapeStep: at, guard: form.guard, before: form.before, after: form.after });
+      else if (form.after !== undefined || form.before !== undefined) throw new Error('compile: internal error: a native form with before- or after-work needs a guard');
     });
     close();
     this.segments = this.items.filter((i) => typeof i !== 'number').length;
@@ -141,6 +145,7 @@ export class NativePlan {
     seg.byteLengths = seg.arrays.map((a) => a.byteLength);
     if (planned.guarded) {
       seg.guard = form.guard;
+      seg.before = form.before;
       seg.after = form.after;
     }
     return true;

@@ -209,6 +209,7 @@ export class Tape {
           throw replayError(steps[item.tapeStep!], e);
         }
       } else {
+        item.before?.();
         const failed = plan.run(item);
         if (failed !== null) throw replayError(steps[failed[0]], failed[1]);
         item.after?.();

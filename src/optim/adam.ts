@@ -82,7 +82,7 @@ export class Adam extends Optimizer<AdamOptions, AdamState> {
 
   protected updateGroup(group: ParamGroup<AdamOptions>): void {
     const op = `${this.opName}.step`;
-    const { lr, eps, weightDecay, amsgrad, maximize, decoupledWeightDecay } = group;
+    const { eps, weightDecay, amsgrad, maximize, decoupledWeightDecay } = group;
     const [beta1, beta2] = group.betas;
     for (const p of group.params) {
       const G = flatGrad(op, p);
@@ -100,26 +100,38 @@ export class Adam extends Optimizer<AdamOptions, AdamState> {
       const Vmax = amsgrad ? s.maxExpAvgSq!.flatFloat() : null;
 
       const r = roundingFor(p);
-      // Step scalars in double, as torch computes them in Python, then float32 in the kernels.
-      const biasCorrection1 = 1 - beta1 ** step;
-      const biasCorrection2Sqrt = Math.sqrt(1 - beta2 ** step);
-      const negStepSize = r(-(lr / biasCorrection1));
-      const bc2Sqrt = r(biasCorrection2Sqrt);
+      writeAdamStepScalars(group, step, r, scratch, 0);
       const epsF = r(eps);
       const weight = r(1 - beta1); // lerp weight
       const beta2F = r(beta2);
       const oneMinusBeta2 = r(1 - beta2);
       const l2 = weightDecay !== 0 && !decoupledWeightDecay ? r(weightDecay) : 0;
-      const decay = weightDecay !== 0 && decoupledWeightDecay ? r(1 - lr * weightDecay) : 1;
 
       // One fused kernel per parameter: the float32 operations at the top of this file, in order
       // (the Backend's adamStep; its reference twin is the update as a TypeScript loop).
       kernelsFor(P, [G, M, V, Vmax]).adamStep(
-        P, distinctFrom(G, [P, M, V, Vmax]), M, V, Vmax, decay, l2, weight, beta2F, oneMinusBeta2, negStepSize, bc2Sqrt, epsF, maximize,
+        P, distinctFrom(G, [P, M, V, Vmax]), M, V, Vmax, scratch[0], l2, weight, beta2F, oneMinusBeta2, scratch[1], scratch[2], epsF, maximize,
       );
       bumpVersion(p.data);
     }
   }
+}
+
+const scratch = new Float64Array(3);
+
+/** The scalars of one parameter's update that change from step to step (the learning rate may
+ *  follow a schedule; the bias corrections follow the parameter's step count), as adamStep takes
+ *  them: out[at..at+3) = [decay, negStepSize, bc2Sqrt]. In double, as torch computes them in
+ *  Python, then rounded by r to the parameter's dtype. A compiled step writes them here before
+ *  its native adamStep steps read them (src/compile/host-ops.ts), so both paths agree. */
+export function writeAdamStepScalars(group: ParamGroup<AdamOptions>, step: number, r: (x: number) => number, out: Float64Array, at: number): void {
+  const { lr, weightDecay, decoupledWeightDecay } = group;
+  const [beta1, beta2] = group.betas;
+  const biasCorrection1 = 1 - beta1 ** step;
+  const biasCorrection2Sqrt = Math.sqrt(1 - beta2 ** step);
+  out[at] = weightDecay !== 0 && decoupledWeightDecay ? r(1 - lr * weightDecay) : 1;
+  out[at + 1] = r(-(lr / biasCorrection1));
+  out[at + 2] = r(biasCorrection2Sqrt);
 }
 
 /** Adam with decoupled weight decay (Loshchilov & Hutter), as torch.optim.AdamW: by default

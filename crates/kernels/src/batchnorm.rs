@@ -180,7 +180,8 @@ fn forward_block<const W: usize>(w: usize, a: ForwardArgs, j0: usize, mean: &mut
 }
 
 /// See backend.ts `batchNormForward`. Training needs n > correction (the caller checks it):
-/// otherwise the variance divides by zero.
+/// otherwise the variance divides by zero. With no columns (c = 0) no block runs, so nothing
+/// divides and any n is accepted, as the node-side validation and the reference backend accept it.
 #[allow(clippy::too_many_arguments)]
 pub fn forward(
     x: &[f32], n: usize, c: usize, gamma: Option<&[f32]>, beta: Option<&[f32]>,
@@ -191,7 +192,7 @@ pub fn forward(
     assert_eq!(out.len(), n * c, "batchNormForward: out length");
     assert!(mean.len() == c && var.len() == c && invstd.len() == c, "batchNormForward: stats length");
     assert!(gamma.is_none_or(|g| g.len() == c) && beta.is_none_or(|b| b.len() == c), "batchNormForward: affine length");
-    assert!(!training || n > correction, "batchNormForward: n must exceed correction in training");
+    assert!(!training || n > correction || c == 0, "batchNormForward: n must exceed correction in training");
     let args = ForwardArgs { x, n, c, gamma, beta, eps, correction, training, out: pool::SendPtr(out.as_mut_ptr()) };
     let (mp, vp, ip) = (pool::SendPtr(mean.as_mut_ptr()), pool::SendPtr(var.as_mut_ptr()), pool::SendPtr(invstd.as_mut_ptr()));
     for_column_blocks(c, (n * c) as f64 * FORWARD_NS, move |j0, j1| {
@@ -276,7 +277,8 @@ pub fn backward(
     assert!(gamma.is_none_or(|g| g.len() == c), "batchNormBackward: gamma length");
     assert!(dx.as_ref().is_none_or(|d| d.len() == n * c), "batchNormBackward: dx length");
     assert!(dgamma.as_ref().is_none_or(|d| d.len() == c) && dbeta.as_ref().is_none_or(|d| d.len() == c), "batchNormBackward: dgamma/dbeta length");
-    assert!(n > correction || dx.is_none(), "batchNormBackward: n must exceed correction");
+    // No columns: no block runs, so no dx element divides by n - correction.
+    assert!(n > correction || dx.is_none() || c == 0, "batchNormBackward: n must exceed correction");
     let args = BackwardArgs {
         x, dy, n, c, mean, invstd, gamma, correction,
         dx: dx.map(|d| pool::SendPtr(d.as_mut_ptr())),

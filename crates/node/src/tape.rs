@@ -251,6 +251,29 @@ unsafe fn parse_step(env: sys::napi_env, s: sys::napi_value, at: usize, losses: 
         };
         dyns.push((pos, d));
     }
+    // More number arguments read from arrays: `dynArgs: [{ arg, array, index }, ...]` (the
+    // optimizer's per-step scalars, written by TypeScript before its segment runs).
+    let more = unsafe { prop(env, s, c"dynArgs")? };
+    if !unsafe { is_undefined(env, more) } {
+        let mut n = 0u32;
+        let mut is_array = false;
+        if unsafe { sys::napi_is_array(env, more, &mut is_array) } != sys::Status::napi_ok
+            || !is_array
+            || unsafe { sys::napi_get_array_length(env, more, &mut n) } != sys::Status::napi_ok
+        {
+            return Err(Error::from_reason(format!("tapeCreate: step {at}: .dynArgs of {name} must be an array")));
+        }
+        for k in 0..n {
+            let d = unsafe { element(env, more, k, "tapeCreate")? };
+            let pos = unsafe { index(env, d, c"arg", at)? };
+            if pos >= args.len() || !matches!(args[pos], Stored::Num(_)) || dyns.iter().any(|(p, _)| *p == pos) {
+                return Err(Error::from_reason(format!("tapeCreate: step {at}: {name} has no number argument {pos} to read (or reads it twice)")));
+            }
+            let i = unsafe { index(env, d, c"index", at)? };
+            let arr = scalar_array(unsafe { array(env, d, c"array", at, FLOAT32).or_else(|_| array(env, d, c"array", at, INT32))? }, i, at)?;
+            dyns.push((pos, Dyn::Scalar { arr, index: i }));
+        }
+    }
     Ok(Step::Kernel { entry, args, dyns })
 }
 
@@ -533,7 +556,7 @@ pub(crate) unsafe fn install(env: sys::napi_env, exports: sys::napi_value) -> Re
 }
 
 /// Builds a native tape from step descriptions (src/compile/native-tape.ts): kernel steps
-/// `{ kernel, args, dynArg?, dynArray?, dynIndex?, dynLoss? }` and crossEntropy loss steps
+/// `{ kernel, args, dynArg?, dynArray?, dynIndex?, dynLoss?, dynArgs? }` and crossEntropy loss steps
 /// `{ loss, targets, rows, ignoreIndex, out, mean, count0, staticBackward }`. The arrays must stay
 /// alive, attached and of the same size while the tape is used (the caller keeps them).
 #[napi(js_name = "tapeCreate", ts_args_type = "steps: Array<object>", ts_return_type = "object")]
