@@ -57,6 +57,38 @@ impl<'a> Block<'a> {
     fn row(&self, r: usize) -> &'a [f32] {
         &self.x[r * self.c + self.j0..][..self.w]
     }
+
+    /// Asks for the cache lines of row r + PREFETCH_ROWS (if any) ahead of use: a first pass down
+    /// a strip reads one piece every c·4 bytes, a pattern the hardware prefetcher does not
+    /// follow, so inside a training step (x out of cache) each row would wait on DRAM.
+    #[inline(always)]
+    fn prefetch_ahead(&self, r: usize) {
+        let r = r + PREFETCH_ROWS;
+        if r < self.x.len() / self.c.max(1) {
+            let p = self.x[r * self.c + self.j0..].as_ptr() as *const i8;
+            let bytes = self.w * 4;
+            let mut o = 0;
+            while o < bytes + 63 {
+                prefetch(p.wrapping_add(o.min(bytes - 1)));
+                o += 64;
+            }
+        }
+    }
+}
+
+/// How many rows ahead a first pass prefetches (~100 ns of DRAM latency, ~10 ns per row).
+const PREFETCH_ROWS: usize = 24;
+
+#[inline(always)]
+fn prefetch(p: *const i8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint: it never faults and reads nothing into the program.
+    #[allow(unused_unsafe)]
+    unsafe {
+        std::arch::x86_64::_mm_prefetch(p, std::arch::x86_64::_MM_HINT_T0)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
 
 /// s[j] += x[r, j] over rows in order, in f64.
@@ -64,6 +96,7 @@ impl<'a> Block<'a> {
 fn column_sums(s: &mut [f64], xs: Block, n: usize) {
     let w = s.len();
     for r in 0..n {
+        xs.prefetch_ahead(r);
         let xr = &xs.row(r)[..w];
         for j in 0..w {
             s[j] += xr[j] as f64;
@@ -104,6 +137,8 @@ fn grad_sums(sdy: &mut [f64], sdyx: &mut [f64], mean: &[f64], invstd: &[f64], xs
     let w = sdy.len();
     let (sdyx, mean, invstd) = (&mut sdyx[..w], &mean[..w], &invstd[..w]);
     for r in 0..n {
+        xs.prefetch_ahead(r);
+        dys.prefetch_ahead(r);
         let (xr, gr) = (&xs.row(r)[..w], &dys.row(r)[..w]);
         for j in 0..w {
             let xhat = (xr[j] as f64 - mean[j]) * invstd[j];
