@@ -567,19 +567,15 @@ function sgdNativeForm(
       steps,
       guard: () => {
         const live = opt.paramGroups;
-        if (live.length !== groups.length) return 'stale';
+        if (!sameParams(live, groups)) return 'stale';
         for (let gi = 0; gi < groups.length; gi++) {
           const r = groups[gi];
           const g = live[gi];
-          if (g !== r.group || g.params.length !== r.params.length) return 'stale';
           for (let k = 0; k < r.params.length; k++) {
-            const p = g.params[k];
-            if (p !== r.params[k] || p.data !== r.data[k] || r.buffers[k] !== (state.get(p)?.momentumBuffer?.data ?? null)) return 'stale';
+            if (r.buffers[k] !== (state.get(g.params[k])?.momentumBuffer?.data ?? null)) return 'stale';
           }
           for (let k = 1; k < 7; k++) if (!Object.is(optionsOf(g, k), recordedOptions[gi][k])) return 'changed';
-          // An lr SGD refuses: SGD.step() throws its message.
-          const lr = g.lr;
-          if (typeof lr !== 'number' || !(lr >= 0) || lr === Infinity) return 'changed';
+          if (refusedLr(g.lr)) return 'changed';
         }
         return 'ok';
       },
@@ -593,6 +589,25 @@ function sgdNativeForm(
       },
     };
   };
+}
+
+/** Whether an optimizer's groups, their parameters and the parameters' storage are still the ones
+ *  a native update was planned for (shared by the SGD and Adam guards). */
+function sameParams(live: readonly { params: readonly Tensor[] }[], planned: readonly { group: unknown; params: readonly Tensor[]; data: readonly unknown[] }[]): boolean {
+  if (live.length !== planned.length) return false;
+  for (let gi = 0; gi < planned.length; gi++) {
+    const r = planned[gi];
+    const g = live[gi];
+    if (g !== r.group || g.params.length !== r.params.length) return false;
+    for (let k = 0; k < r.params.length; k++) if (g.params[k] !== r.params[k] || g.params[k].data !== r.data[k]) return false;
+  }
+  return true;
+}
+
+/** An lr the optimizer's own step() refuses: the guard sends that replay to step(), which throws
+ *  its message. */
+function refusedLr(lr: unknown): boolean {
+  return typeof lr !== 'number' || !(lr >= 0) || lr === Infinity;
 }
 
 type AdamGroup = ParamGroup<AdamOptions>;
@@ -666,16 +681,11 @@ function adamNativeForm(
       steps,
       guard: () => {
         const now = opt.paramGroups;
-        if (now.length !== groups.length) return 'stale';
+        if (!sameParams(now, groups)) return 'stale';
         for (let gi = 0; gi < groups.length; gi++) {
-          const r = groups[gi];
-          const g = now[gi];
-          if (g !== r.group || g.params.length !== r.params.length) return 'stale';
-          for (let k = 0; k < r.params.length; k++) if (g.params[k] !== r.params[k] || g.params[k].data !== r.data[k]) return 'stale';
-          const o = adamOptionsOf(g);
-          for (let k = 0; k < o.length; k++) if (!Object.is(o[k], r.options[k])) return 'stale';
-          const lr = g.lr;
-          if (typeof lr !== 'number' || !(lr >= 0) || lr === Infinity) return 'changed';
+          const o = adamOptionsOf(now[gi]);
+          for (let k = 0; k < o.length; k++) if (!Object.is(o[k], groups[gi].options[k])) return 'stale';
+          if (refusedLr(now[gi].lr)) return 'changed';
         }
         for (let i = 0; i < n; i++) {
           const s = opt.state.get(withGrad[i][0]) as AdamState | undefined;
