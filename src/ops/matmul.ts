@@ -12,14 +12,18 @@ interface MatrixOperand {
   batchStride: number;
 }
 
+/** How the kernel reads an r x c matrix with strides (sr, sc): row-major (false), as the
+ *  transpose of a row-major matrix (true), or not at all (null: it must be copied first). */
+function layout(r: number, c: number, sr: number, sc: number): boolean | null {
+  if ((sc === 1 || c <= 1) && (sr === c || r <= 1)) return false;
+  if ((sr === 1 || r <= 1) && (sc === r || c <= 1)) return true;
+  return null;
+}
+
 /** How the kernel can read the last two dims of a 3-D tensor without copying, or null. */
 function operand(t: Tensor): MatrixOperand | null {
-  const [b, r, c] = t.shape;
-  const [sb, sr, sc] = t.strides;
-  const batchStride = b <= 1 ? 0 : sb;
-  if ((sc === 1 || c <= 1) && (sr === c || r <= 1)) return { t, trans: false, batchStride };
-  if ((sr === 1 || r <= 1) && (sc === r || c <= 1)) return { t, trans: true, batchStride };
-  return null;
+  const trans = layout(t.shape[1], t.shape[2], t.strides[1], t.strides[2]);
+  return trans === null ? null : { t, trans, batchStride: t.shape[0] <= 1 ? 0 : t.strides[0] };
 }
 
 function readable(t: Tensor): MatrixOperand {
@@ -69,12 +73,10 @@ function bmm(a: Tensor, b: Tensor, savedA: Tensor = a, savedB: Tensor = b): Tens
   }, [needA ? savedB : null, needB ? savedA : null]);
 }
 
-/** How the kernel reads a 2-D tensor of shape [r, c] with strides [sr, sc] (the same rule as
- *  operand() for one matrix), or null when it must be copied first. */
-function operand2(r: number, c: number, sr: number, sc: number): boolean | null {
-  if ((sc === 1 || c <= 1) && (sr === c || r <= 1)) return false;
-  if ((sr === 1 || r <= 1) && (sc === r || c <= 1)) return true;
-  return null;
+/** The kernel's transpose flag for reading 2-D t as t (or as its transpose, `transposed`), or
+ *  null when t must be copied first. */
+function flagFor(t: Tensor, transposed: boolean): boolean | null {
+  return transposed ? layout(t.shape[1], t.shape[0], t.strides[1], t.strides[0]) : layout(t.shape[0], t.shape[1], t.strides[0], t.strides[1]);
 }
 
 /** out = op(A) @ op(B) for 2-D tensors read as [m, k] and [k, n], where `tA`/`tB` ask for the
@@ -86,15 +88,15 @@ export function rawMm(a: Tensor, tA: boolean, b: Tensor, tB: boolean): Tensor {
   const dtype = a.dtype as FloatDType;
   // An empty inner dimension makes the product all zeros; otherwise the kernel writes every element.
   if (m * n === 0 || k === 0) return new Tensor(allocFloat(dtype, m * n), [m, n]);
-  let ta = tA ? operand2(a.shape[1], a.shape[0], a.strides[1], a.strides[0]) : operand2(a.shape[0], a.shape[1], a.strides[0], a.strides[1]);
+  let ta = flagFor(a, tA);
   if (ta === null) {
     a = a.contiguous();
-    ta = tA ? operand2(a.shape[1], a.shape[0], a.strides[1], a.strides[0])! : false;
+    ta = flagFor(a, tA)!;
   }
-  let tb = tB ? operand2(b.shape[1], b.shape[0], b.strides[1], b.strides[0]) : operand2(b.shape[0], b.shape[1], b.strides[0], b.strides[1]);
+  let tb = flagFor(b, tB);
   if (tb === null) {
     b = b.contiguous();
-    tb = tB ? operand2(b.shape[1], b.shape[0], b.strides[1], b.strides[0])! : false;
+    tb = flagFor(b, tB)!;
   }
   const out = new Tensor(allocFloatUninit(dtype, m * n), [m, n]);
   backendFor(dtype).matmul(
