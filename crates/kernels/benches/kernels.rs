@@ -7,16 +7,11 @@ use ferrograd_kernels::{batchnorm, cross_entropy, pool};
 use std::hint::black_box;
 use std::time::Instant;
 
+mod common;
+
+/// The bench's inputs: values in [-2, 2).
 fn data(n: usize, seed: u32) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(2654435761).max(1);
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 17;
-            s ^= s << 5;
-            ((s >> 8) as f32 / (1u32 << 24) as f32 - 0.5) * 4.0
-        })
-        .collect()
+    common::data(n, seed, 4.0)
 }
 
 #[repr(C)]

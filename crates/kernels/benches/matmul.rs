@@ -6,16 +6,11 @@ use ferrograd_kernels::pool;
 use std::hint::black_box;
 use std::time::Instant;
 
+mod common;
+
+/// The bench's inputs: values in [-0.5, 0.5).
 fn data(n: usize, seed: u32) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(2654435761).max(1);
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 17;
-            s ^= s << 5;
-            (s >> 8) as f32 / (1u32 << 24) as f32 - 0.5
-        })
-        .collect()
+    common::data(n, seed, 1.0)
 }
 
 /// Seconds per call: the fastest of 21 short runs after warm-up (the machines are shared, and the
