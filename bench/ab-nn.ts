@@ -7,26 +7,13 @@
 import { Command } from 'commander';
 import { getBackend } from '../index.js';
 import { loadDataset, makeMlp3, makeMlp3Nn, type TrainStep } from './mlp.js';
+import { median, stepRate } from './timing.js';
 
-interface Rate {
-  wall: number;
-  cpu: number;
-}
+type Rate = ReturnType<typeof stepRate>;
 
 function rate(s: TrainStep, ms: number): Rate {
-  const c0 = process.cpuUsage();
-  const t0 = performance.now();
-  let n = 0;
-  while (performance.now() - t0 < ms) {
-    s.step();
-    n++;
-  }
-  const wall = (performance.now() - t0) / 1e3;
-  const c = process.cpuUsage(c0);
-  return { wall: n / wall, cpu: n / ((c.user + c.system) / 1e6) };
+  return stepRate(() => s.step(), ms);
 }
-
-const median = (v: number[]) => [...v].sort((p, q) => p - q)[Math.floor(v.length / 2)]!;
 
 function main(): void {
   const o = new Command()

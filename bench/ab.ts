@@ -14,6 +14,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command } from 'commander';
 import type { Dataset, TrainStep } from './mlp.js';
+import { median, stepRate } from './timing.js';
 
 interface Side {
   loadDataset: (blockSize?: number) => Dataset;
@@ -66,15 +67,8 @@ async function main(): Promise<void> {
   }
   /** Steps per wall second and per CPU second over `ms` milliseconds. */
   const rate = (s: TrainStep): [number, number] => {
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    let n = 0;
-    while (performance.now() - t0 < ms) {
-      s.step();
-      n++;
-    }
-    const c = process.cpuUsage(c0);
-    return [(n * 1e3) / (performance.now() - t0), n / ((c.user + c.system) / 1e6)];
+    const r = stepRate(() => s.step(), ms);
+    return [r.wall, r.cpu];
   };
   const ra: number[][] = [[], []];
   const rb: number[][] = [[], []];
@@ -96,12 +90,11 @@ async function main(): Promise<void> {
       ratio[k].push(b[k] / a[k]);
     }
   }
-  const med = (v: number[]) => [...v].sort((p, q) => p - q)[Math.floor(v.length / 2)];
   const best = (v: number[]) => Math.max(...v);
   ['wall', 'CPU'].forEach((kind, k) => {
     console.log(
-      `${o.model} batch ${batch}, per ${kind} second: A ${med(ra[k]).toFixed(1)} (best ${best(ra[k]).toFixed(1)}), B ${med(rb[k]).toFixed(1)} (best ${best(rb[k]).toFixed(1)}) steps/s; ` +
-        `B/A median ${med(ratio[k]).toFixed(3)} (min ${Math.min(...ratio[k]).toFixed(3)}, max ${Math.max(...ratio[k]).toFixed(3)}, ${rounds} rounds of ${ms} ms)`,
+      `${o.model} batch ${batch}, per ${kind} second: A ${median(ra[k]).toFixed(1)} (best ${best(ra[k]).toFixed(1)}), B ${median(rb[k]).toFixed(1)} (best ${best(rb[k]).toFixed(1)}) steps/s; ` +
+        `B/A median ${median(ratio[k]).toFixed(3)} (min ${Math.min(...ratio[k]).toFixed(3)}, max ${Math.max(...ratio[k]).toFixed(3)}, ${rounds} rounds of ${ms} ms)`,
     );
   });
 }

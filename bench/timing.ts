@@ -111,3 +111,18 @@ export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
 }
+
+/** Steps per wall second and per CPU second (the process's user + system time, which contention
+ *  from other processes inflates less) of `step` run for `ms` milliseconds. */
+export function stepRate(step: () => unknown, ms: number): { wall: number; cpu: number } {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  let n = 0;
+  while (performance.now() - t0 < ms) {
+    step();
+    n++;
+  }
+  const wall = (performance.now() - t0) / 1e3;
+  const c = process.cpuUsage(c0);
+  return { wall: n / wall, cpu: n / ((c.user + c.system) / 1e6) };
+}
