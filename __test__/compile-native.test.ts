@@ -10,6 +10,7 @@ import { nativeAvailable, nativeTapeExecutor } from '../src/backend/native.js';
 import { _setNativeReplay } from '../src/compile/tape.js';
 import { loadDataset, makeMlp3, makeMlp3Nn } from '../bench/mlp.js';
 import { makeWaveNetModule } from '../bench/wavenet.js';
+import { indexedStep, message } from './compile-helpers.js';
 
 const ds3 = loadDataset(3);
 const ds8 = loadDataset(8);
@@ -38,14 +39,6 @@ function expectSame(a: ReturnType<typeof run>, b: ReturnType<typeof run>) {
   a.params.forEach((p, i) => expect(Buffer.compare(p, b.params[i]), `parameter ${i}`).toBe(0));
 }
 
-const message = (body: () => unknown): string => {
-  try {
-    body();
-  } catch (e) {
-    return (e as Error).message;
-  }
-  return 'no error';
-};
 
 describe.runIf(nativeAvailable())('native tape segments', () => {
   it('part 3 MLP, its nn + optim.SGD twin and the WaveNet: native segments give the kernel-by-kernel bits, on 1 and 2 threads', () => {
@@ -277,20 +270,7 @@ describe.runIf(nativeAvailable())('native tape segments', () => {
   it('an error inside a segment is the eager message naming the op, and the next replay still works (1 and 2 threads)', () => {
     for (const threads of [1, 2]) {
       getBackend().setNumThreads(threads);
-      const g = new Generator().manualSeed(6);
-      const C = randn([27, 2], { generator: g, requiresGrad: true });
-      const W = randn([6, 27], { generator: g, requiresGrad: true });
-      const f = (X: Tensor, Y: Tensor) => {
-        const loss = F.crossEntropy(C.index(X).view(-1, 6).matmul(W), Y);
-        C.grad = null;
-        W.grad = null;
-        loss.backward();
-        return loss.item();
-      };
-      const c = compile(f);
-      const X = randint(0, 27, [4, 3], { generator: g });
-      const Y = randint(0, 27, [4], { generator: g });
-      for (let i = 0; i < 3; i++) c(X, Y);
+      const { f, c, X, Y } = indexedStep();
       expect(c.info.segments).toBe(1);
       // The same arrays, changed in place between calls: the replay reads them in its segment.
       const x = X.data as Int32Array;

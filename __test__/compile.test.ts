@@ -6,6 +6,7 @@ import {
   F, Generator, Tensor, cat, compile, getBackend, makemore, manualSeed, nn, noGrad, optim, randint, randn, stack, tensor, zeros,
 } from '../index.js';
 import { loadDataset, makeMlp2, makeMlp3, makeMlp3Nn } from '../bench/mlp.js';
+import { indexedStep, message } from './compile-helpers.js';
 import { makeWaveNetModule, makeWaveNetRaw } from '../bench/wavenet.js';
 
 const ds3 = loadDataset(3);
@@ -333,29 +334,8 @@ describe('refusals', () => {
   });
 
   it('index and target checks keep holding in replayed steps, with the eager messages', () => {
-    const g = new Generator().manualSeed(6);
-    const C = randn([27, 2], { generator: g, requiresGrad: true });
-    const W = randn([6, 27], { generator: g, requiresGrad: true });
-    const f = (X: Tensor, Y: Tensor) => {
-      const loss = F.crossEntropy(C.index(X).view(-1, 6).matmul(W), Y);
-      C.grad = null;
-      W.grad = null;
-      loss.backward();
-      return loss.item();
-    };
-    const c = compile(f);
-    const X = randint(0, 27, [4, 3], { generator: g });
-    const Y = randint(0, 27, [4], { generator: g });
-    for (let i = 0; i < 3; i++) c(X, Y);
+    const { f, c, X, Y } = indexedStep();
     expect(c.info.replayed).toBe(1);
-    const message = (body: () => unknown) => {
-      try {
-        body();
-      } catch (e) {
-        return (e as Error).message;
-      }
-      return 'no error';
-    };
     const badX = X.clone();
     (badX.data as Int32Array)[5] = 30;
     expect(message(() => c(badX, Y))).toBe(message(() => f(badX, Y)));
