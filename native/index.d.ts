@@ -64,12 +64,15 @@ export declare namespace kernels {
   export function copy(src: Float32Array | Int32Array, srcOff: number, srcStrides: number[], dst: Float32Array | Int32Array, dstOff: number, dstStrides: number[], shape: number[]): void
   export function crossEntropyBackward(probs: Float32Array, rows: number, cols: number, targets: Int32Array, ignoreIndex: number, scale: number, dx: Float32Array): void
   export function crossEntropyForward(logits: Float32Array, rows: number, cols: number, targets: Int32Array, ignoreIndex: number, probs: Float32Array): number
+  export function gelu(x: Float32Array, tanh: boolean, out: Float32Array): void
+  export function geluBackward(x: Float32Array, dy: Float32Array, tanh: boolean, dx: Float32Array): void
   export function getNumThreads(): number
   export function indexAdd(src: Float32Array, rowSize: number, idx: Int32Array, dst: Float32Array): void
   export function indexSelect(src: Float32Array, rowSize: number, idx: Int32Array, out: Float32Array): void
   export function matmul(a: Float32Array, aOff: number, aBatchStride: number, transA: boolean, b: Float32Array, bOff: number, bBatchStride: number, transB: boolean, out: Float32Array, batch: number, m: number, k: number, n: number): void
   export function putAdd(src: Float32Array, flatIdx: Int32Array, dst: Float32Array): void
   export function reduceArg(op: number, x: Float32Array, outer: number, n: number, inner: number, out: Float32Array, outIdx: Int32Array): void
+  export function reduceArgBackward(g: Float32Array, outer: number, n: number, inner: number, idx: Int32Array, dx: Float32Array): void
   export function scalarInplace(op: number, a: Float32Array, s: number): void
   export function setNumThreads(n: number): void
   export function sgdStep(param: Float32Array, grad: Float32Array, momentumBuffer: Float32Array | null, first: boolean, negLr: number, weightDecay: number, momentum: number, keep: number, nesterov: boolean, maximize: boolean, fused: boolean): void
@@ -78,4 +81,6 @@ export declare namespace kernels {
   export function sum(x: Float32Array, outer: number, n: number, inner: number, out: Float32Array): void
   export function unary(op: number, x: Float32Array, out: Float32Array): void
   export function unaryBackward(op: number, x: Float32Array, y: Float32Array, dy: Float32Array, dx: Float32Array): void
+  export function where(cond: Float32Array | Int32Array, condOff: number, condStrides: number[], a: Float32Array, aOff: number, aStrides: number[], b: Float32Array, bOff: number, bStrides: number[], out: Float32Array, shape: number[], mask: Float32Array | null): void
+  export function whereBackward(mask: Float32Array, g: Float32Array, ga: Float32Array | null, gb: Float32Array | null): void
 }

@@ -157,6 +157,33 @@ export interface Backend {
     out: FloatArray, outIdx: IndexArray,
   ): void;
 
+  /** The backward of reduceArg: dx, viewed as [outer, n, inner], is overwritten with zeros except
+   *  dx[o, idx[o, j], j] = g[o, j] (each gradient goes to the position that won). Every idx must
+   *  be in [0, n). */
+  reduceArgBackward(g: FloatArray, outer: number, n: number, inner: number, idx: IndexArray, dx: FloatArray): void;
+
+  /** Elementwise selection into a contiguous `out` of `shape` (torch.where):
+   *  out[i] = cond[cOff + Σ i_k·condStrides_k] != 0 ? a[...] : b[...] (NaN counts as true), with
+   *  broadcasting strides as `binary`. When `mask` is given (contiguous, shape's size) it receives
+   *  1 where the condition held and 0 elsewhere: what whereBackward reads. */
+  where(
+    cond: FloatArray | IndexArray, condOff: number, condStrides: number[],
+    a: FloatArray, aOff: number, aStrides: number[],
+    b: FloatArray, bOff: number, bStrides: number[],
+    out: FloatArray, shape: number[], mask: FloatArray | null,
+  ): void;
+
+  /** The backward of where from its mask: ga[i] = mask[i] != 0 ? g[i] : 0, gb[i] = mask[i] != 0 ? 0 : g[i].
+   *  Either output may be null (not needed); both are overwritten. */
+  whereBackward(mask: FloatArray, g: FloatArray, ga: FloatArray | null, gb: FloatArray | null): void;
+
+  /** out[i] = gelu(x[i]): x·Φ(x), or with `tanh` 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))); each
+   *  element computed in float64 and rounded once (src/backend/gelu-math.ts). */
+  gelu(x: FloatArray, tanh: boolean, out: FloatArray): void;
+
+  /** dx[i] = dy[i] · gelu'(x[i]) (the closed-form derivative), in float64, rounded once. */
+  geluBackward(x: FloatArray, dy: FloatArray, tanh: boolean, dx: FloatArray): void;
+
   /** Batched matrix product, row-major contiguous matrices:
    *  out[b] = op(A[b]) @ op(B[b]), op(A) is m×k, op(B) is k×n, out[b] is m×n (overwritten).
    *  With transA, A[b] is stored k×m (row-major); with transB, B[b] is stored n×k.

@@ -14,6 +14,7 @@ import {
   type FloatArray,
   type IndexArray,
 } from './backend.js';
+import { geluExact, geluExactGrad, geluTanh, geluTanhGrad } from './gelu-math.js';
 
 // ---------------------------------------------------------------------------------------------
 // Argument checks. The tensor layer validates first; these guard the kernels themselves, so a bad
@@ -425,6 +426,78 @@ function reduceArg(
   }
 }
 
+function reduceArgBackward(g: FloatArray, outer: number, n: number, inner: number, idx: IndexArray, dx: FloatArray): void {
+  const m = 'reduceArgBackward';
+  checkDim(m, 'outer', outer);
+  checkDim(m, 'n', n);
+  checkDim(m, 'inner', inner);
+  checkLength(m, 'g', g, outer * inner, `[outer, inner] = [${outer}, ${inner}]`);
+  checkLength(m, 'idx', idx, outer * inner, `[outer, inner] = [${outer}, ${inner}]`);
+  checkLength(m, 'dx', dx, outer * n * inner, `[outer, n, inner] = [${outer}, ${n}, ${inner}]`);
+  checkNoAlias(m, [['g', g], ['idx', idx]], [['dx', dx]]);
+  for (let i = 0; i < idx.length; i++) checkIndex(m, 'idx', i, idx[i], n, 'positions along the axis');
+  dx.fill(0);
+  for (let o = 0; o < outer; o++) {
+    for (let j = 0; j < inner; j++) dx[(o * n + idx[o * inner + j]) * inner + j] = g[o * inner + j];
+  }
+}
+
+function where(
+  cond: FloatArray | IndexArray, condOff: number, condStrides: number[],
+  a: FloatArray, aOff: number, aStrides: number[],
+  b: FloatArray, bOff: number, bStrides: number[],
+  out: FloatArray, shape: number[], mask: FloatArray | null,
+): void {
+  const m = 'where';
+  checkShape(m, shape);
+  checkView(m, 'cond', cond, condOff, condStrides, shape);
+  checkView(m, 'a', a, aOff, aStrides, shape);
+  checkView(m, 'b', b, bOff, bStrides, shape);
+  const n = product(shape);
+  checkLength(m, 'out', out, n, `shape [${shape}]`);
+  if (mask !== null) checkLength(m, 'mask', mask, n, `shape [${shape}]`);
+  checkNoAlias(m, [['cond', cond], ['a', a], ['b', b]], [['out', out], ['mask', mask]]);
+  // The condition's positions first, then a's and b's (forEachStrided walks two views at once).
+  const c = new Uint8Array(n);
+  forEachStrided(shape, condOff, condStrides, 0, shape.map(() => 0), (ic, _ib, flat) => {
+    c[flat] = cond[ic] !== 0 ? 1 : 0;
+  });
+  forEachStrided(shape, aOff, aStrides, bOff, bStrides, (ia, ib, flat) => {
+    out[flat] = c[flat] !== 0 ? a[ia] : b[ib];
+  });
+  if (mask !== null) for (let i = 0; i < n; i++) mask[i] = c[i];
+}
+
+function whereBackward(mask: FloatArray, g: FloatArray, ga: FloatArray | null, gb: FloatArray | null): void {
+  const m = 'whereBackward';
+  const named: [string, FloatArray][] = [['mask', mask], ['g', g]];
+  if (ga !== null) named.push(['ga', ga]);
+  if (gb !== null) named.push(['gb', gb]);
+  checkSameLength(m, named.map(([k]) => k), named.map(([, v]) => v));
+  checkNoAlias(m, [['mask', mask], ['g', g]], [['ga', ga], ['gb', gb]]);
+  for (let i = 0; i < g.length; i++) {
+    const on = mask[i] !== 0;
+    if (ga !== null) ga[i] = on ? g[i] : 0;
+    if (gb !== null) gb[i] = on ? 0 : g[i];
+  }
+}
+
+function gelu(x: FloatArray, tanh: boolean, out: FloatArray): void {
+  const m = 'gelu';
+  checkSameLength(m, ['x', 'out'], [x, out]);
+  checkNoAlias(m, [['x', x]], [['out', out]]);
+  const f = tanh ? geluTanh : geluExact;
+  for (let i = 0; i < out.length; i++) out[i] = f(x[i]);
+}
+
+function geluBackward(x: FloatArray, dy: FloatArray, tanh: boolean, dx: FloatArray): void {
+  const m = 'geluBackward';
+  checkSameLength(m, ['x', 'dy', 'dx'], [x, dy, dx]);
+  checkNoAlias(m, [['x', x], ['dy', dy]], [['dx', dx]]);
+  const df = tanh ? geluTanhGrad : geluExactGrad;
+  for (let i = 0; i < dx.length; i++) dx[i] = dy[i] * df(x[i]);
+}
+
 /** A batch of contiguous row-major matrices of `stored` shape, the first at `off`, the next
  *  every `batchStride` elements (0: one matrix shared by the whole batch). */
 function checkMatmulOperand(
@@ -815,6 +888,11 @@ export const referenceBackend: Backend = {
   sgdStep,
   sum,
   reduceArg,
+  reduceArgBackward,
+  where,
+  whereBackward,
+  gelu,
+  geluBackward,
   matmul,
   indexSelect,
   indexAdd,

@@ -38,7 +38,18 @@ function firstDiff(a: Token[], b: Token[]): number {
 
 const fmt = (t: Token): string => (Array.isArray(t) ? `[${t.map(fmt).join(', ')}]` : typeof t === 'object' && t !== null ? (t.constructor?.name ?? 'object') : String(t));
 
+/** The element count in a step buffer's token (`step#3(Int32Array 708)`), or null. */
+function stepLength(t: Token): number | null {
+  const m = typeof t === 'string' ? /^step#\d+\(\w+ (\d+)\)$/.exec(t) : null;
+  return m === null ? null : Number(m[1]);
+}
+
 function hint(x: Token, y: Token): string {
+  const lx = stepLength(x);
+  const ly = stepLength(y);
+  if (lx !== null && ly !== null && lx !== ly) {
+    return `a tensor of the step has ${lx} elements on one call and ${ly} on the next with the same argument shapes: a shape that depends on data (e.g. rows selected by the values of an input), which a replay cannot follow`;
+  }
   if (typeof x === 'string' && typeof y === 'string' && (x.startsWith('state#') || y.startsWith('state#') || x.startsWith('step#') || y.startsWith('step#'))) {
     return 'fn reads different tensors on the two calls: state replaced on each call (e.g. `running = running.mul(0.9).add(x)`, where the next call reads the tensor the previous call made) or tensors chosen by data; update state in place (mul_, add_, copy_) so that every call reads the same arrays';
   }

@@ -535,12 +535,12 @@ function installHooks(rec: Recording): Restore {
   for (const key of ['where', 'maskedFill'] as const) {
     restores.push(
       patch(TP, key, (orig) => function (this: Tensor, ...a: unknown[]) {
-        if (!rec.isPaused) {
-          rec.refuse(
-            `compile: ${key} computes in TypeScript (no kernel), so a compiled step cannot replay it; use arithmetic on a 0/1 mask instead (x.mul(mask).add(y.mul(mask.rsub(1)))), or call the function uncompiled`,
-          );
+        const r = orig.apply(this, a) as Tensor;
+        // Float results are the where kernel's (recorded); int32 ones are a loop in TypeScript.
+        if (!rec.isPaused && r.dtype === 'int32') {
+          rec.refuse(`compile: ${key} of int32 tensors computes in TypeScript (no kernel), so a compiled step cannot replay it; compute it outside the compiled function, or on float tensors`);
         }
-        return orig.apply(this, a);
+        return r;
       }),
     );
   }

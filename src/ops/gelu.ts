@@ -1,101 +1,32 @@
 // F.gelu: x·Φ(x) (approximate 'none', with an accurate erf) or torch's tanh approximation
-// 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). Computed elementwise in float64 and rounded once
-// to the tensor's dtype, so float32 results are within an ulp of the exact value; the backward
-// is the closed-form derivative. Tiny elementwise work: it stays in TypeScript on every backend.
+// 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). One kernel each way (Backend.gelu / geluBackward):
+// every element is computed in float64 and rounded once to the tensor's dtype, so float32
+// results are within an ulp of the exact value; the backward is the closed-form derivative.
 import { Tensor } from '../tensor/tensor.js';
 import { allocFloatUninit, type FloatDType } from '../tensor/dtype.js';
+import { backendFor } from '../backend/index.js';
 import { asFloat } from './elementwise.js';
 import { record } from './record.js';
 
+export { erf, erfc } from '../backend/gelu-math.js';
+
 export type GeluApproximate = 'none' | 'tanh';
-
-const TWO_OVER_SQRT_PI = 1.1283791670955126; // 2/√π
-const INV_SQRT_PI = 0.5641895835477563; // 1/√π
-const SQRT_HALF = 0.7071067811865476; // 1/√2
-const INV_SQRT_2PI = 0.3989422804014327; // 1/√(2π)
-const SQRT_2_OVER_PI = 0.7978845608028654; // √(2/π)
-const KAPPA = 0.044715;
-/** Below it the series for erf, above it the continued fraction for erfc. */
-const ERF_SPLIT = 1.5;
-
-/** erfc(x) for x >= 1.5 by its continued fraction, evaluated from the tail (80 terms: relative
- *  error ~1e-15 at 1.5, better above). */
-function erfcLarge(x: number): number {
-  let t = x;
-  for (let k = 80; k >= 1; k--) t = x + (k / 2) / t;
-  return (Math.exp(-x * x) * INV_SQRT_PI) / t;
-}
-
-/** erf(x) for 0 <= x < 1.5: (2/√π)·e^(-x²)·Σ (2x²)^n·x / (1·3···(2n+1)), all terms positive. */
-function erfSmall(x: number): number {
-  const q = 2 * x * x;
-  let term = x;
-  let sum = x;
-  for (let n = 1; n < 200; n++) {
-    term *= q / (2 * n + 1);
-    sum += term;
-    if (term < sum * 1e-17) break;
-  }
-  return TWO_OVER_SQRT_PI * Math.exp(-x * x) * sum;
-}
-
-/** The error function in double precision (relative error ~1e-15; erf(±∞) = ±1). */
-export function erf(x: number): number {
-  if (Number.isNaN(x)) return NaN;
-  const a = Math.abs(x);
-  const v = a < ERF_SPLIT ? erfSmall(a) : a > 6 ? 1 : 1 - erfcLarge(a);
-  return x < 0 ? -v : v;
-}
-
-/** The complementary error function 1 - erf(x), accurate in relative terms for large x. */
-export function erfc(x: number): number {
-  if (Number.isNaN(x)) return NaN;
-  if (x >= ERF_SPLIT) return x > 27 ? 0 : erfcLarge(x);
-  if (x >= 0) return 1 - erfSmall(x); // erfc >= 0.03 here: the subtraction loses < 5 bits
-  return 1 + erf(-x);
-}
-
-/** Φ(x), the standard normal CDF. */
-function normalCdf(x: number): number {
-  return 0.5 * erfc(-x * SQRT_HALF);
-}
-
-function geluExact(x: number): number {
-  return x * normalCdf(x);
-}
-
-function geluExactGrad(x: number): number {
-  return normalCdf(x) + x * INV_SQRT_2PI * Math.exp(-0.5 * x * x);
-}
-
-function geluTanh(x: number): number {
-  return 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + KAPPA * x * x * x)));
-}
-
-function geluTanhGrad(x: number): number {
-  const t = Math.tanh(SQRT_2_OVER_PI * (x + KAPPA * x * x * x));
-  return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * SQRT_2_OVER_PI * (1 + 3 * KAPPA * x * x);
-}
 
 export function gelu(input: Tensor, opts: { approximate?: GeluApproximate } = {}): Tensor {
   const approximate = opts.approximate ?? 'none';
   if (approximate !== 'none' && approximate !== 'tanh') {
     throw new Error(`gelu: approximate must be 'none' or 'tanh', got ${String(approximate)}`);
   }
+  const tanh = approximate === 'tanh';
   const x = asFloat('gelu', input).contiguous();
   const dtype = x.dtype as FloatDType;
-  const xs = x.flatFloat();
-  const n = xs.length;
-  const f = approximate === 'none' ? geluExact : geluTanh;
-  const df = approximate === 'none' ? geluExactGrad : geluTanhGrad;
+  const n = x.numel();
   const out = new Tensor(allocFloatUninit(dtype, n), x.shape);
-  const ys = out.flatFloat();
-  for (let i = 0; i < n; i++) ys[i] = f(xs[i]);
+  if (n > 0) backendFor(dtype).gelu(x.flatFloat(), tanh, out.flatFloat());
   return record(out, 'GeluBackward', [x], (g) => {
-    const gs = g.contiguous().flatFloat();
+    const gs = g.contiguous();
     const dx = new Tensor(allocFloatUninit(dtype, n), x.shape);
-    const d = dx.flatFloat();
-    for (let i = 0; i < n; i++) d[i] = gs[i] * df(xs[i]);
+    if (n > 0) backendFor(dtype).geluBackward(x.flatFloat(), gs.flatFloat(), tanh, dx.flatFloat());
     return [dx];
-  });
+  }, [x]);
 }

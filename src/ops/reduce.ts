@@ -3,7 +3,7 @@
 import { Tensor } from '../tensor/tensor.js';
 import { ReduceOp } from '../backend/backend.js';
 import { backendFor } from '../backend/index.js';
-import { allocFloat, allocFloatUninit, isFloat, type FloatDType } from '../tensor/dtype.js';
+import { allocFloatUninit, isFloat, type FloatDType } from '../tensor/dtype.js';
 import { fmtShape, normDim, numel } from '../tensor/shape.js';
 import { record } from './record.js';
 import { noGrad } from '../autograd/grad-mode.js';
@@ -112,7 +112,6 @@ export function maxMin(kind: 'max' | 'min', t: Tensor, dim: number | undefined, 
   const outer = numel(x.shape.slice(0, d));
   const inner = numel(x.shape.slice(d + 1));
   const dtype = x.dtype as FloatDType;
-  const keptShape = x.ndim === 0 ? [] : reducedShape(x.shape, [d], true);
   const outShape = x.ndim === 0 ? [] : reducedShape(x.shape, [d], keepdim);
   const vals = allocFloatUninit(dtype, outer * inner);
   const idx = new Int32Array(outer * inner);
@@ -123,14 +122,11 @@ export function maxMin(kind: 'max' | 'min', t: Tensor, dim: number | undefined, 
   const indices = new Tensor(idx, outShape);
   const inShape = [...x.shape];
   record(values, kind === 'max' ? 'MaxBackward' : 'MinBackward', [x], (g) => {
-    // Route each gradient to the position that won.
-    const gc = g.contiguous().reshape(keptShape).contiguous();
-    const gx = new Tensor(allocFloat(g.dtype as FloatDType, numel(inShape)), inShape);
-    const flatIdx = new Int32Array(outer * inner);
-    for (let o = 0; o < outer; o++) {
-      for (let i = 0; i < inner; i++) flatIdx[o * inner + i] = (o * n + idx[o * inner + i]) * inner + i;
-    }
-    if (flatIdx.length > 0) backendFor(g.dtype).putAdd(gc.flatFloat(), flatIdx, gx.flatFloat());
+    // Route each gradient to the position that won (one kernel, reading the kept indices).
+    const gc = g.contiguous();
+    const gd = g.dtype as FloatDType;
+    const gx = new Tensor(allocFloatUninit(gd, numel(inShape)), inShape);
+    if (gx.numel() > 0) backendFor(gd).reduceArgBackward(gc.flatFloat(), outer, n, inner, idx, gx.flatFloat());
     return [gx];
   }, []); // reads only the winning positions, kept here
   return { values, indices };

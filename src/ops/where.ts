@@ -1,11 +1,15 @@
 // where(cond, a, b): elementwise choice with broadcasting (a where cond is nonzero, else b), and
 // maskedFill(x, mask, value) = where(mask, value, x). Selection never multiplies, so a fill of
 // -Infinity (attention masks) or a NaN in the unselected operand cannot leak into the result or
-// its gradient. The gradient flows to a where cond holds and to b elsewhere; the engine sums it
-// back over broadcast dims. Selection is a copy, cheap enough to stay in TypeScript.
+// its gradient. Float results run on the Backend's where kernel, which also keeps a copy of the
+// condition as a 0/1 mask for the backward (later in-place writes into cond cannot change the
+// gradient); the gradient flows to a where cond holds and to b elsewhere (whereBackward), and the
+// engine sums it back over broadcast dims. int32 results (no gradient) are a plain loop here.
 import { Tensor, type TensorOrScalar } from '../tensor/tensor.js';
-import { alloc, getDefaultDtype, isFloat, promote, type DType } from '../tensor/dtype.js';
+import { alloc, allocFloatUninit, getDefaultDtype, isFloat, promote, type DType, type FloatDType } from '../tensor/dtype.js';
 import { broadcastShapes, fmtShape, numel } from '../tensor/shape.js';
+import { backendFor, type FloatArray } from '../backend/index.js';
+import { noGrad } from '../autograd/grad-mode.js';
 import { record } from './record.js';
 
 function operandDtype(x: TensorOrScalar, other: TensorOrScalar): DType {
@@ -52,31 +56,44 @@ export function where(cond: Tensor, a: TensorOrScalar, b: TensorOrScalar, opName
     );
   }
   const n = numel(shape);
-  // The mask is copied: backward must not see later in-place writes into cond.
-  const cv = expanded(cond, shape, cond.dtype);
-  const c = new Uint8Array(n);
-  for (let i = 0; i < n; i++) c[i] = cv[i] !== 0 ? 1 : 0;
-  const xa = expanded(ta, shape, dtype);
-  const xb = expanded(tb, shape, dtype);
-  const out = alloc(dtype, n);
-  for (let i = 0; i < n; i++) out[i] = c[i] !== 0 ? xa[i] : xb[i];
-  const result = new Tensor(out, shape);
-  if (!isFloat(dtype)) return result;
+  if (!isFloat(dtype)) {
+    const cv = expanded(cond, shape, cond.dtype);
+    const xa = expanded(ta, shape, dtype);
+    const xb = expanded(tb, shape, dtype);
+    const out = alloc(dtype, n);
+    for (let i = 0; i < n; i++) out[i] = cv[i] !== 0 ? xa[i] : xb[i];
+    return new Tensor(out, shape);
+  }
+  const fd = dtype as FloatDType;
+  const be = backendFor(fd);
+  // The native kernel reads float32 or int32 conditions; a float64 one becomes 0/1 first.
+  const c = fd === 'float32' && cond.dtype === 'float64' ? noGrad(() => cond.ne(0).to('float32')) : cond;
+  const ca = ta.dtype === fd ? ta : ta.to(fd);
+  const cb = tb.dtype === fd ? tb : tb.to(fd);
   const inputs = [a instanceof Tensor && isFloat(a.dtype) ? ta : null, b instanceof Tensor && isFloat(b.dtype) ? tb : null];
+  const needsMask = (inputs[0]?.requiresGrad || inputs[1]?.requiresGrad) === true;
+  const out = allocFloatUninit(fd, n);
+  const mask = needsMask ? allocFloatUninit(fd, n) : null;
+  if (n > 0) {
+    const [vc, va, vb] = [c, ca, cb].map((t) => t.expand(shape));
+    be.where(
+      vc.data, vc.offset, [...vc.strides], va.data as FloatArray, va.offset, [...va.strides],
+      vb.data as FloatArray, vb.offset, [...vb.strides], out, shape, mask,
+    );
+  }
+  const result = new Tensor(out, shape);
+  if (mask === null) return result;
   return record(result, 'WhereBackward', inputs, (g) => {
-    const gs = g.contiguous().flat();
-    const ga = inputs[0]?.requiresGrad ? alloc(g.dtype, n) : null;
-    const gb = inputs[1]?.requiresGrad ? alloc(g.dtype, n) : null;
-    for (let i = 0; i < n; i++) {
-      if (c[i] !== 0) {
-        if (ga) ga[i] = gs[i];
-      } else if (gb) gb[i] = gs[i];
-    }
+    const gd = g.dtype as FloatDType;
+    const gs = g.contiguous();
+    const ga = inputs[0]?.requiresGrad ? allocFloatUninit(gd, n) : null;
+    const gb = inputs[1]?.requiresGrad ? allocFloatUninit(gd, n) : null;
+    if (n > 0) backendFor(gd).whereBackward(gd === fd ? mask : Float64Array.from(mask), gs.flatFloat(), ga, gb);
     // Gradients come back in the input's dtype (a float64 operand mixed with float32 keeps float64).
-    const back = (arr: ReturnType<typeof alloc> | null, t: Tensor | null) =>
-      arr && t ? (t.dtype === g.dtype ? new Tensor(arr, shape) : new Tensor(arr, shape).to(t.dtype)) : null;
+    const back = (arr: FloatArray | null, t: Tensor | null) =>
+      arr && t ? (t.dtype === gd ? new Tensor(arr, shape) : new Tensor(arr, shape).to(t.dtype)) : null;
     return [back(ga, inputs[0]), back(gb, inputs[1])];
-  }, []); // reads only the copied mask, never the operands
+  }, []); // reads only the mask, never the operands
 }
 
 /** Tensor.masked_fill(mask, value): value where mask is nonzero, x elsewhere (the mask broadcasts to x). */

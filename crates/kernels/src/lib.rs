@@ -12,12 +12,14 @@ pub mod cpu;
 pub mod cross_entropy;
 pub mod elementwise;
 pub mod fastmath;
+pub mod gelu;
 pub mod gather;
 pub mod layout;
 pub mod matmul;
 pub mod optim;
 pub mod pool;
 pub mod reduce;
+pub mod select;
 #[cfg(test)]
 pub(crate) mod reference;
 pub mod softmax;

@@ -189,6 +189,23 @@ pub fn reduce_arg(op: ReduceOp, x: &[f32], outer: usize, n: usize, inner: usize,
     }
 }
 
+/// The backward of `reduce_arg`: dx [outer, n, inner] is zeroed, then each gradient g[o, j] goes
+/// to the position that won, dx[o, idx[o, j], j] (every idx < n).
+pub fn reduce_arg_backward(g: &[f32], outer: usize, n: usize, inner: usize, idx: &[i32], dx: &mut [f32]) {
+    assert_eq!(g.len(), outer * inner, "reduceArgBackward: g length");
+    assert_eq!(idx.len(), outer * inner, "reduceArgBackward: idx length");
+    assert_eq!(dx.len(), outer * n * inner, "reduceArgBackward: dx length");
+    dx.fill(0.0);
+    for o in 0..outer {
+        for j in 0..inner {
+            let at = o * inner + j;
+            let i = idx[at];
+            assert!(i >= 0 && (i as usize) < n, "reduceArgBackward: index out of range");
+            dx[(o * n + i as usize) * inner + j] = g[at];
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,6 +287,26 @@ mod tests {
             let a = run(1, outer, inner);
             let b = run(2, outer, inner);
             assert!(a.iter().zip(&b).all(|(p, q)| p.to_bits() == q.to_bits()), "{outer}x{inner}");
+        }
+    }
+
+    #[test]
+    fn reduce_arg_backward_routes_to_the_winner() {
+        let mut rng = Rng::new(23);
+        let (outer, n, inner) = (3usize, 5usize, 4usize);
+        let x = rng.vec(outer * n * inner);
+        let (mut v, mut ix) = (vec![0f32; outer * inner], vec![0i32; outer * inner]);
+        reduce_arg(ReduceOp::Max, &x, outer, n, inner, &mut v, &mut ix);
+        let g = rng.vec(outer * inner);
+        let mut dx = vec![f32::NAN; outer * n * inner];
+        reduce_arg_backward(&g, outer, n, inner, &ix, &mut dx);
+        for o in 0..outer {
+            for i in 0..n {
+                for j in 0..inner {
+                    let want = if ix[o * inner + j] as usize == i { g[o * inner + j] } else { 0.0 };
+                    assert_eq!(dx[(o * n + i) * inner + j], want);
+                }
+            }
         }
     }
 }

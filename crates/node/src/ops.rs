@@ -332,6 +332,113 @@ kernels! {
         Ok(())
     }
 
+    /// Backward of reduceArg: dx [outer, n, inner] zeroed, then g[o, j] at dx[o, idx[o, j], j].
+    "reduceArgBackward" |k| fn reduce_arg_backward(
+        #[napi(ts_arg_type = "Float32Array")] g: Arr, outer: f64, n: f64, inner: f64,
+        #[napi(ts_arg_type = "Int32Array")] idx: Arr, #[napi(ts_arg_type = "Float32Array")] dx: Arr,
+    ) -> Result<()> {
+        let (outer, n, inner) = reduce_dims(&k, outer, n, inner)?;
+        let (g, i, d) = (k.f32(&g, "g")?, k.i32(&idx, "idx")?, k.f32(&dx, "dx")?);
+        k.len_eq(&g, outer * inner, || format!("[outer, inner] = [{outer}, {inner}]"))?;
+        k.len_eq(&i, outer * inner, || format!("[outer, inner] = [{outer}, {inner}]"))?;
+        k.len_eq(&d, outer * n * inner, || format!("[outer, n, inner] = [{outer}, {n}, {inner}]"))?;
+        k.no_alias(&[r(&g), r(&i)], &[r(&d)])?;
+        // SAFETY: lengths checked, dx disjoint; indices validated before use.
+        unsafe {
+            check_indices(&k, "idx", i.slice(), n, &format!("an axis of {n}"))?;
+            kern::reduce::reduce_arg_backward(g.slice(), outer, n, inner, i.slice(), d.slice_mut());
+        }
+        Ok(())
+    }
+
+    /// where: out[i] = cond[view] != 0 ? a[view] : b[view]; mask (optional) gets 1/0.
+    "where" |k| fn where_select(
+        #[napi(ts_arg_type = "Float32Array | Int32Array")] cond: Arr, cond_off: f64, #[napi(ts_arg_type = "number[]")] cond_strides: Dims,
+        #[napi(ts_arg_type = "Float32Array")] a: Arr, a_off: f64, #[napi(ts_arg_type = "number[]")] a_strides: Dims,
+        #[napi(ts_arg_type = "Float32Array")] b: Arr, b_off: f64, #[napi(ts_arg_type = "number[]")] b_strides: Dims,
+        #[napi(ts_arg_type = "Float32Array")] out: Arr, #[napi(ts_arg_type = "number[]")] shape: Dims,
+        #[napi(ts_arg_type = "Float32Array | null")] mask: OptArr,
+    ) -> Result<()> {
+        let shape = k.sizes("shape", &shape)?;
+        let (sc, sa, sb) = (k.sizes("condStrides", &cond_strides)?, k.sizes("aStrides", &a_strides)?, k.sizes("bStrides", &b_strides)?);
+        k.rank(&shape, "condStrides", &sc)?;
+        k.rank(&shape, "aStrides", &sa)?;
+        k.rank(&shape, "bStrides", &sb)?;
+        let (co, ao, bo) = (k.size("condOff", cond_off)?, k.size("aOff", a_off)?, k.size("bOff", b_off)?);
+        let (a, b, o) = (k.f32(&a, "a")?, k.f32(&b, "b")?, k.f32(&out, "out")?);
+        let m = mask.as_ref().map(|m| k.f32(m, "mask")).transpose()?;
+        let n = k.mul("shape size", &shape)?;
+        k.len_eq(&o, n, || format!("shape {}", fmt_shape(&shape)))?;
+        if let Some(m) = &m {
+            k.len_eq(m, n, || format!("shape {}", fmt_shape(&shape)))?;
+        }
+        k.view(&a, ao, &shape, &sa)?;
+        k.view(&b, bo, &shape, &sb)?;
+        let mut outputs = vec![r(&o)];
+        outputs.extend(m.as_ref().map(r));
+        if cond.describe() == "Int32Array" {
+            let c = k.i32(&cond, "cond")?;
+            k.view(&c, co, &shape, &sc)?;
+            k.no_alias(&[r(&c), r(&a), r(&b)], &outputs)?;
+            // SAFETY: views in bounds, outputs sized and disjoint from the inputs and each other.
+            unsafe {
+                kern::select::select(c.slice(), co, &sc, a.slice(), ao, &sa, b.slice(), bo, &sb, o.slice_mut(), m.map(|m| m.slice_mut()), &shape)
+            };
+        } else {
+            let c = k.f32(&cond, "cond")?;
+            k.view(&c, co, &shape, &sc)?;
+            k.no_alias(&[r(&c), r(&a), r(&b)], &outputs)?;
+            // SAFETY: as above.
+            unsafe {
+                kern::select::select(c.slice(), co, &sc, a.slice(), ao, &sa, b.slice(), bo, &sb, o.slice_mut(), m.map(|m| m.slice_mut()), &shape)
+            };
+        }
+        Ok(())
+    }
+
+    /// Backward of where from its mask: ga = mask ? g : 0, gb = mask ? 0 : g (either may be null).
+    "whereBackward" |k| fn where_backward(
+        #[napi(ts_arg_type = "Float32Array")] mask: Arr, #[napi(ts_arg_type = "Float32Array")] g: Arr,
+        #[napi(ts_arg_type = "Float32Array | null")] ga: OptArr, #[napi(ts_arg_type = "Float32Array | null")] gb: OptArr,
+    ) -> Result<()> {
+        let (m, g) = (k.f32(&mask, "mask")?, k.f32(&g, "g")?);
+        let ga = ga.as_ref().map(|a| k.f32(a, "ga")).transpose()?;
+        let gb = gb.as_ref().map(|a| k.f32(a, "gb")).transpose()?;
+        for a in [Some(&m), ga.as_ref(), gb.as_ref()].into_iter().flatten() {
+            k.len_eq(a, g.len, || format!("g ({} elements)", g.len))?;
+        }
+        let outputs: Vec<_> = [ga.as_ref(), gb.as_ref()].into_iter().flatten().map(r).collect();
+        k.no_alias(&[r(&m), r(&g)], &outputs)?;
+        // SAFETY: equal lengths; outputs disjoint from the inputs and each other.
+        unsafe { kern::select::select_backward(m.slice(), g.slice(), ga.map(|a| a.slice_mut()), gb.map(|a| a.slice_mut())) };
+        Ok(())
+    }
+
+    /// out[i] = gelu(x[i]) (tanh approximation when `tanh`), each in f64 and rounded once.
+    "gelu" |k| fn gelu(#[napi(ts_arg_type = "Float32Array")] x: Arr, tanh: bool, #[napi(ts_arg_type = "Float32Array")] out: Arr) -> Result<()> {
+        let (x, o) = (k.f32(&x, "x")?, k.f32(&out, "out")?);
+        k.len_eq(&x, o.len, || format!("out ({} elements)", o.len))?;
+        k.no_alias(&[r(&x)], &[r(&o)])?;
+        // SAFETY: same lengths, out disjoint from x.
+        unsafe { kern::gelu::gelu(x.slice(), tanh, o.slice_mut()) };
+        Ok(())
+    }
+
+    /// dx[i] = dy[i]·gelu'(x[i]).
+    "geluBackward" |k| fn gelu_backward(
+        #[napi(ts_arg_type = "Float32Array")] x: Arr, #[napi(ts_arg_type = "Float32Array")] dy: Arr, tanh: bool,
+        #[napi(ts_arg_type = "Float32Array")] dx: Arr,
+    ) -> Result<()> {
+        let (x, dy, dx) = (k.f32(&x, "x")?, k.f32(&dy, "dy")?, k.f32(&dx, "dx")?);
+        for a in [&x, &dy] {
+            k.len_eq(a, dx.len, || format!("dx ({} elements)", dx.len))?;
+        }
+        k.no_alias(&[r(&x), r(&dy)], &[r(&dx)])?;
+        // SAFETY: equal lengths, dx disjoint from the inputs.
+        unsafe { kern::gelu::gelu_backward(x.slice(), dy.slice(), tanh, dx.slice_mut()) };
+        Ok(())
+    }
+
     /// Batched matmul: out[b] = op(A[b]) @ op(B[b]).
     "matmul" |k| fn matmul(
         #[napi(ts_arg_type = "Float32Array")] a: Arr, a_off: f64, a_batch_stride: f64, trans_a: bool,
