@@ -1292,3 +1292,86 @@ describe('both backends refuse out-of-bounds arguments', () => {
     expect(Array.from(out)).toEqual([-1, 2, -3]);
   });
 });
+
+describe('where, whereBackward, gelu, geluBackward, reduceArgBackward', () => {
+  it('where selects exactly over broadcasts, offsets and int32 or float conditions, and writes its mask', () => {
+    const g = rng();
+    for (const s of SIZES) {
+      const shape = [3, s];
+      // cond broadcast over rows ([1, s]), a a transposed view, b a broadcast column.
+      const condF = uniform(s + 1, g, -1, 1).map((v, i) => (i % 3 === 0 ? 0 : v));
+      const condI = Int32Array.from(condF, (v) => (v === 0 ? 0 : 7));
+      const a = randn(3 * s + 2, g);
+      const b = randn(3 + 1, g);
+      for (const cond of [condF, condI]) {
+        const args = [1, [0, 1], a, 2, [1, 3], b, 1, [1, 0]] as const;
+        const on = new Float32Array(3 * s);
+        const mn = new Float32Array(3 * s);
+        const or = new Float64Array(3 * s);
+        const mr = new Float64Array(3 * s);
+        N().where(cond, args[0], [...args[1]], a, args[3], [...args[4]], b, args[6], [...args[7]], on, shape, mn);
+        R.where(cond, args[0], [...args[1]], f64(a), args[3], [...args[4]], f64(b), args[6], [...args[7]], or, shape, mr);
+        compare(`where ${cond.constructor.name} s=${s}`, on, or, exact);
+        compare(`where mask s=${s}`, mn, mr, exact);
+      }
+    }
+    // NaN conditions are true; an unselected -Infinity or NaN does not leak.
+    const out = new Float32Array(3);
+    N().where(Float32Array.of(NaN, 0, 1), 0, [1], Float32Array.of(1, -Infinity, 3), 0, [1], Float32Array.of(NaN, 5, NaN), 0, [1], out, [3], null);
+    expect(Array.from(out)).toEqual([1, 5, 3]);
+  });
+
+  it('whereBackward splits the gradient exactly, with either output absent', () => {
+    const g = rng();
+    for (const n of [...SIZES, 100_000]) {
+      const mask = ints(n, g, 0, 2);
+      const dy = randn(n, g);
+      const [na, nb] = [new Float32Array(n), new Float32Array(n)];
+      const [ra, rb] = [new Float64Array(n), new Float64Array(n)];
+      N().whereBackward(mask, dy, na, nb);
+      R.whereBackward(f64(mask), f64(dy), ra, rb);
+      compare(`whereBackward ga n=${n}`, na, ra, exact);
+      compare(`whereBackward gb n=${n}`, nb, rb, exact);
+      const only = new Float32Array(n);
+      N().whereBackward(mask, dy, null, only);
+      compare(`whereBackward gb alone n=${n}`, only, rb, exact);
+    }
+  });
+
+  it('gelu and geluBackward (exact and tanh) are the reference rounded once, at every edge size and over a wide range', () => {
+    const g = rng();
+    for (const tanh of [false, true]) {
+      for (const n of [...SIZES, 50_000]) {
+        const x = randn(n, g, 3);
+        if (n > 4) x.set([0, -0, 12, -12]);
+        const dy = randn(n, g);
+        const [yn, dn] = [new Float32Array(n), new Float32Array(n)];
+        const [yr, dr] = [new Float64Array(n), new Float64Array(n)];
+        N().gelu(x, tanh, yn);
+        R.gelu(f64(x), tanh, yr);
+        N().geluBackward(x, dy, tanh, dn);
+        R.geluBackward(f64(x), f64(dy), tanh, dr);
+        // One rounding to float32 of a float64 evaluation: within an ulp of the reference.
+        const ulp: Tol = (_i, ref) => 1e-30 + 2 * U * Math.abs(ref);
+        compare(`gelu tanh=${tanh} n=${n}`, yn, yr, ulp);
+        compare(`geluBackward tanh=${tanh} n=${n}`, dn, dr, ulp);
+      }
+    }
+  });
+
+  it('reduceArgBackward routes each gradient to the winner of reduceArg and zeros the rest', () => {
+    const g = rng();
+    for (const [outer, n, inner] of [[1, 1, 1], [0, 3, 2], [2, 0, 0], [3, 7, 5], [4, 33, 1], [1, 9, 65], [64, 100, 16]] as const) {
+      const x = randn(outer * n * inner, g);
+      const vals = new Float32Array(outer * inner);
+      const idx = new Int32Array(outer * inner);
+      if (outer * inner > 0) N().reduceArg(ReduceOp.Max, x, outer, n, inner, vals, idx);
+      const dy = randn(outer * inner, g);
+      const dn = new Float32Array(outer * n * inner).fill(NaN);
+      const dr = new Float64Array(outer * n * inner);
+      N().reduceArgBackward(dy, outer, n, inner, idx, dn);
+      R.reduceArgBackward(f64(dy), outer, n, inner, idx, dr);
+      compare(`reduceArgBackward [${outer}, ${n}, ${inner}]`, dn, dr, exact);
+    }
+  });
+});

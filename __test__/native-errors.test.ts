@@ -49,6 +49,21 @@ afterAll(() => {
 });
 
 describe('lengths against shapes, offsets and strides', () => {
+  it('where, whereBackward, gelu and reduceArgBackward name the kernel, the argument and what it needs', () => {
+    const k = native.kernels;
+    throwsWith(() => k.where(f32(3), 0, [1], f32(4), 0, [1], f32(4), 0, [1], f32(4), [4], null), /^where: cond has 3 elements/);
+    throwsWith(() => k.where(new Float64Array(4) as never, 0, [1], f32(4), 0, [1], f32(4), 0, [1], f32(4), [4], null), /^where: cond must be a Float32Array, got a Float64Array/);
+    throwsWith(() => k.where(f32(4), 0, [1], f32(4), 0, [1], f32(4), 0, [1], f32(4), [4], f32(3)), /^where: mask has 3 elements but shape \[4\] needs 4$/);
+    const shared = f32(8);
+    throwsWith(() => k.where(shared.subarray(0, 4), 0, [1], f32(4), 0, [1], f32(4), 0, [1], shared.subarray(2, 6), [4], null), /^where: .*share memory|^where: .*overlap/);
+    throwsWith(() => k.whereBackward(f32(4), f32(5), f32(5), null), /^whereBackward: mask has 4 elements/);
+    throwsWith(() => k.gelu(f32(4), true, f32(5)), /^gelu: x has 4 elements but out \(5 elements\) needs 5$/);
+    throwsWith(() => k.geluBackward(f32(4), f32(3), false, f32(4)), /^geluBackward: dy has 3 elements/);
+    throwsWith(() => k.reduceArgBackward(f32(2), 1, 3, 2, Int32Array.of(0, 3), f32(6)), /^reduceArgBackward: idx\[1\] = 3 is out of range for an axis of 3 \(valid: 0\.\.2\)$/);
+    throwsWith(() => k.reduceArgBackward(f32(2), 1, 3, 2, Int32Array.of(0, -1), f32(6)), /^reduceArgBackward: idx\[1\] = -1 is out of range/);
+    throwsWith(() => k.reduceArgBackward(f32(2), 1, 3, 2, Int32Array.of(0, 1), f32(5)), /^reduceArgBackward: dx has 5 elements but \[outer, n, inner\] = \[1, 3, 2\] needs 6$/);
+  });
+
   it('matmul names the operand, its length and what the shapes need', () => {
     throwsWith(
       () => native.kernels.matmul(f32(100), 0, 0, false, f32(600), 0, 0, false, f32(32 * 100), 1, 32, 6, 100),

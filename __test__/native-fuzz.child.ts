@@ -153,6 +153,33 @@ const gen: Record<string, () => Call> = {
     return call('reduceArg', [['op', int(0, 1)], ['in', f32(o * n * i)], ['size', o], ['size', n], ['size', i],
       ['out', f32(o * i)], ['out', i32(o * i, () => -1)]]);
   },
+  reduceArgBackward() {
+    const [o, n, i] = [int(0, 4), int(1, 6), int(0, 4)];
+    return call('reduceArgBackward', [['in', f32(o * i)], ['size', o], ['size', n], ['size', i],
+      ['idx', i32(o * i, () => int(0, n - 1))], ['out', f32(o * n * i)]]);
+  },
+  where() {
+    const shape = randShape(int(1, 3));
+    const [sc, sa, sb] = [randStrides(shape), randStrides(shape), randStrides(shape)];
+    const [co, ao, bo] = [int(0, 2), int(0, 2), int(0, 2)];
+    const n = prod(shape);
+    const cond = chance(0.5) ? i32(extent(co, shape, sc), () => int(-1, 1)) : f32(extent(co, shape, sc), () => (chance(0.5) ? 0 : next()));
+    return call('where', [['in', cond], ['size', co], ['dims', sc], ['in', f32(extent(ao, shape, sa))], ['size', ao], ['dims', sa],
+      ['in', f32(extent(bo, shape, sb))], ['size', bo], ['dims', sb], ['out', f32(n)], ['dims', shape], ['optOut', chance(0.5) ? f32(n) : null]]);
+  },
+  whereBackward() {
+    const n = int(0, 40);
+    return call('whereBackward', [['in', f32(n, () => (chance(0.5) ? 0 : 1))], ['in', f32(n)],
+      ['optOut', chance(0.7) ? f32(n) : null], ['optOut', chance(0.7) ? f32(n) : null]]);
+  },
+  gelu() {
+    const n = int(0, 40);
+    return call('gelu', [['in', f32(n, () => next() * 8 - 4)], ['bool', chance(0.5)], ['out', f32(n)]]);
+  },
+  geluBackward() {
+    const n = int(0, 40);
+    return call('geluBackward', [['in', f32(n, () => next() * 8 - 4)], ['in', f32(n)], ['bool', chance(0.5)], ['out', f32(n)]]);
+  },
   matmul() {
     const [batch, m, k, n] = [int(0, 3), int(0, 5), int(0, 5), int(0, 5)];
     const [ta, tb] = [chance(0.5), chance(0.5)];
