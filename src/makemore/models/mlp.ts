@@ -33,35 +33,22 @@ export class MLP extends Module implements LanguageModel {
     return this.blockSize;
   }
 
-  /** Per [B, T]: where each of the [B, T, K] context tokens sits in idx flattened, with the blank
-   *  token appended last (position B·T) for what falls before the start. Depends on the shape
-   *  only, so the lookup is tensor ops that compile can replay (no read of idx in TypeScript). */
-  private positions = new Map<string, Tensor>();
-  private blank: Tensor | null = null;
-
-  private positionsFor(B: number, T: number): Tensor {
-    const key = `${B}x${T}`;
-    let p = this.positions.get(key);
-    if (p !== undefined) return p;
-    const K = this.blockSize;
-    const d = new Int32Array(B * T * K);
-    for (let b = 0; b < B; b++) {
-      for (let t = 0; t < T; t++) {
-        for (let k = 0; k < K; k++) d[(b * T + t) * K + k] = t - k >= 0 ? b * T + t - k : B * T;
-      }
-    }
-    if (this.positions.size >= 64) this.positions.clear();
-    this.positions.set(key, (p = new Tensor(d, [B * T * K])));
-    return p;
-  }
-
   forward(idx: Tensor): Tensor {
     const [B, T] = idx.shape as [number, number];
     const K = this.blockSize;
     // makemore.py rolls idx right k times (k = 0..K-1), blanking what falls off the start, and
-    // concatenates the K embeddings; one lookup of [B, T, K] indices is the same, k fastest.
-    this.blank ??= new Tensor(Int32Array.of(this.vocabSize), [1]);
-    const tokens = cat([idx.reshape([B * T]), this.blank], 0).index(this.positionsFor(B, T));
+    // concatenates the K embeddings; one lookup of [B, T, K] indices is the same, k fastest. The
+    // lookup is tensor ops (no read of idx in TypeScript, so compile can replay it): idx flattened
+    // with the blank token appended (position B·T), indexed by where each context token sits,
+    // which depends on the shape only.
+    const pos = new Int32Array(B * T * K);
+    for (let b = 0; b < B; b++) {
+      for (let t = 0; t < T; t++) {
+        for (let k = 0; k < K; k++) pos[(b * T + t) * K + k] = t - k >= 0 ? b * T + t - k : B * T;
+      }
+    }
+    const blank = new Tensor(Int32Array.of(this.vocabSize), [1]);
+    const tokens = cat([idx.reshape([B * T]), blank], 0).index(new Tensor(pos, [B * T * K]));
     const emb = this.wte.forward(tokens.view([B, T, K])); // [B, T, K, nEmbd]
     return this.mlp.forward(emb.reshape([B, T, K * this.wte.embeddingDim]));
   }

@@ -1,0 +1,123 @@
+// compile covers the ops that used to compute in TypeScript (where, maskedFill, F.gelu, the
+// max/min(dim) backward: now kernels, recorded like every other), and with them every model of
+// makemore.py the command trains: compiled steps give the eager loss bits, with 1 and 2 threads,
+// replayed natively.
+import { afterEach, describe, expect, it } from 'vitest';
+import { F, Generator, Tensor, compile, getBackend, nn, noGrad, optim, randint, randn } from '../index.js';
+import { createModel, type ModelType } from '../src/makemore/models/index.js';
+import { crossEntropy } from '../src/ops/cross-entropy.js';
+
+const threads0 = getBackend().getNumThreads();
+afterEach(() => getBackend().setNumThreads(threads0));
+
+function expectSameBits(eager: number[], compiled: number[]) {
+  expect(compiled.length).toBe(eager.length);
+  for (let i = 0; i < eager.length; i++) {
+    if (!Object.is(eager[i], compiled[i])) throw new Error(`step ${i}: eager ${eager[i]}, compiled ${compiled[i]}`);
+  }
+}
+
+function expectSameTensors(a: Tensor[], b: Tensor[]) {
+  for (let i = 0; i < a.length; i++) {
+    const x = Buffer.from(new Uint8Array(a[i].contiguous().flat().slice().buffer));
+    const y = Buffer.from(new Uint8Array(b[i].contiguous().flat().slice().buffer));
+    expect(x.equals(y), `parameter ${i}`).toBe(true);
+  }
+}
+
+/** `steps` eager calls of a fresh step, then `steps` calls of another fresh one through compile. */
+function eagerAndCompiled<A extends unknown[]>(make: () => { step: (...a: A) => number; params: Tensor[]; args: () => A }, steps: number) {
+  const a = make();
+  const eager: number[] = [];
+  for (let i = 0; i < steps; i++) eager.push(a.step(...a.args()));
+  const b = make();
+  const c = compile(b.step);
+  const compiled: number[] = [];
+  for (let i = 0; i < steps; i++) compiled.push(c(...b.args()));
+  return { eager, compiled, info: c.info, paramsEager: a.params, paramsCompiled: b.params };
+}
+
+describe('ops that were TypeScript loops replay from the tape', () => {
+  const make = () => {
+    const g = new Generator().manualSeed(12);
+    const W1 = randn([6, 16], { generator: g, requiresGrad: true });
+    const W2 = randn([16, 5], { generator: g, requiresGrad: true });
+    const gelu = new nn.GELU({ approximate: 'tanh' });
+    const params = [W1, W2];
+    const opt = new optim.SGD(params, { lr: 0.05 });
+    const step = (X: Tensor, Y: Tensor): number => {
+      let h = X.matmul(W1); // [8, 16]
+      // where with a data-dependent condition, a broadcast operand and a number.
+      h = h.where(h.gt(0), h.mul(0.5)).add(h.where(h.lt(-1), 0.25).mul(0.1));
+      h = F.gelu(h).add(gelu.forward(h).mul(0.5));
+      // max/min over a dim, their gradients routed to the winners (no detach).
+      const peak = h.view([8, 4, 4]).max(2).add(h.view([8, 4, 4]).min(1)); // [8, 4]
+      let logits = h.matmul(W2).add(peak.sum(1, true).mul(0.01)); // [8, 5]
+      // maskedFill with -inf before a softmax: the masked columns get no probability nor gradient.
+      const mask = new Tensor(Float32Array.of(0, 0, 0, 0, 1), [1, 5]);
+      logits = logits.maskedFill(mask, -Infinity);
+      const loss = F.crossEntropy(logits, Y).add(logits.softmax(-1).max(1).mean().mul(0.1));
+      opt.zeroGrad();
+      loss.backward();
+      opt.step();
+      return loss.item();
+    };
+    const args = (): [Tensor, Tensor] => [randn([8, 6], { generator: g }), randint(0, 4, [8], { generator: g })];
+    return { step, params, args };
+  };
+
+  it('where, maskedFill, F.gelu / nn.GELU (both forms) and max/min(dim) with their backward: 30 steps, the eager bits, on 1 and 2 threads', () => {
+    for (const threads of [1, 2]) {
+      getBackend().setNumThreads(threads);
+      const r = eagerAndCompiled(make, 30);
+      expectSameBits(r.eager, r.compiled);
+      expectSameTensors(r.paramsEager, r.paramsCompiled);
+      expect(r.info.recorded).toBe(2);
+      expect(r.info.replayed).toBe(28);
+      expect(r.info.segments).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe("makemore.py's models compile", () => {
+  const V = 9;
+  const T = 7;
+  const B = 4;
+  const make = (type: ModelType) => () => {
+    const g = new Generator().manualSeed(21);
+    const config = { vocabSize: V, blockSize: T, nLayer: 1, nEmbd: 8, nEmbd2: 12, nHead: 2, contextSize: 0, dropout: 0 };
+    const model = createModel(type, config, g);
+    const opt = new optim.AdamW(model.parameters(), { lr: 0.01, weightDecay: 0.01, betas: [0.9, 0.99], eps: 1e-8 });
+    // The command's step (src/cli/train.ts): padding targets are -1 and ignored.
+    const step = (x: Tensor, y: Tensor): number => {
+      const logits = model.forward(x);
+      const loss = crossEntropy(logits.reshape([y.shape[0], V]), y, { ignoreIndex: -1 });
+      model.zeroGrad();
+      loss.backward();
+      opt.step();
+      return loss.item();
+    };
+    const args = (): [Tensor, Tensor] => {
+      const x = randint(0, V, [B, T], { generator: g });
+      const y = randint(0, V, [B * T], { generator: g });
+      noGrad(() => {
+        const d = y.data as Int32Array;
+        for (let i = 0; i < d.length; i++) if (d[i] === 0) d[i] = -1; // about one in nine ignored
+      });
+      return [x, y];
+    };
+    return { step, params: model.parameters(), args };
+  };
+
+  it.each(['bigram', 'mlp', 'rnn', 'gru', 'bow', 'transformer'] as const)('%s: 12 steps with AdamW, the eager loss bits and weights, on 1 and 2 threads', (type) => {
+    for (const threads of [1, 2]) {
+      getBackend().setNumThreads(threads);
+      const r = eagerAndCompiled(make(type), 12);
+      expectSameBits(r.eager, r.compiled);
+      expectSameTensors(r.paramsEager, r.paramsCompiled);
+      // A third recording when the first call made state lazily (AdamW's moments, a cached mask).
+      expect(r.info.recorded).toBeLessThanOrEqual(3);
+      expect(r.info.recorded + r.info.replayed).toBe(12);
+    }
+  });
+});
