@@ -2,10 +2,11 @@
 // max/min(dim) backward: now kernels, recorded like every other), and with them every model of
 // makemore.py the command trains: compiled steps give the eager loss bits, with 1 and 2 threads,
 // replayed natively.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { F, Generator, Tensor, compile, getBackend, nn, noGrad, optim, randint, randn } from '../index.js';
 import { createModel, type ModelType } from '../src/makemore/models/index.js';
 import { crossEntropy } from '../src/ops/cross-entropy.js';
+import { nativeBackend } from '../src/backend/native.js';
 
 const threads0 = getBackend().getNumThreads();
 afterEach(() => getBackend().setNumThreads(threads0));
@@ -119,5 +120,45 @@ describe("makemore.py's models compile", () => {
       expect(r.info.recorded).toBeLessThanOrEqual(3);
       expect(r.info.recorded + r.info.replayed).toBe(12);
     }
+  });
+});
+
+describe("the verification replay restores the optimizer's state in place", () => {
+  it("AdamW over three argument shapes, interleaved: every replay keeps the native update (Adam.step runs only in recorded calls), the eager bits", () => {
+    const make = () => {
+      const g = new Generator().manualSeed(33);
+      const model = createModel('bow', { vocabSize: 9, blockSize: 6, nLayer: 1, nEmbd: 8, nEmbd2: 12, nHead: 2, contextSize: 0, dropout: 0 }, g);
+      const opt = new optim.AdamW(model.parameters(), { lr: 0.01, weightDecay: 0.01, betas: [0.9, 0.99], eps: 1e-8 });
+      const step = (x: Tensor, y: Tensor): number => {
+        const loss = crossEntropy(model.forward(x).reshape([y.shape[0], 9]), y);
+        model.zeroGrad();
+        loss.backward();
+        opt.step();
+        return loss.item();
+      };
+      // Batch lengths 4, 5, 6 as the command meets them: each new one is recorded and verified
+      // while the others' tapes hold native plans over the same moments.
+      const lengths = [4, 4, 4, 4, 5, 5, 5, 5, 4, 6, 6, 6, 6, 4, 5, 4, 5, 6, 4, 5, 6];
+      let i = 0;
+      const args = (): [Tensor, Tensor] => {
+        const T = lengths[i++ % lengths.length];
+        return [randint(0, 9, [3, T], { generator: g }), randint(0, 9, [3 * T], { generator: g })];
+      };
+      return { step, params: model.parameters(), args, steps: lengths.length };
+    };
+    // Adam.step() calls the adamStep kernel from TypeScript once per parameter; a replay's native
+    // update runs inside the addon's tape and does not.
+    const kernel = vi.spyOn(nativeBackend, 'adamStep');
+    const { steps, params } = make();
+    const r = eagerAndCompiled(make, steps);
+    const kernelCalls = kernel.mock.calls.length;
+    kernel.mockRestore();
+    expectSameBits(r.eager, r.compiled);
+    expectSameTensors(r.paramsEager, r.paramsCompiled);
+    expect(r.info.compiledShapes).toBe(3);
+    expect(r.info.recorded + r.info.replayed).toBe(steps);
+    // Eager: every call; compiled: the recorded calls only (a replay that found its plan stale
+    // would run Adam.step() once more).
+    expect(kernelCalls).toBe((steps + r.info.recorded) * params.length);
   });
 });

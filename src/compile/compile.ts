@@ -228,7 +228,50 @@ function saveState(rec: Recording, tape: Tape): SavedState {
 function restoreState(s: SavedState): void {
   for (const { array, copy } of s.arrays) array.set(copy as never);
   for (const { g, state } of s.generators) g.setState(state);
-  for (const { opt, state } of s.optimizers) opt.loadStateDict(state);
+  for (const { opt, state } of s.optimizers) if (!restoreInPlace(opt, state)) opt.loadStateDict(state);
+}
+
+/** Puts a saved state dict back into the optimizer's own state tensors (values copied in place,
+ *  counters and group options set back), so that the native updates planned over those tensors
+ *  (every recorded shape's tape holds one) stay valid; loadStateDict would replace the tensors
+ *  and make each of them plan again. False, changing nothing, when the state's structure is not
+ *  the saved one (entries created or dropped since): then loadStateDict does it. */
+function restoreInPlace(opt: Optimizer, sd: OptimizerStateDict): boolean {
+  if (sd.paramGroups.length !== opt.paramGroups.length) return false;
+  const writes: (() => void)[] = [];
+  let index = 0;
+  for (const group of opt.paramGroups) {
+    for (const p of group.params) {
+      const saved = sd.state[index++];
+      const live = opt.state.get(p) as Record<string, unknown> | undefined;
+      if (saved === undefined || live === undefined) {
+        if (saved !== live) return false;
+        continue;
+      }
+      const keys = Object.keys(saved);
+      if (keys.length !== Object.keys(live).length) return false;
+      for (const k of keys) {
+        const v = saved[k];
+        const w = live[k];
+        if (v instanceof Tensor) {
+          if (!(w instanceof Tensor) || w.dtype !== v.dtype || !w.isContiguous() || w.shape.join() !== v.shape.join()) return false;
+          writes.push(() => w.flat().set(v.contiguous().flat() as never));
+        } else {
+          if (w instanceof Tensor || !(k in live)) return false;
+          writes.push(() => {
+            live[k] = v;
+          });
+        }
+      }
+    }
+  }
+  if (Object.keys(sd.state).some((k) => Number(k) >= index)) return false;
+  for (const w of writes) w();
+  sd.paramGroups.forEach((saved, gi) => {
+    const group = opt.paramGroups[gi] as unknown as Record<string, unknown>;
+    for (const [k, v] of Object.entries(saved)) if (k !== 'params' && k !== 'paramNames') group[k] = Array.isArray(v) ? [...v] : v;
+  });
+  return true;
 }
 
 /** Replay the step from the state before the eager call and require the same bits. */
