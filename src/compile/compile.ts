@@ -39,6 +39,10 @@ export interface CompileOptions {
    *  ran to the end, eagerly). With it, the reason is passed here once, and from then on the
    *  compiled function simply calls fn (op by op). */
   onRefusal?: (message: string) => void;
+  /** Let intermediates whose lifetimes over the step do not overlap share memory (default true).
+   *  Tensors fn keeps from a recorded call (a layer's saved output, say) then hold no meaningful
+   *  values after a replay; gradients left in .grad and the result stay valid either way. */
+  shareBuffers?: boolean;
 }
 
 interface Entry {
@@ -60,6 +64,9 @@ export interface CompiledInfo {
   /** Native calls per replay of that tape (its kernels in segments between the host ops that
    *  run in TypeScript); 0 when it replays kernel by kernel. */
   segments: number;
+  /** That tape's shared intermediates: their bytes laid out one by one, and in the shared arena. */
+  separateBytes: number;
+  arenaBytes: number;
 }
 
 export type Compiled<A extends unknown[], R> = ((...args: A) => R) & { readonly info: CompiledInfo };
@@ -67,7 +74,7 @@ export type Compiled<A extends unknown[], R> = ((...args: A) => R) & { readonly 
 export function compile<A extends unknown[], R>(fn: (...args: A) => R, _opts: CompileOptions = {}): Compiled<A, R> {
   if (typeof fn !== 'function') throw new TypeError(`compile: expected a function, got ${fn === null ? 'null' : typeof fn}`);
   const cache = new Map<string, Entry>();
-  const info: CompiledInfo = { recorded: 0, replayed: 0, compiledShapes: 0, kernels: 0, hostOps: 0, segments: 0 };
+  const info: CompiledInfo = { recorded: 0, replayed: 0, compiledShapes: 0, kernels: 0, hostOps: 0, segments: 0, separateBytes: 0, arenaBytes: 0 };
   const inputs: Tensor[] = [];
   // The last call's arguments and tape: a call with the same arguments (the same tensors, with
   // the same storage) skips building the key (no allocation per step).
@@ -76,6 +83,8 @@ export function compile<A extends unknown[], R>(fn: (...args: A) => R, _opts: Co
   let lastTape: Tape | null = null;
   let lastGrad = true;
 
+  /** The memory the tapes' shared intermediates live in (see Tape.share). */
+  let arena: ArrayBuffer | null = null;
   let eagerOnly = false;
   /** A refused call: fn already ran eagerly (result is its result). */
   const refused = (message: string, result: R): R => {
@@ -138,6 +147,14 @@ export function compile<A extends unknown[], R>(fn: (...args: A) => R, _opts: Co
       cache.delete(key);
       return refused(diff, result);
     }
+    // One arena for all the shapes' tapes (the largest so far): they never replay at once.
+    if (_opts.shareBuffers !== false) {
+      const used = tape.share(rec, result, arena);
+      if (used !== null && (arena === null || used.byteLength > arena.byteLength)) {
+        arena = used;
+        for (const e of cache.values()) e.tape?.moveArena(used);
+      }
+    }
     // The result as replays return it (tensors copied): the tape reuses this call's buffers.
     const fresh = tape.result.build() as R;
     if (_opts.verify !== false) {
@@ -150,10 +167,14 @@ export function compile<A extends unknown[], R>(fn: (...args: A) => R, _opts: Co
     }
     entry.tape = tape;
     entry.last = null;
+    rec.release();
+    prev.rec.release();
     info.compiledShapes++;
     info.kernels = tape.steps.filter((s) => s.kind !== 'host').length;
     info.hostOps = tape.steps.length - info.kernels;
     info.segments = tape.segments;
+    info.separateBytes = tape.sharing.separateBytes;
+    info.arenaBytes = tape.sharing.arenaBytes;
     return fresh;
   };
   Object.defineProperty(compiled, 'info', { value: info });

@@ -87,9 +87,28 @@ export class Recording {
    *  is that op's loss (its value is computed in TypeScript from the kernel's result). */
   pendingLoss: { call: KernelCall; created: AnyArray | null } | null = null;
   readonly losses: { call: KernelCall; out: AnyArray }[] = [];
+  /** The gradients backward() left in tensors' .grad (read after the step: never shared). */
+  readonly escaping = new Set<AnyArray>();
   private paused = 0;
   /** The first reason this call cannot be compiled (fn still runs to the end, eagerly). */
   refusal: string | null = null;
+
+  /** Drops what the recording learnt about its arrays, once its tape is final (closures of the
+   *  tape's host ops may keep the recording reachable; its maps must not keep the buffers the
+   *  tape no longer uses, those moved into the shared arena, alive). */
+  release(): void {
+    this.written.clear();
+    this.constants.clear();
+    this.classes.clear();
+    this.ids.clear();
+    this.partial.clear();
+    this.entries.length = 0;
+    this.items.length = 0;
+    this.losses.length = 0;
+    this.escaping.clear();
+    this.captured = null;
+    this.pendingLoss = null;
+  }
 
   refuse(message: string): void {
     if (this.refusal === null) this.refusal = message;
@@ -486,6 +505,24 @@ function installHooks(rec: Recording): Restore {
     patch(TP, 'index', (orig) => function (this: Tensor, indices: unknown) {
       if (rec.isPaused) return orig.call(this, indices);
       return makeIndexOp(rec, this, indices, () => orig.call(this, indices) as Tensor);
+    }),
+  );
+  restores.push(
+    patch(TP, 'backward', (orig) => function (this: Tensor, ...a: unknown[]) {
+      if (rec.isPaused) return orig.apply(this, a);
+      // The graph's tensors, found before backward() (which may free it): after it, their .grad
+      // buffers are what fn's caller can read.
+      const graph = new Set<Tensor>();
+      const stack: Tensor[] = [this];
+      while (stack.length > 0) {
+        const t = stack.pop()!;
+        if (graph.has(t)) continue;
+        graph.add(t);
+        for (const u of t.gradFn?.inputs ?? []) if (u !== null) stack.push(u);
+      }
+      const r = orig.apply(this, a);
+      for (const t of graph) if (t.grad !== null) rec.escaping.add(t.grad.data);
+      return r;
     }),
   );
   for (const key of ['fill_', 'zero_'] as const) {

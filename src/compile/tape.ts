@@ -12,6 +12,7 @@ import { CompileRefusal, type ItemRead, type KernelCall, type Recording } from '
 import { templateOf, type ResultTemplate } from './result.js';
 import { NativePlan, type NativeStep } from './native-plan.js';
 import { nativeBackend } from '../backend/native.js';
+import { shareBuffers } from './buffer-sharing.js';
 
 /** Whether replays run their kernels through the addon's tape executor (one call per segment)
  *  or one call per kernel from TypeScript; FERROGRAD_NATIVE_TAPE=0 turns it off (for A/B runs). */
@@ -121,6 +122,75 @@ export class Tape {
     this.steps.push({ kind: 'host', op, loss });
     op.arrays.forEach((a, i) => note(a, op.arrays, i));
     for (const i of op.writes) written.add(op.arrays[i]);
+  }
+
+  /** Bytes of the step buffers that share an arena: laid out separately, and in the arena
+   *  (0 and 0 until share(), or when nothing could be shared). */
+  readonly sharing = { separateBytes: 0, arenaBytes: 0 };
+
+  /** Moves the step buffers that only kernels use into one arena, buffers whose lifetimes over
+   *  the tape do not overlap sharing bytes (buffer-sharing.ts). Called once, after the two
+   *  recordings agreed and before the verification replay, which then checks the shared layout.
+   *  Returns the arena used (`arena` itself when it was large enough). */
+  share(rec: Recording, result: unknown, arena: ArrayBuffer | null): ArrayBuffer | null {
+    if (this.plan !== undefined) throw new Error('compile: internal error: buffers shared after the native plan was made');
+    const keep: AnyArray[] = [...rec.constants.keys(), ...rec.items.map((r) => r.array), ...rec.escaping];
+    for (const s of this.steps) {
+      if (s.kind === 'host') keep.push(...s.op.arrays);
+      else if (s.call.scalarFrom !== undefined) keep.push(s.call.scalarFrom.array);
+    }
+    for (const t of tensorsIn(result)) keep.push(t.data);
+    const layout = shareBuffers(this.steps.map((s) => (s.kind === 'host' ? [] : s.args)), (a) => rec.classify(a).kind === 'step', keep, arena);
+    if (layout.moved.size === 0) return arena;
+    const swap = (list: unknown[]) => {
+      for (let i = 0; i < list.length; i++) {
+        const m = ArrayBuffer.isView(list[i]) ? layout.moved.get(list[i] as AnyArray) : undefined;
+        if (m !== undefined) list[i] = m;
+      }
+    };
+    // The recording's call too: nothing may keep the old buffers alive.
+    for (const s of this.steps) {
+      if (s.kind === 'host') continue;
+      swap(s.args);
+      swap(s.call.args);
+    }
+    swap(this.stepBuffers);
+    this.sharing.separateBytes = layout.separateBytes;
+    this.sharing.arenaBytes = layout.arenaBytes;
+    this.arena = layout.memory;
+    return layout.memory;
+  }
+
+  /** The arena this tape's shared buffers are views of (null: none). */
+  private arena: ArrayBuffer | null = null;
+
+  /** Points the shared buffers at the same offsets of a larger arena (the compiled function's
+   *  arena grew for another shape's tape), so that one arena serves every tape; the native plan,
+   *  which stored the old addresses, is made again on the next replay. */
+  moveArena(memory: ArrayBuffer): void {
+    const old = this.arena;
+    if (old === null || old === memory) return;
+    const moved = new Map<AnyArray, AnyArray>();
+    const swap = (list: unknown[]) => {
+      for (let i = 0; i < list.length; i++) {
+        const a = list[i];
+        if (!ArrayBuffer.isView(a) || (a as AnyArray).buffer !== old) continue;
+        let m = moved.get(a as AnyArray);
+        if (m === undefined) {
+          const Ctor = a.constructor as new (b: ArrayBufferLike, off: number, n: number) => AnyArray;
+          moved.set(a as AnyArray, (m = new Ctor(memory, (a as AnyArray).byteOffset, (a as AnyArray).length)));
+        }
+        list[i] = m;
+      }
+    };
+    for (const s of this.steps) {
+      if (s.kind === 'host') continue;
+      swap(s.args);
+      swap(s.call.args);
+    }
+    swap(this.stepBuffers);
+    this.arena = memory;
+    this.plan = undefined;
   }
 
   /** Points the tape at this call's arguments (only where they are new arrays). */
@@ -333,6 +403,14 @@ function replayError(s: Step, e: unknown): Error {
   }
   const msg = e instanceof Error ? e.message : String(e);
   return new Error(`${s.call.name} (in a step replayed by compile): ${msg}`);
+}
+
+/** The tensors in fn's result (arrays and plain objects of them included). */
+function tensorsIn(v: unknown, out: Tensor[] = []): Tensor[] {
+  if (v instanceof Tensor) out.push(v);
+  else if (Array.isArray(v)) for (const x of v) tensorsIn(x, out);
+  else if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) for (const x of Object.values(v)) tensorsIn(x, out);
+  return out;
 }
 
 /** A detached copy, so that a returned tensor is not overwritten by the next call. */
