@@ -157,8 +157,56 @@ describe("the verification replay restores the optimizer's state in place", () =
     expectSameTensors(r.paramsEager, r.paramsCompiled);
     expect(r.info.compiledShapes).toBe(3);
     expect(r.info.recorded + r.info.replayed).toBe(steps);
+    // The intermediates share memory (buffer-sharing.ts), in one arena for the three shapes.
+    expect(r.info.arenaBytes).toBeGreaterThan(0);
+    expect(r.info.arenaBytes).toBeLessThan(0.6 * r.info.separateBytes);
     // Eager: every call; compiled: the recorded calls only (a replay that found its plan stale
     // would run Adam.step() once more).
     expect(kernelCalls).toBe((steps + r.info.recorded) * params.length);
+  });
+});
+
+describe('intermediates share memory', () => {
+  const make = (shareBuffers: boolean) => {
+    const g = new Generator().manualSeed(44);
+    const W1 = randn([10, 32], { generator: g, requiresGrad: true });
+    const W2 = randn([32, 32], { generator: g, requiresGrad: true });
+    const W3 = randn([32, 4], { generator: g, requiresGrad: true });
+    const params = [W1, W2, W3];
+    // A hand-written update: the gradients are read by kernels only, and left in .grad.
+    const step = (x: Tensor, y: Tensor): number => {
+      const h = x.matmul(W1).tanh().matmul(W2).relu().add(x.matmul(W1).sigmoid()).matmul(W3);
+      const loss = F.crossEntropy(h, y);
+      for (const p of params) p.grad = null;
+      loss.backward();
+      noGrad(() => {
+        for (const p of params) p.sub_(p.grad!.mul(0.1));
+      });
+      return loss.item();
+    };
+    const args = (): [Tensor, Tensor] => [randn([16, 10], { generator: g }), randint(0, 4, [16], { generator: g })];
+    return { step, params, args, c: compile(step, { shareBuffers }) };
+  };
+
+  it("a deep enough step needs less arena than its buffers laid out one by one; the eager losses, weights and .grad, and { shareBuffers: false } gives the same bits", () => {
+    const eager = make(true);
+    const shared = make(true);
+    const separate = make(false);
+    const le: number[] = [];
+    const ls: number[] = [];
+    const lp: number[] = [];
+    for (let i = 0; i < 15; i++) {
+      le.push(eager.step(...eager.args()));
+      ls.push(shared.c(...shared.args()));
+      lp.push(separate.c(...separate.args()));
+    }
+    expectSameBits(le, ls);
+    expectSameBits(le, lp);
+    expectSameTensors(eager.params, shared.params);
+    expectSameTensors(eager.params.map((p) => p.grad!), shared.params.map((p) => p.grad!));
+    expect(shared.c.info.replayed).toBe(13);
+    expect(shared.c.info.arenaBytes).toBeGreaterThan(0);
+    expect(shared.c.info.arenaBytes).toBeLessThan(shared.c.info.separateBytes);
+    expect(separate.c.info.arenaBytes).toBe(0);
   });
 });
