@@ -4,7 +4,7 @@
 //! does (a series below 1.5, a continued fraction for erfc above), so the native and reference
 //! backends compute the same function.
 
-const TWO_OVER_SQRT_PI: f64 = 1.128_379_167_095_512_6;
+const TWO_OVER_SQRT_PI: f64 = std::f64::consts::FRAC_2_SQRT_PI;
 const INV_SQRT_PI: f64 = 0.564_189_583_547_756_3;
 const SQRT_HALF: f64 = std::f64::consts::FRAC_1_SQRT_2;
 const INV_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
