@@ -60,8 +60,9 @@ export class CausalSelfAttention extends Module {
 
 /** makemore.py's NewGELU, 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), composed of elementwise
  *  ops as makemore.py writes it: the same function as nn.GELU({ approximate: 'tanh' }) (within
- *  float32 rounding, 5e-7) and, as whole-tensor native ops, about 6 times faster than F.gelu's
- *  scalar loop here (4.7 vs 30 ms forward+backward on [512, 256]). */
+ *  float32 rounding, 5e-7) and, as whole-tensor vectorised ops, about 8 times faster than F.gelu's
+ *  kernel, which evaluates every element in float64 (0.7 vs 5.8 ms of CPU forward+backward on
+ *  [512, 256], load ~5). */
 export class NewGELU extends Module {
   forward(x: Tensor): Tensor {
     const inner = x.pow(3).mul(0.044715).add(x).mul(Math.sqrt(2 / Math.PI));
