@@ -209,4 +209,30 @@ describe('intermediates share memory', () => {
     expect(shared.c.info.arenaBytes).toBeLessThan(shared.c.info.separateBytes);
     expect(separate.c.info.arenaBytes).toBe(0);
   });
+  it('a tensor fn keeps from a recorded call (a saved layer output) throws when read once its memory is shared; with { shareBuffers: false } it holds the last step', () => {
+    const run = (shareBuffers: boolean) => {
+      const g = new Generator().manualSeed(45);
+      const W = randn([10, 8], { generator: g, requiresGrad: true });
+      const saved: { out: Tensor | null } = { out: null };
+      const step = (x: Tensor, y: Tensor): number => {
+        const h = x.matmul(W).tanh();
+        saved.out = h;
+        const loss = F.crossEntropy(h, y);
+        W.grad = null;
+        loss.backward();
+        return loss.item();
+      };
+      const c = compile(step, { shareBuffers });
+      const x = randn([6, 10], { generator: g });
+      const y = randint(0, 8, [6], { generator: g });
+      for (let i = 0; i < 4; i++) c(x, y);
+      return { c, saved, x, W };
+    };
+    const shared = run(true);
+    expect(shared.c.info.replayed).toBeGreaterThan(0);
+    expect(() => shared.saved.out!.flat()).toThrow(/compile: a tensor of shape \[6, 8\] computed inside the compiled function and not returned by it is no longer valid.*shareBuffers: false/);
+    const separate = run(false);
+    const want = noGrad(() => separate.x.matmul(separate.W).tanh());
+    expect(Array.from(separate.saved.out!.flat())).toEqual(Array.from(want.flat()));
+  });
 });

@@ -89,6 +89,9 @@ export class Recording {
   readonly losses: { call: KernelCall; out: AnyArray }[] = [];
   /** The gradients backward() left in tensors' .grad (read after the step: never shared). */
   readonly escaping = new Set<AnyArray>();
+  /** The tensors of the graphs backward() ran over: those whose buffers move into the shared
+   *  arena are marked stale (tape.ts), so a later read of one is an error, not old values. */
+  readonly graphTensors: Tensor[] = [];
   private paused = 0;
   /** The first reason this call cannot be compiled (fn still runs to the end, eagerly). */
   refusal: string | null = null;
@@ -106,6 +109,7 @@ export class Recording {
     this.items.length = 0;
     this.losses.length = 0;
     this.escaping.clear();
+    this.graphTensors.length = 0;
     this.captured = null;
     this.pendingLoss = null;
   }
@@ -522,6 +526,7 @@ function installHooks(rec: Recording): Restore {
       }
       const r = orig.apply(this, a);
       for (const t of graph) if (t.grad !== null) rec.escaping.add(t.grad.data);
+      rec.graphTensors.push(...graph);
       return r;
     }),
   );

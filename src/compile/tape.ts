@@ -13,6 +13,7 @@ import { templateOf, type ResultTemplate } from './result.js';
 import { NativePlan, type NativeStep } from './native-plan.js';
 import { nativeBackend } from '../backend/native.js';
 import { shareBuffers } from './buffer-sharing.js';
+import { fmtShape } from '../tensor/shape.js';
 
 /** Whether replays run their kernels through the addon's tape executor (one call per segment)
  *  or one call per kernel from TypeScript; FERROGRAD_NATIVE_TAPE=0 turns it off (for A/B runs). */
@@ -155,6 +156,7 @@ export class Tape {
       swap(s.call.args);
     }
     swap(this.stepBuffers);
+    markStale(rec.graphTensors, layout.moved.keys());
     this.sharing.separateBytes = layout.separateBytes;
     this.sharing.arenaBytes = layout.arenaBytes;
     this.arena = layout.memory;
@@ -406,6 +408,37 @@ function replayError(s: Step, e: unknown): Error {
 }
 
 /** The tensors in fn's result (arrays and plain objects of them included). */
+/** Tensors of the recorded call (a layer's saved `.out`, say) whose memory moved into the shared
+ *  arena: the tape no longer writes them and other intermediates reuse the bytes they stood for,
+ *  so reading one after this call would give stale values. Each gets a `data` that throws. */
+function markStale(tensors: readonly Tensor[], moved: Iterable<AnyArray>): void {
+  const ranges = new Map<ArrayBufferLike, [number, number][]>();
+  for (const a of moved) {
+    let list = ranges.get(a.buffer);
+    if (list === undefined) ranges.set(a.buffer, (list = []));
+    list.push([a.byteOffset, a.byteOffset + a.byteLength]);
+  }
+  for (const t of new Set(tensors)) {
+    const d = t.data;
+    const list = ranges.get(d.buffer);
+    if (list === undefined || d.byteLength === 0) continue;
+    const s = d.byteOffset;
+    const e = s + d.byteLength;
+    if (!list.some(([a, b]) => a < e && s < b)) continue;
+    const shape = fmtShape(t.shape);
+    Object.defineProperty(t, 'data', {
+      configurable: true,
+      get(): never {
+        throw new Error(
+          `compile: a tensor of shape ${shape} computed inside the compiled function and not returned by it is no longer ` +
+            'valid: the replayed step reuses its memory for other intermediates. Return it from the function to read it, ' +
+            'or pass { shareBuffers: false } to compile to keep every intermediate in its own memory',
+        );
+      },
+    });
+  }
+}
+
 function tensorsIn(v: unknown, out: Tensor[] = []): Tensor[] {
   if (v instanceof Tensor) out.push(v);
   else if (Array.isArray(v)) for (const x of v) tensorsIn(x, out);
