@@ -94,7 +94,7 @@ fn main() {
         let (two, _) = time(&mut *f);
         println!("{:<40} {:>10.2} {:>10.2} {:>10.2}", name, cpu * 1e6, one * 1e6, two * 1e6);
     };
-    for &(n, c) in &[(1024usize, 200usize), (32, 200), (1024, 128), (32, 128)] {
+    for &(n, c) in &[(1024usize, 200usize), (32, 200), (1024, 128), (128, 128), (64, 128), (32, 128)] {
         let x = data(n * c, 1);
         let dy = data(n * c, 2);
         let g = data(c, 3);

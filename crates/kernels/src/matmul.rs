@@ -112,26 +112,47 @@ fn single(
 ) {
     let (a_rs, a_cs) = if trans_a { (1, m) } else { (k, 1) };
     let est = if may_split { est_ns(m, k, n) } else { 0.0 };
+    // Parallel tasks own blocks of output columns when n is wide (each thread then reads only
+    // its slice of B, which stays in its own cache), else blocks of rows.
+    let by_cols = n >= 128;
     match path {
         #[cfg(target_arch = "x86_64")]
-        Path::Bcast if trans_b => {
-            // B is stored n×k: transpose it once into a k×n scratch, then the plain kernel.
-            let mut bt = Vec::with_capacity(k * n);
-            // SAFETY: avx512f was detected (choose_path); `pack_transposed` writes all k·n
-            // elements of the capacity before the length is set.
-            unsafe {
-                avx512::pack_transposed(b.as_ptr(), n, k, bt.as_mut_ptr());
-                bt.set_len(k * n);
-            }
-            single(path, a, trans_a, &bt, false, c, m, k, n, accumulate, may_split);
+        Path::Bcast if trans_b && !accumulate && transposed_via_output(m, k, n, trans_a) => {
+            // C = A·Bᵀ with B stored n×k and A the smaller operand (dX = dH·Wᵀ at batch 32):
+            // compute Cᵀ = B·Aᵀ (B's rows broadcast, Aᵀ packed k×m) and transpose Cᵀ into C.
+            // That transposes m·k + m·n elements instead of B's k·n, and every output is the
+            // same FMA chain over p as on the other paths (a·b = b·a exactly). (A stored
+            // transposed is Aᵀ already.)
+            let packed = if trans_a { 0 } else { k * m };
+            with_scratch(&WHOLE_SCRATCH, packed + n * m, |s| {
+                let (at, ct) = s.split_at_mut(packed);
+                // SAFETY: avx512f was detected (choose_path); at holds k·m (when packed), ct n·m
+                // and c m·n elements.
+                unsafe {
+                    if !trans_a {
+                        avx512::pack_transposed(a.as_ptr(), m, k, at.as_mut_ptr());
+                    }
+                    single(path, b, false, if trans_a { a } else { at }, false, ct, n, k, m, false, may_split);
+                    avx512::pack_transposed(ct.as_ptr(), n, m, c.as_mut_ptr());
+                }
+            });
+        }
+        #[cfg(target_arch = "x86_64")]
+        Path::Bcast if trans_b && !by_cols => {
+            // B is stored n×k: transpose it once into a k×n scratch, then the plain kernel (the
+            // row tasks all read the whole of B).
+            with_scratch(&WHOLE_SCRATCH, k * n, |bt| {
+                // SAFETY: avx512f was detected (choose_path); bt holds k·n elements.
+                unsafe { avx512::pack_transposed(b.as_ptr(), n, k, bt.as_mut_ptr()) };
+                single(path, a, trans_a, bt, false, c, m, k, n, accumulate, may_split);
+            });
         }
         Path::Bcast | Path::Dot => {
-            // Parallel tasks own blocks of output columns when n is wide (each thread then reads
-            // only its slice of B, which stays in its own cache), else blocks of rows. Every
-            // output element is computed by the same instruction sequence on any thread.
+            // Every output element is computed by the same instruction sequence on any thread
+            // and in any tiling (one FMA chain over p from zero, then the optional add of C).
             // Tasks get near-equal shares of whole tiles (16-column vectors, 6-row strips), so two
             // threads finish together (n = 200 was split 128 + 72 columns).
-            let (by_cols, unit, len) = if n >= 128 { (true, 16, n) } else { (false, avx512::BCAST_MR, m) };
+            let (unit, len) = if by_cols { (16, n) } else { (avx512::BCAST_MR, m) };
             let units = len.div_ceil(unit);
             let tasks = if by_cols { units.div_ceil(4) } else { units.min(8) };
             let (ap, bp, cp) = (a.as_ptr() as usize, b.as_ptr() as usize, pool::SendPtr(c.as_mut_ptr()));
@@ -142,9 +163,23 @@ fn single(
                 let (a, b, c) = (ap as *const f32, bp as *const f32, cp.get());
                 // SAFETY: avx512f was detected (choose_path). Rows i0..i1 of A, columns j0..j1 of
                 // op(B) and the C block they produce are in bounds (slice lengths asserted by the
-                // caller); tasks write disjoint C blocks.
+                // caller); tasks write disjoint C blocks; a panel scratch holds k·w elements.
                 unsafe {
-                    if path == Path::Bcast {
+                    if path == Path::Bcast && trans_b {
+                        // B is stored n×k (by_cols here): each 64-column panel of its transpose
+                        // is written into a k×64 scratch just before its tiles read it, so the
+                        // panel is still in L1 (a whole transposed copy of a 256x128 weight,
+                        // 128 KB, went out to L2 between the copy and its use).
+                        with_scratch(&PANEL_SCRATCH, k * PANEL.min(j1 - j0), |bt| {
+                            let mut jb = j0;
+                            while jb < j1 {
+                                let w = PANEL.min(j1 - jb);
+                                avx512::pack_transposed(b.add(jb * k), w, k, bt.as_mut_ptr());
+                                avx512::bcast(m, w, k, a, a_rs, a_cs, bt.as_ptr(), w, c.add(jb), n, accumulate);
+                                jb += w;
+                            }
+                        })
+                    } else if path == Path::Bcast {
                         avx512::bcast(i1 - i0, j1 - j0, k, a.add(i0 * a_rs), a_rs, a_cs, b.add(j0), n,
                             c.add(i0 * n + j0), n, accumulate)
                     } else {
@@ -179,6 +214,36 @@ fn single(
             }
         }
     }
+}
+
+/// Whether a transposed-B product on the `Bcast` path computes Cᵀ = B·Aᵀ and transposes the
+/// output (m·k + m·n elements moved) rather than transposing B (k·n): for a small m. Measured at
+/// batch 32 (`cargo bench --bench matmul WaveNet`): dX = dH·Wᵀ, 32x128 @ 128x256, 12.1 → 9.5 µs.
+fn transposed_via_output(m: usize, k: usize, n: usize, trans_a: bool) -> bool {
+    let moved = if trans_a { m * n } else { m * k + m * n };
+    moved < k * n
+}
+
+/// Columns of a transposed B packed at a time on the column-split `Bcast` path: one tile width.
+const PANEL: usize = 64;
+
+thread_local! {
+    /// Reused scratch for transposed B (a whole one, or one panel per task): no allocation per
+    /// product. Two keys, because the whole-B path runs panel-free kernels inside its borrow.
+    static WHOLE_SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    static PANEL_SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` on `len` elements of this thread's scratch `key` (grown as needed, never shrunk:
+/// at most BCAST_PACK_MAX elements, 256 KB). The contents are stale; `f` writes before it reads.
+fn with_scratch<R>(key: &'static std::thread::LocalKey<std::cell::RefCell<Vec<f32>>>, len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    key.with(|cell| {
+        let mut v = cell.borrow_mut();
+        if v.len() < len {
+            v.resize(len, 0.0);
+        }
+        f(&mut v[..len])
+    })
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -517,6 +582,56 @@ mod tests {
             let want = naive(&a[bi * m * k..][..m * k], true, &b[bi * k * n..][..k * n], true, &[], m, k, n, false);
             assert_close(&out[bi * m * n..][..m * n], &want, 1e-5, 1e-5, "many small");
         }
+    }
+
+    /// op(A)·Bᵀ on the `Bcast` path, whichever way B's transpose is handled (the output
+    /// transposed for a small m, B in L1 panels for a wide n, B whole otherwise), has the bits
+    /// of the plain kernel on an explicitly transposed B: the same FMA chain per output.
+    #[test]
+    fn transposed_b_has_the_bits_of_the_plain_kernel() {
+        if cpu::level() != cpu::Level::Avx512 {
+            return;
+        }
+        let _g = THREAD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let mut rng = Rng::new(5);
+        let shapes = [(32, 128, 256), (64, 128, 256), (32, 27, 128), (32, 27, 200), (128, 128, 48),
+            (32, 200, 30), (1, 5, 130), (7, 33, 129), (13, 64, 300), (17, 9, 16), (3, 100, 64),
+            // large enough to split over 2 threads: the output-transposed and the panel path
+            (64, 256, 512), (200, 128, 300)];
+        for &(m, k, n) in &shapes {
+            let b = rng.vec(n * k); // stored n×k
+            let mut bt = vec![0f32; k * n];
+            for j in 0..n {
+                for p in 0..k {
+                    bt[p * n + j] = b[j * k + p];
+                }
+            }
+            let c0 = rng.vec(m * n);
+            for ta in [false, true] {
+                let a = rng.vec(m * k);
+                for acc in [false, true] {
+                    let mut want = c0.clone();
+                    matmul_with_path(Path::Bcast, &a, ta, &bt, false, &mut want, m, k, n, acc);
+                    for threads in [1, 2] {
+                        crate::pool::set_num_threads(threads).unwrap();
+                        let mut got = c0.clone();
+                        matmul_with_path(Path::Bcast, &a, ta, &b, true, &mut got, m, k, n, acc);
+                        let same = got.iter().zip(&want).all(|(x, y)| x.to_bits() == y.to_bits());
+                        assert!(same, "{m}x{k}x{n} ta={ta} acc={acc} threads={threads}");
+                    }
+                }
+            }
+        }
+        crate::pool::set_num_threads(1).unwrap();
+    }
+
+    #[test]
+    fn transposed_output_only_where_it_moves_fewer_elements() {
+        assert!(transposed_via_output(32, 128, 256, false)); // dX3 at batch 32
+        assert!(transposed_via_output(64, 128, 256, false)); // dX2
+        assert!(!transposed_via_output(32, 27, 128, false)); // dH3: Bᵀ is the smaller copy
+        assert!(!transposed_via_output(128, 128, 48, false)); // dX1
+        assert!(!transposed_via_output(1024, 200, 30, false));
     }
 
     #[test]
