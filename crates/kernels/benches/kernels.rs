@@ -94,7 +94,7 @@ fn main() {
         let (two, _) = time(&mut *f);
         println!("{:<40} {:>10.2} {:>10.2} {:>10.2}", name, cpu * 1e6, one * 1e6, two * 1e6);
     };
-    for &(n, c) in &[(1024usize, 200usize), (32, 200), (1024, 128), (128, 128), (64, 128), (32, 128)] {
+    for &(n, c) in &[(1024usize, 200usize), (32, 200), (1024, 128), (128, 128), (64, 128), (32, 128), (32, 27)] {
         let x = data(n * c, 1);
         let dy = data(n * c, 2);
         let g = data(c, 3);
@@ -114,6 +114,20 @@ fn main() {
         let mut o = vec![0f32; n * c];
         row(format!("add [{n},{c}] + [{c}]"), &mut || {
             binary(BinaryOp::Add, black_box(&x), 0, &[c, 1], &b, 0, &[0, 1], &mut o, &[n, c])
+        });
+    }
+    // The WaveNet's embedding at batch 32: 256 rows of 24 from a 27x24 table, and its backward.
+    for &(rows, row_size, nidx) in &[(27usize, 24usize, 256usize), (27, 10, 3072)] {
+        let table = data(rows * row_size, 6);
+        let idx: Vec<i32> = (0..nidx).map(|i| ((i * 7 + i / 3) % rows) as i32).collect();
+        let mut out = vec![0f32; nidx * row_size];
+        row(format!("indexSelect {nidx} rows of [{rows},{row_size}]"), &mut || {
+            ferrograd_kernels::gather::index_select(black_box(&table), row_size, &idx, &mut out)
+        });
+        let src = data(nidx * row_size, 7);
+        let mut dst = vec![0f32; rows * row_size];
+        row(format!("indexAdd {nidx} rows into [{rows},{row_size}]"), &mut || {
+            ferrograd_kernels::gather::index_add(black_box(&src), row_size, &idx, &mut dst)
         });
     }
     for &(n, c) in &[(1024usize, 27usize), (32, 27)] {
