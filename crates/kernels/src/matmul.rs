@@ -4,7 +4,9 @@
 //! - `Bcast`: hand-written AVX-512 kernel that broadcasts A elements against rows of B; no
 //!   packing, so it wins for the lecture shapes (batch 32 to 1024) where gemm's packing and
 //!   dispatch dominate.
-//!   Handles transA through A's strides, transB by transposing B into a scratch first.
+//!   Handles transA through A's strides; transB by computing Cᵀ = B·Aᵀ and transposing the
+//!   output when that moves fewer elements than B (dX = dH·Wᵀ at a small batch), else by
+//!   transposing B into a scratch (per 64-column panel when the columns are split).
 //! - `Dot`: hand-written AVX-512 kernel of row·row dot products for transB (dY·Wᵀ), reading both
 //!   operands along their contiguous k axis; for long-k narrow products whose Bᵀ is too large
 //!   to transpose into scratch for `Bcast`.
@@ -12,7 +14,7 @@
 //!
 //! Measured GFLOP/s for each path and shape: `cargo bench -p ferrograd-kernels --bench matmul`.
 //! Transposed operands are read through strides, except a transposed B on the `Bcast` path
-//! (transposed into a scratch of at most 256 KB).
+//! (as above, through a reused per-thread scratch of at most 256 KB).
 
 use crate::{cpu, pool};
 use gemm::Parallelism;
@@ -234,8 +236,9 @@ thread_local! {
     static PANEL_SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// Runs `f` on `len` elements of this thread's scratch `key` (grown as needed, never shrunk:
-/// at most BCAST_PACK_MAX elements, 256 KB). The contents are stale; `f` writes before it reads.
+/// Runs `f` on `len` elements of this thread's scratch `key` (grown as needed, never shrunk; on
+/// the paths `choose_path` picks at most BCAST_PACK_MAX elements, 256 KB). The contents are
+/// stale: `f` writes before it reads.
 fn with_scratch<R>(key: &'static std::thread::LocalKey<std::cell::RefCell<Vec<f32>>>, len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
     key.with(|cell| {
         let mut v = cell.borrow_mut();
