@@ -50,8 +50,8 @@ describe('matmul with a transposed right operand (native)', () => {
           }
         }
       });
-      const got = Float64Array.from(withBackend('native', () => a.matmul(w.T)).toArray() as number[]);
-      const want = Float64Array.from(withBackend('reference', () => a.double().matmul(w.double().T)).toArray() as number[]);
+      const got = Float64Array.from(withBackend('native', () => a.matmul(w.T)).toArray());
+      const want = Float64Array.from(withBackend('reference', () => a.double().matmul(w.double().T)).toArray());
       expect(got.length).toBe(m * n);
       const tol = 4e-6 * Math.sqrt(k);
       let worst = 0;
