@@ -57,6 +57,19 @@ const EXPM1_POLY: [f64; 11] = [
     2.5052095572079457e-08,
 ];
 
+/// EXPM1_POLY[i]·2^(i+1): in h = r/2, the Horner steps of 2·Q(r) (each an exact power-of-2
+/// scaling of the step in r).
+const EXPM1_POLY_HALF: [f64; 11] = {
+    let mut c = EXPM1_POLY;
+    let (mut i, mut s) = (0, 2.0);
+    while i < c.len() {
+        c[i] *= s;
+        s *= 2.0;
+        i += 1;
+    }
+    c
+};
+
 /// tanh(a) = m / (m + 2) with m = e^{2a} − 1. One formula for every |x|: m is accurate to f64
 /// rounding near 0 too, because e^y − 1 = (2^k − 1) + 2^k·(e^r − 1) with e^r − 1 = r·Q(r) (and
 /// 2^k − 1 exact), so neither a separate small-|x| series nor a select is needed. About 30 vector
@@ -64,20 +77,25 @@ const EXPM1_POLY: [f64; 11] = [
 /// (exp series and 1 − 2/(e + 1)) on every input (see the tests).
 #[inline(always)]
 fn tanh_one(x: f32) -> f32 {
-    // tanh(a) rounds to 1 in f32 from a = 9.02 on; clamping keeps 2^k in range.
-    let y = 2.0 * (x as f64).abs().min(9.5);
-    let kf = y.mul_add(LOG2E, SHIFTER);
+    // tanh(a) rounds to 1 in f32 from a = 9.02 on; clamping keeps 2^k in range. Written as a
+    // compare (not f64::min, which drops NaN) so that NaN runs through the formula as NaN and
+    // needs no select of its own at the end.
+    let a = (x as f64).abs();
+    let a = if a > 9.5 { 9.5 } else { a };
+    // With y = 2a: k = round(y·log2 e), r = y − k·ln2, e^r − 1 = r·Q(r). Every step is written in
+    // a = y/2 with constants scaled by powers of 2 (h = r/2, and the Horner steps of Q2(h) = 2·Q(r)),
+    // which scales each rounded value exactly: the same bits without computing y.
+    let kf = a.mul_add(2.0 * LOG2E, SHIFTER);
     let k = kf - SHIFTER;
-    let r = k.mul_add(-LN2_LO, k.mul_add(-LN2_HI, y)); // |r| <= ln2/2
-    let mut q = EXPM1_POLY[10];
-    for &c in EXPM1_POLY[..10].iter().rev() {
-        q = q.mul_add(r, c);
+    let h = k.mul_add(-LN2_LO / 2.0, k.mul_add(-LN2_HI / 2.0, a)); // |h| <= ln2/4
+    let mut q = EXPM1_POLY_HALF[10];
+    for &c in EXPM1_POLY_HALF[..10].iter().rev() {
+        q = q.mul_add(h, c);
     }
     let scale = f64::from_bits(((kf.to_bits() as i64).wrapping_add(1023) as u64) << 52);
-    let m = scale.mul_add(r * q, scale - 1.0);
+    let m = scale.mul_add(h * q, scale - 1.0);
     let t = m / (m + 2.0);
-    // f64::min drops NaN, so NaN needs its own select.
-    if x.is_nan() { x } else { (t as f32).copysign(x) }
+    (t as f32).copysign(x)
 }
 
 /// The tanh of the first SIMD version (plain multiplies and adds, an f64 division), kept to count
@@ -91,6 +109,26 @@ fn tanh_v1(x: f32) -> f32 {
     let e = exp_f64(2.0 * a.min(20.0));
     let large = 1.0 - 2.0 / (e + 1.0);
     let t = if a < 0.125 { small } else { large };
+    if x.is_nan() { x } else { (t as f32).copysign(x) }
+}
+
+/// The tanh before its operations were written in a = y/2 and NaN went through the formula
+/// (y = 2a computed, f64::min clamp, a select for NaN), kept to check that the current one gives
+/// its bits on every input.
+#[cfg(test)]
+#[inline(always)]
+fn tanh_v2(x: f32) -> f32 {
+    let y = 2.0 * (x as f64).abs().min(9.5);
+    let kf = y.mul_add(LOG2E, SHIFTER);
+    let k = kf - SHIFTER;
+    let r = k.mul_add(-LN2_LO, k.mul_add(-LN2_HI, y));
+    let mut q = EXPM1_POLY[10];
+    for &c in EXPM1_POLY[..10].iter().rev() {
+        q = q.mul_add(r, c);
+    }
+    let scale = f64::from_bits(((kf.to_bits() as i64).wrapping_add(1023) as u64) << 52);
+    let m = scale.mul_add(r * q, scale - 1.0);
+    let t = m / (m + 2.0);
     if x.is_nan() { x } else { (t as f32).copysign(x) }
 }
 
@@ -113,25 +151,30 @@ fn sigmoid_one(x: f32) -> f32 {
     if x.is_nan() { x } else { s }
 }
 
+/// out[i] = f(x[i]) in blocks of 32 fully unrolled: four independent vectors in flight hide the
+/// long dependency chain of one evaluation (the loop was latency-bound one vector at a time).
+#[inline(always)]
+fn unrolled(x: &[f32], out: &mut [f32], f: impl Fn(f32) -> f32) {
+    const U: usize = 32;
+    let mut xs = x.chunks_exact(U);
+    let mut os = out.chunks_exact_mut(U);
+    for (o, x) in (&mut os).zip(&mut xs) {
+        for i in 0..U {
+            o[i] = f(x[i]);
+        }
+    }
+    for (o, &v) in os.into_remainder().iter_mut().zip(xs.remainder()) {
+        *o = f(v);
+    }
+}
+
 macro_rules! multiversion {
     ($name:ident, $one:ident) => {
         pub fn $name(x: &[f32], out: &mut [f32]) {
             assert_eq!(x.len(), out.len(), concat!(stringify!($name), ": x and out lengths differ"));
             #[inline(always)]
             fn body(x: &[f32], out: &mut [f32]) {
-                // Blocks of 32 fully unrolled: four independent vectors in flight hide the long
-                // dependency chain of one evaluation (the loop was latency-bound one vector at a time).
-                const U: usize = 32;
-                let mut xs = x.chunks_exact(U);
-                let mut os = out.chunks_exact_mut(U);
-                for (o, x) in (&mut os).zip(&mut xs) {
-                    for i in 0..U {
-                        o[i] = $one(x[i]);
-                    }
-                }
-                for (o, &v) in os.into_remainder().iter_mut().zip(xs.remainder()) {
-                    *o = $one(v);
-                }
+                unrolled(x, out, $one)
             }
             #[cfg(target_arch = "x86_64")]
             {
@@ -282,6 +325,14 @@ mod tests {
                 *o = tanh_v1(v);
             }
         }
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn v2(x: &[f32], out: &mut [f32]) {
+            for (o, &v) in out.iter_mut().zip(x) {
+                *o = tanh_v2(v);
+            }
+        }
+        let mut not_v2 = 0usize;
         let (lo, hi) = (0u32, 10f32.to_bits());
         let mut diff = 0usize;
         let mut wrong_now = 0usize;
@@ -296,6 +347,9 @@ mod tests {
                 *x = f32::from_bits(u + i as u32);
             }
             tanh_slice(&xs[..n], &mut a[..n]);
+            #[cfg(target_arch = "x86_64")]
+            unsafe { v2(&xs[..n], &mut b[..n]) };
+            not_v2 += (0..n).filter(|&i| a[i].to_bits() != b[i].to_bits()).count();
             #[cfg(target_arch = "x86_64")]
             unsafe { v1(&xs[..n], &mut b[..n]) };
             for i in 0..n {
@@ -315,6 +369,13 @@ mod tests {
         }
         eprintln!("tanh: {diff} of {} inputs in [0, 10) differ from the first version (worst {worst} ulp), e.g. {first:?}; at {wrong_now} of them the new one is not libm's rounding", hi - lo);
         assert!(worst <= 1 && wrong_now == 0 && diff < 1000);
+        assert_eq!(not_v2, 0, "inputs where tanh's bits changed from the version before");
+        // NaN goes through the formula now: still NaN, either sign (the select is gone).
+        for x in [f32::NAN, -f32::NAN, f32::from_bits(0x7fc0_1234)] {
+            let mut o = [0f32; 40];
+            tanh_slice(&[x; 40], &mut o);
+            assert!(o.iter().all(|v| v.is_nan()) && tanh_f32(x).is_nan());
+        }
     }
 
     #[test]
