@@ -85,14 +85,16 @@ fn tanh_one(x: f32) -> f32 {
     // With y = 2a: k = round(y·log2 e), r = y − k·ln2, e^r − 1 = r·Q(r). Every step is written in
     // a = y/2 with constants scaled by powers of 2 (h = r/2, and the Horner steps of Q2(h) = 2·Q(r)),
     // which scales each rounded value exactly: the same bits without computing y.
-    let kf = a.mul_add(2.0 * LOG2E, SHIFTER);
-    let k = kf - SHIFTER;
+    // The shifter carries the exponent bias too: kf's low bits are k + 1023, the biased exponent
+    // of 2^k (no exact tie can occur below 2^51, so k rounds as with the plain shifter).
+    let kf = a.mul_add(2.0 * LOG2E, SHIFTER + 1023.0);
+    let k = kf - (SHIFTER + 1023.0);
     let h = k.mul_add(-LN2_LO / 2.0, k.mul_add(-LN2_HI / 2.0, a)); // |h| <= ln2/4
     let mut q = EXPM1_POLY_HALF[10];
     for &c in EXPM1_POLY_HALF[..10].iter().rev() {
         q = q.mul_add(h, c);
     }
-    let scale = f64::from_bits(((kf.to_bits() as i64).wrapping_add(1023) as u64) << 52);
+    let scale = f64::from_bits(kf.to_bits() << 52);
     let m = scale.mul_add(h * q, scale - 1.0);
     let t = m / (m + 2.0);
     (t as f32).copysign(x)
