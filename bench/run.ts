@@ -19,7 +19,7 @@ import { benchMatmul } from './matmul.js';
 import { benchOps } from './ops.js';
 import { COMPILED_IMPL, NN_IMPL, compiledStep, loadDataset, makeMlp2, makeMlp3, makeMlp3Nn, type Dataset } from './mlp.js';
 import { benchTraining } from './train.js';
-import { TUNED_IMPL, runTunedMlp3 } from './tuned-child.js';
+import { MALLOC_TUNED, V8_SWEEP_DEFAULT, runChildMlp3 } from './tuned-child.js';
 import { PROJECT_ROOT, runPeers } from './peers.js';
 import { mlp2Case, mlp3Case } from './cases.js';
 import { benchWaveNet } from './wavenet.js';
@@ -161,10 +161,12 @@ async function main(): Promise<void> {
         }
       }
       if (native && !opts.quick) {
-        try {
-          runTunedMlp3(results, batch, mlpTiming);
-        } catch (e) {
-          results.error(`${kase} [${TUNED_IMPL}]`, e);
+        for (const variant of [MALLOC_TUNED, V8_SWEEP_DEFAULT]) {
+          try {
+            runChildMlp3(results, batch, mlpTiming, variant);
+          } catch (e) {
+            results.error(`${kase} [${variant.impl}]`, e);
+          }
         }
       }
     }

@@ -18,6 +18,7 @@
 import { createRequire } from 'node:module';
 import type { Backend } from './backend.js';
 import { loadBinding } from './native-binding.js';
+import { tuneArrayBufferSweeping } from './v8-sweeping.js';
 import { referenceBackend } from './reference.js';
 import type * as Generated from '../../native/index.js';
 
@@ -86,6 +87,7 @@ function load(): NativeAddon | null {
   }
   // From now on the kernels are own properties of nativeBackend: calls go straight to the addon.
   Object.assign(nativeBackend, addon.kernels);
+  tuneArrayBufferSweeping();
   return addon;
 }
 
