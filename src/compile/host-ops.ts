@@ -515,6 +515,24 @@ export function makeOptimizerStep(rec: Recording, opt: Optimizer, run: () => unk
   return result;
 }
 
+/** The parameters with a gradient, when the recorded calls are exactly one native `kernel` call
+ *  per such parameter, in order, over the parameter's and the gradient's own memory (arguments 0
+ *  and 1) and passing `also`; null otherwise (the optimizer's step then replays in TypeScript). */
+function oneNativeCallPerParam(
+  pairs: [Tensor, Tensor | null][], calls: { name: string; backend: Backend; args: unknown[] }[], kernel: string,
+  also: (args: unknown[]) => boolean = () => true,
+): [Tensor, Tensor | null][] | null {
+  const withGrad = pairs.filter(([, g]) => g !== null);
+  if (calls.length !== withGrad.length) return null;
+  for (let i = 0; i < calls.length; i++) {
+    const { name, backend, args } = calls[i];
+    const [p, g] = withGrad[i];
+    if (name !== kernel || backend !== nativeBackend || !also(args)) return null;
+    if ((args[0] as AnyArray).buffer !== p.data.buffer || (args[1] as AnyArray).buffer !== g!.data.buffer) return null;
+  }
+  return withGrad;
+}
+
 /** optim.SGD's step as the recorded sgdStep kernel calls, replayed natively while nothing they
  *  depend on has changed since the native form was made: each group's options but lr, its
  *  parameters and their storage, the momentum buffers (loadStateDict replaces them). When
@@ -525,15 +543,8 @@ export function makeOptimizerStep(rec: Recording, opt: Optimizer, run: () => unk
 function sgdNativeForm(
   opt: SGD, pairs: [Tensor, Tensor | null][], calls: { name: string; backend: Backend; args: unknown[] }[],
 ): (() => NativeForm | null) | null {
-  const withGrad = pairs.filter(([, g]) => g !== null);
-  if (calls.length !== withGrad.length) return null;
-  for (let i = 0; i < calls.length; i++) {
-    const { name, backend, args } = calls[i];
-    const [p, g] = withGrad[i];
-    const P = args[0] as AnyArray;
-    const G = args[1] as AnyArray;
-    if (name !== 'sgdStep' || backend !== nativeBackend || args[3] !== false || P.buffer !== p.data.buffer || G.buffer !== g!.data.buffer) return null;
-  }
+  const withGrad = oneNativeCallPerParam(pairs, calls, 'sgdStep', (args) => args[3] === false);
+  if (withGrad === null) return null;
   const recordedOptions = opt.paramGroups.map((g) => [g.lr, g.momentum, g.dampening, g.weightDecay, g.nesterov, g.maximize, g.fusedMultiplyAdd] as unknown[]);
   const optionsOf = (g: SGD['paramGroups'][number], k: number): unknown =>
     k === 0 ? g.lr : k === 1 ? g.momentum : k === 2 ? g.dampening : k === 3 ? g.weightDecay : k === 4 ? g.nesterov : k === 5 ? g.maximize : g.fusedMultiplyAdd;
@@ -640,13 +651,8 @@ function adamOptionsValid(g: AdamGroup): boolean {
 function adamNativeForm(
   opt: Adam, pairs: [Tensor, Tensor | null][], calls: { name: string; backend: Backend; args: unknown[] }[],
 ): (() => NativeForm | null) | null {
-  const withGrad = pairs.filter(([, g]) => g !== null);
-  if (calls.length !== withGrad.length) return null;
-  for (let i = 0; i < calls.length; i++) {
-    const { name, backend, args } = calls[i];
-    const [p, g] = withGrad[i];
-    if (name !== 'adamStep' || backend !== nativeBackend || (args[0] as AnyArray).buffer !== p.data.buffer || (args[1] as AnyArray).buffer !== g!.data.buffer) return null;
-  }
+  const withGrad = oneNativeCallPerParam(pairs, calls, 'adamStep');
+  if (withGrad === null) return null;
   const touched = withGrad.map(([p]) => p.data);
   return () => {
     const live = opt.paramGroups;

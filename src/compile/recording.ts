@@ -525,8 +525,10 @@ function installHooks(rec: Recording): Restore {
         for (const u of t.gradFn?.inputs ?? []) if (u !== null) stack.push(u);
       }
       const r = orig.apply(this, a);
-      for (const t of graph) if (t.grad !== null) rec.escaping.add(t.grad.data);
-      rec.graphTensors.push(...graph);
+      for (const t of graph) {
+        if (t.grad !== null) rec.escaping.add(t.grad.data);
+        rec.graphTensors.push(t);
+      }
       return r;
     }),
   );

@@ -69,7 +69,7 @@ impl<'a> Block<'a> {
             let bytes = self.w * 4;
             let mut o = 0;
             while o < bytes + 63 {
-                prefetch(p.wrapping_add(o.min(bytes - 1)));
+                crate::cpu::prefetch(p.wrapping_add(o.min(bytes - 1)));
                 o += 64;
             }
         }
@@ -78,18 +78,6 @@ impl<'a> Block<'a> {
 
 /// How many rows ahead a first pass prefetches (~100 ns of DRAM latency, ~10 ns per row).
 const PREFETCH_ROWS: usize = 24;
-
-#[inline(always)]
-fn prefetch(p: *const i8) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is a hint: it never faults and reads nothing into the program.
-    #[allow(unused_unsafe)]
-    unsafe {
-        std::arch::x86_64::_mm_prefetch(p, std::arch::x86_64::_MM_HINT_T0)
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
-}
 
 /// s[j] += x[r, j] over rows in order, in f64.
 #[inline(always)]

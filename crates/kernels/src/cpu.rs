@@ -110,3 +110,17 @@ pub(crate) fn for_each_path(mut f: impl FnMut(&str)) {
     }
     TEST_PATH.store(0, Relaxed);
 }
+
+/// A cache hint for the line holding `p`: never faults, whatever the address, and changes no
+/// value (a no-op off x86_64). Shared by the kernels' prefetching loops and the addon's tape.
+#[inline(always)]
+pub fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch reads nothing into the program and cannot fault.
+    #[allow(unused_unsafe)]
+    unsafe {
+        std::arch::x86_64::_mm_prefetch(p as *const i8, std::arch::x86_64::_MM_HINT_T0)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}

@@ -355,7 +355,7 @@ impl Gather {
                     // Rows are random lines of a dataset too big for L2 (Xtr[ix]): each would stall
                     // on a cache miss, so the row GATHER_AHEAD places on is asked for now.
                     if let Some(&a) = idx.get(p + GATHER_AHEAD) {
-                        prefetch(src.as_ptr().wrapping_add(row(a) * rs));
+                        ferrograd_kernels::cpu::prefetch(src.as_ptr().wrapping_add(row(a) * rs));
                     }
                     let r = row(v);
                     out[p * rs..(p + 1) * rs].copy_from_slice(&src[r * rs..(r + 1) * rs]);
@@ -369,18 +369,6 @@ impl Gather {
 /// How many rows ahead a Gather prefetches its source rows (~100 ns of DRAM latency per row).
 const GATHER_AHEAD: usize = 16;
 
-/// A cache hint: never faults, whatever the address, and changes no value.
-#[inline(always)]
-fn prefetch(p: *const i32) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch reads nothing into the program and cannot fault.
-    #[allow(unused_unsafe)]
-    unsafe {
-        std::arch::x86_64::_mm_prefetch(p as *const i8, std::arch::x86_64::_MM_HINT_T0)
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
-}
 
 // ---- running --------------------------------------------------------------------------------
 
