@@ -224,6 +224,33 @@ describe('arguments and shapes', () => {
     }
   });
 
+  it("PyTorch's edge-case gradients (std of a constant row; pow where y = 0, and where x = 0 and y >= 0) are replayed, also when only later data hits them", () => {
+    const g = new Generator().manualSeed(3);
+    const w = randn([3, 4], { generator: g, requiresGrad: true });
+    const e = randn([3, 4], { generator: g, requiresGrad: true });
+    const f = (x: Tensor, p: Tensor) => {
+      w.grad = null;
+      e.grad = null;
+      const loss = x.mul(w).std(1).sum().add(p.mul(w).abs().pow(e.mul(p)).sum());
+      loss.backward();
+      return loss;
+    };
+    const c = compile(f);
+    for (let i = 0; i < 3; i++) c(randn([3, 4], { generator: g }), randn([3, 4], { generator: g }));
+    expect(c.info.compiledShapes).toBe(1);
+    // Row 0 of x·w is 0 (std 0) and p has zeros (base 0 with exponent 0): only now.
+    const x = tensor([[0, 0, 0, 0], [1, -1, 3, 0.5], [0, 1, 0, 1]]);
+    const p = tensor([[0, 1, 0, 2], [0.5, 0, -1, 1], [1, 1, 1, 1]]);
+    const replayed = c(x, p).item();
+    const [gw, ge] = [w.grad!.toArray(), e.grad!.toArray()];
+    const eager = f(x, p).item();
+    expect(Object.is(replayed, eager)).toBe(true);
+    expect(Array.from(gw)).toEqual(Array.from(w.grad!.toArray()));
+    expect(Array.from(ge)).toEqual(Array.from(e.grad!.toArray()));
+    expect(gw.every(Number.isFinite) && ge.every(Number.isFinite)).toBe(true);
+    expect([gw[0], gw[2]]).toEqual([0, 0]); // where both the std of a 0 row and 0^0 give 0
+  });
+
   it('refuses arguments that are not tensors, numbers, strings or booleans', () => {
     const c = compile((o: unknown) => o);
     expect(() => c({})).toThrow(/compile: argument 0 is a object; a compiled function takes tensors, numbers/);
@@ -323,6 +350,18 @@ describe('refusals', () => {
       return v;
     });
     expect(() => callTimes(c, 2)).toThrow(/compile: a replayed step does not reproduce the eager call: state .* differs \(fn changes it in TypeScript/);
+  });
+
+  it('a gradient edited in TypeScript after backward (the verification replay catches it)', () => {
+    const { w, x } = setup();
+    const c = compile(() => {
+      w.grad = null;
+      const loss = x.matmul(w).tanh().sum();
+      loss.backward();
+      (w.grad!.data as Float32Array)[0] = 0; // the replay would leave it as the kernels wrote it
+      return loss;
+    });
+    expect(() => callTimes(c, 3)).toThrow(/compile: a replayed step does not reproduce the eager call: gradient .* differs/);
   });
 
   it('index and target checks keep holding in replayed steps, with the eager messages', () => {

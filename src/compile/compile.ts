@@ -298,13 +298,19 @@ function restoreInPlace(opt: Optimizer, sd: OptimizerStateDict): boolean {
 /** Replay the step from the state before the eager call and require the same bits. */
 function verify(tape: Tape, inputs: Tensor[], eagerResult: unknown, before: SavedState, rec: Recording): void {
   const after = saveState(rec, tape);
+  // The gradients left in .grad buffers are the step's output too (the caller reads them).
+  const grads = [...rec.escaping].map((array) => ({ array, copy: array.slice() }));
+  const restoreAfter = () => {
+    restoreState(after);
+    for (const { array, copy } of grads) array.set(copy as never);
+  };
   restoreState(before);
   tape.scramble();
   let replayed: unknown;
   try {
     replayed = tape.replay(inputs);
   } catch (e) {
-    restoreState(after);
+    restoreAfter();
     const msg = e instanceof Error ? e.message : String(e);
     throw new Error(`compile: the replayed step failed where the eager call succeeded (${msg}); fn does work in TypeScript that compile does not record, so it cannot be compiled`);
   }
@@ -312,13 +318,21 @@ function verify(tape: Tape, inputs: Tensor[], eagerResult: unknown, before: Save
     const { array, copy } = after.arrays[i];
     if (sameBits(array, copy)) continue;
     const writer = tape.writerOf(array);
-    restoreState(after);
+    restoreAfter();
     throw new Error(
       `compile: a replayed step does not reproduce the eager call: state ${rec.arrayId(array)} differs${writer === null ? ' (fn changes it in TypeScript, outside the kernels and host ops compile records)' : ` (last written by ${writer})`}; this fn cannot be compiled`,
     );
   }
+  for (const { array, copy } of grads) {
+    if (sameBits(array, copy)) continue;
+    const writer = tape.writerOf(array);
+    restoreAfter();
+    throw new Error(
+      `compile: a replayed step does not reproduce the eager call: gradient ${rec.arrayId(array)} differs${writer === null ? '' : ` (last written by ${writer})`}; fn changes it, or a value it depends on, in TypeScript outside the kernels and host ops compile records, so it cannot be compiled`,
+    );
+  }
   if (!sameResult(eagerResult, replayed)) {
-    restoreState(after);
+    restoreAfter();
     throw new Error('compile: a replayed step does not reproduce the eager call: the result differs (fn computes part of it in TypeScript that compile does not record); this fn cannot be compiled');
   }
 }

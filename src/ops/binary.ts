@@ -11,6 +11,7 @@ import { isGradEnabled, noGrad } from '../autograd/grad-mode.js';
 import { record } from './record.js';
 import { bumpVersion } from '../autograd/version.js';
 import { copyInto } from './views.js';
+import { where } from './where.js';
 
 /** Turn a number into a 0-d tensor of `like`'s float dtype (float32 for int tensors). */
 export function asTensor(x: TensorOrScalar, like: Tensor): Tensor {
@@ -171,14 +172,13 @@ export function pow(a: Tensor, e: TensorOrScalar): Tensor {
     if (needX) {
       // d(x^y)/dx = y · x^(y-1), and 0 where y == 0 (x^0 is 1 for every x, also x = 0), as PyTorch.
       const local = rawBinary(BinaryOp.Mul, 'pow', y, rawBinary(BinaryOp.Pow, 'pow', x, rawScalar(BinaryOp.Sub, y, 1, false), dtype), dtype);
-      zeroWhere(local, out.shape, [y], ([yv]) => yv === 0);
-      gx = rawBinary(BinaryOp.Mul, 'mul', g, local, g.dtype);
+      gx = rawBinary(BinaryOp.Mul, 'mul', g, zeroWhere(local, compare('eq', y, 0)), g.dtype);
     }
     if (needY) {
       // d(x^y)/dy = x^y · ln x, and 0 where x == 0 and y >= 0 (the limit, as PyTorch; not 0 · -inf).
       const local = rawBinary(BinaryOp.Mul, 'pow', out, rawLog(x), dtype);
-      zeroWhere(local, out.shape, [x, y], ([xv, yv]) => xv === 0 && yv >= 0);
-      gy = rawBinary(BinaryOp.Mul, 'mul', g, local, g.dtype);
+      const limit = rawBinary(BinaryOp.Mul, 'pow', compare('eq', x, 0), compare('ge', y, 0), dtype);
+      gy = rawBinary(BinaryOp.Mul, 'mul', g, zeroWhere(local, limit), g.dtype);
     }
     return [gx, gy];
   }, [needX || needY ? x : null, needX || needY ? y : null, needY ? out : null]);
@@ -212,16 +212,11 @@ function rawLog(x: Tensor): Tensor {
   return noGrad(() => x.log());
 }
 
-/** Set the elements of the contiguous tensor `t` (of `shape`) to 0 where `cond` holds for the
- *  operands broadcast to that shape: the `where(cond, 0, t)` of PyTorch's edge-case formulas. */
-function zeroWhere(t: Tensor, shape: readonly number[], operands: Tensor[], cond: (vals: number[]) => boolean): void {
-  const data = t.flat();
-  const views = operands.map((o) => o.expand([...shape]).contiguous().flat());
-  const vals = new Array<number>(views.length);
-  for (let i = 0; i < data.length; i++) {
-    for (let k = 0; k < views.length; k++) vals[k] = views[k][i];
-    if (cond(vals)) data[i] = 0;
-  }
+/** `t` with 0 where `mask` (1/0, broadcast to t's shape) is 1: the `where(cond, 0, t)` of
+ *  PyTorch's edge-case formulas. A kernel, not a TypeScript loop over t's data, so a compiled step
+ *  (which replays only kernels and host ops) redoes it every step. */
+function zeroWhere(t: Tensor, mask: Tensor): Tensor {
+  return noGrad(() => where(mask, 0, t));
 }
 
 function extremum(kind: 'maximum' | 'minimum', a: Tensor, b: TensorOrScalar): Tensor {

@@ -8,6 +8,7 @@ import { fmtShape, normDim, numel } from '../tensor/shape.js';
 import { record } from './record.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import { asFloat } from './elementwise.js';
+import { where } from './where.js';
 
 /** Sorted, de-duplicated, normalised dims; undefined means all. */
 function normDims(op: string, t: Tensor, dim: number | number[] | undefined): number[] {
@@ -179,12 +180,8 @@ export function std(t: Tensor, dim: number | number[] | undefined, opts: VarOpti
   const out = noGrad(() => v.sqrt());
   return record(out, 'StdBackward', [v], (g) => {
     // d sqrt(v)/dv = 1 / (2 sqrt(v)): g / (2 · out), one rounding (as sqrt's own backward and
-    // PyTorch's), then 0 where out == 0.
-    const gv = g.div(out.mul(2)).contiguous();
-    const d = gv.flat();
-    const o = out.expand([...gv.shape]).contiguous().flat();
-    for (let i = 0; i < d.length; i++) if (o[i] === 0) d[i] = 0;
-    return [gv];
+    // PyTorch's), then 0 where out == 0: a where kernel, so a compiled step replays it too.
+    return [noGrad(() => where(out.eq(0), 0, g.div(out.mul(2))))];
   }, [out]);
 }
 
