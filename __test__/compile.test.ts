@@ -3,7 +3,7 @@
 // names the cause, and allocate no typed arrays once compiled.
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  F, Generator, Tensor, cat, compile, getBackend, makemore, manualSeed, nn, noGrad, optim, randint, randn, stack, tensor, zeros,
+  F, Generator, Tensor, cat, compile, rand, getBackend, makemore, manualSeed, nn, noGrad, optim, randint, randn, stack, tensor, zeros,
 } from '../index.js';
 import { loadDataset, makeMlp2, makeMlp3, makeMlp3Nn } from '../bench/mlp.js';
 import { indexedStep, message } from './compile-helpers.js';
@@ -63,6 +63,43 @@ describe('compiled steps give the eager bits', () => {
       expectSameBits(r.eager, r.compiled);
       expectSameTensors(r.paramsEager, r.paramsCompiled);
     }
+  });
+
+  it('gradient clipping inside the step (clipGradNorm_, clipGradValue_), active on some steps only', () => {
+    const make = () => {
+      const g = new Generator().manualSeed(11);
+      const net = new nn.Sequential(new nn.Linear(6, 16, { generator: g }), new nn.Tanh(), new nn.Linear(16, 3, { generator: g }));
+      const opt = new optim.SGD(net.parameters(), { lr: 0.5 });
+      const norms: number[] = [];
+      const step = () => {
+        // Large inputs now and then: the norm then exceeds maxNorm and clipping scales.
+        const big = rand([1], { generator: g }).lt(0.3).mul(19.5).add(0.5);
+        const x = randn([8, 6], { generator: g }).mul(big);
+        const y = randint(0, 3, [8], { generator: g });
+        opt.zeroGrad();
+        const loss = F.crossEntropy(net.forward(x), y);
+        loss.backward();
+        const total = optim.clipGradNorm_(net.parameters(), 1.5);
+        optim.clipGradValue_(net.parameters(), 0.2);
+        opt.step();
+        return [loss.item(), total.item()];
+      };
+      return { step, params: net.parameters(), norms };
+    };
+    const a = make();
+    const b = make();
+    const c = compile(() => b.step());
+    const eager: number[] = [];
+    const compiled: number[] = [];
+    for (let i = 0; i < 60; i++) {
+      eager.push(...a.step());
+      compiled.push(...(c() as number[]));
+    }
+    expect(c.info.replayed).toBeGreaterThan(50);
+    expectSameBits(eager, compiled);
+    expectSameTensors(a.params, b.params);
+    const totals = eager.filter((_, i) => i % 2 === 1);
+    expect(totals.some((t) => t > 1.5) && totals.some((t) => t < 1.5)).toBe(true);
   });
 
   it('part 5 WaveNet: makemore.WaveNet + SGD (global generator) and the raw-ops version', () => {
@@ -362,6 +399,25 @@ describe('refusals', () => {
       return loss;
     });
     expect(() => callTimes(c, 3)).toThrow(/compile: a replayed step does not reproduce the eager call: gradient .* differs/);
+  });
+
+  it('a tensor fn returns that TypeScript computed from a kernel output (a conversion to int32)', () => {
+    const { w, x } = setup();
+    const g = new Generator().manualSeed(5);
+    const c = compile(() => x.add(randn([5, 4], { generator: g })).matmul(w).mul(3).to('int32'));
+    expect(() => callTimes(c, 4)).toThrow(/compile: a tensor fn returns \(step#\d+\(Int32Array 15\)\) was filled in JavaScript inside fn with different values on two calls/);
+  });
+
+  it('clipGradNorm_ of a non-contiguous gradient', () => {
+    const { w, x } = setup();
+    const c = compile(() => {
+      const loss = x.matmul(w).sum();
+      loss.backward();
+      w.grad = w.grad!.T.contiguous().T; // same values, transposed strides
+      optim.clipGradNorm_([w], 1);
+      return loss;
+    });
+    expect(() => c()).toThrow(/compile: clipGradNorm_ of a non-contiguous gradient inside a compiled function is not supported/);
   });
 
   it('index and target checks keep holding in replayed steps, with the eager messages', () => {

@@ -88,7 +88,7 @@ export function compareRecordings(a: Recording, b: Recording, ra: ResultTemplate
     const y = cb[i];
     if (x === undefined || y === undefined || a.arrayId(x[0]) !== b.arrayId(y[0]) || !sameBits(x[1].snapshot, y[1].snapshot)) {
       const reader = (x ?? y)![1].reader;
-      return `compile: an input of ${reader} was filled in JavaScript inside fn with different values on two calls (Math.random, values read back from tensors, or TypeScript work compile does not record); compile cannot replay it. Draw randomness from a Generator, or compute the values outside fn and pass them as an argument`;
+      return `compile: ${reader} was filled in JavaScript inside fn with different values on two calls (Math.random, values read back from tensors, or TypeScript work compile does not record); compile cannot replay it. Draw randomness from a Generator, or compute the values outside fn and pass them as an argument`;
     }
   }
   if (!same(ra.shape as Token, rb.shape as Token)) {

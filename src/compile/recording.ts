@@ -18,6 +18,7 @@ import { Generator } from '../random/generator.js';
 import { Optimizer } from '../optim/optimizer.js';
 import { isKernelName, KERNEL_EFFECTS, readsOf, type KernelName } from './kernel-effects.js';
 import type { HostOp } from './host-ops.js';
+import { _setHostWorkSink } from './host-work.js';
 import { makeDropoutOp, makeEmbeddingOp, makeFill, makeIndexOp, makeOptimizerStep, makeRandomFill } from './host-ops.js';
 import { Embedding } from '../nn/embedding.js';
 import { Dropout } from '../nn/dropout.js';
@@ -202,11 +203,14 @@ export class Recording {
     return pos >= end;
   }
 
-  /** Note a read: a step buffer that nothing in the step wrote yet is a constant of the step. */
-  noteRead(a: AnyArray, reader: string): void {
+  /** Note a read: a step buffer that nothing in the step wrote yet is a constant of the step.
+   *  `reader` names the kernel; with `whole`, it names what the buffer is (fn's result). */
+  noteRead(a: AnyArray, reader: string, whole = false): void {
     const c = this.classify(a);
     if (c.kind !== 'step' || this.constants.has(a) || this.coveredByWrites(a)) return;
-    const where = `${reader} (operation ${this.entries.length} of fn, reading ${this.arrayId(a)})`;
+    const where = whole
+      ? `${reader} (${this.arrayId(a)})`
+      : `an input of ${reader} (operation ${this.entries.length} of fn, reading ${this.arrayId(a)})`;
     const part = this.partial.get(a);
     if (part !== undefined) {
       // Partly overwritten by strided copies (a slice's backward into zeros): what the replay
@@ -622,6 +626,24 @@ function installHooks(rec: Recording): Restore {
       return makeOptimizerStep(rec, this, () => orig.apply(this, a));
     }),
   );
+  _setHostWorkSink({
+    log: (work) => {
+      if (rec.isPaused) return;
+      const op: HostOp = {
+        name: work.name,
+        arrays: [...work.arrays],
+        reads: work.reads,
+        writes: work.writes,
+        signature: [work.name, ...work.signature],
+        run: () => work.run(op.arrays),
+      };
+      rec.addHost(op);
+    },
+    refuse: (message) => {
+      if (!rec.isPaused) rec.refuse(`compile: ${message}`);
+    },
+  });
+  restores.push(() => _setHostWorkSink(null));
   const realRandom = Math.random;
   Math.random = () => {
     if (!rec.isPaused) {

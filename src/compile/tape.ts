@@ -110,6 +110,11 @@ export class Tape {
     });
     this.steps.forEach((s, i) => this.stepOfTarget.set(s.kind === 'host' ? s.op.arrays : s.args, i));
     for (const a of written) if (rec.classify(a).kind === 'step') this.stepBuffers.push(a);
+    // A tensor fn returns, or a gradient it leaves, that no kernel or host op wrote was filled in
+    // TypeScript (a literal, or a loop over a kernel's output such as a conversion to int32): a
+    // constant of the step, which the two recordings must agree on, never a stale replay.
+    for (const t of tensorsIn(result)) rec.noteRead(t.data, 'a tensor fn returns', true);
+    for (const g of rec.escaping) rec.noteRead(g, 'a gradient fn leaves', true);
     for (const [array, { snapshot }] of rec.constants) {
       if (written.has(array)) this.restores.push({ array, snapshot });
     }
@@ -407,7 +412,6 @@ function replayError(s: Step, e: unknown): Error {
   return new Error(`${s.call.name} (in a step replayed by compile): ${msg}`);
 }
 
-/** The tensors in fn's result (arrays and plain objects of them included). */
 /** Tensors of the recorded call (a layer's saved `.out`, say) whose memory moved into the shared
  *  arena: the tape no longer writes them and other intermediates reuse the bytes they stood for,
  *  so reading one after this call would give stale values. Each gets a `data` that throws. */

@@ -5,6 +5,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { describe } from './optimizer.js';
 import { bumpVersion } from '../autograd/version.js';
 import type { FloatArray } from '../backend/backend.js';
+import { refuseHostWork, runHostWork } from '../compile/host-work.js';
 
 export interface ClipGradNormOptions {
   /** Throw when the total norm is NaN or infinite (instead of scaling by it). Default false. */
@@ -28,28 +29,43 @@ export function clipGradNorm_(
   if (typeof maxNorm !== 'number' || Number.isNaN(maxNorm)) throw new TypeError(`${op}: maxNorm must be a number, got ${describe(maxNorm)}`);
   if (typeof normType !== 'number' || Number.isNaN(normType)) throw new TypeError(`${op}: normType must be a number (2, 1, Infinity, ...), got ${describe(normType)}`);
   const f32 = grads.every((g) => g.dtype === 'float32');
-  const r = f32 ? Math.fround : (x: number) => x;
-  if (grads.length === 0) return scalar(0, f32);
-  // Each gradient's norm, rounded as torch.linalg.vector_norm returns it, then the norm of those.
-  const norms = grads.map((g) => r(vectorNorm(g.contiguous().flatFloat(), normType)));
-  const total = r(vectorNorm(norms, normType));
-  if (errorIfNonfinite && !Number.isFinite(total)) {
-    throw new Error(
-      `${op}: the total norm of order ${normType} for gradients from \`parameters\` is non-finite (${total}), so it cannot be clipped; to scale the gradients by the non-finite norm anyway, pass { errorIfNonfinite: false }`,
-    );
-  }
-  // torch: maxNorm / (total + 1e-6) is reciprocal(total + 1e-6) * maxNorm in float32, clamped to 1.
-  const coef = Math.min(r(r(1 / r(total + r(1e-6))) * r(maxNorm)), 1);
-  for (const g of grads) {
-    if (!g.isContiguous()) {
-      g.mul_(coef);
-      continue;
+  const out = f32 ? new Float32Array(1) : new Float64Array(1);
+  if (grads.length === 0) return new Tensor(out, []);
+  const scale = (G: readonly FloatArray[]): number => {
+    const r = f32 ? Math.fround : (x: number) => x;
+    // Each gradient's norm, rounded as torch.linalg.vector_norm returns it, then the norm of those.
+    const total = r(vectorNorm(G.map((x) => r(vectorNorm(x, normType))), normType));
+    if (errorIfNonfinite && !Number.isFinite(total)) {
+      throw new Error(
+        `${op}: the total norm of order ${normType} for gradients from \`parameters\` is non-finite (${total}), so it cannot be clipped; to scale the gradients by the non-finite norm anyway, pass { errorIfNonfinite: false }`,
+      );
     }
-    const G = g.flatFloat();
-    for (let i = 0; i < G.length; i++) G[i] = r(G[i] * coef);
-    bumpVersion(g.data);
+    // torch: maxNorm / (total + 1e-6) is reciprocal(total + 1e-6) * maxNorm in float32, clamped to 1.
+    const coef = Math.min(r(r(1 / r(total + r(1e-6))) * r(maxNorm)), 1);
+    for (const x of G) for (let i = 0; i < x.length; i++) x[i] = r(x[i] * coef);
+    return total;
+  };
+  if (grads.every((g) => g.isContiguous())) {
+    // A compiled step replays this over the same gradient buffers (host-work.ts).
+    const n = grads.length;
+    runHostWork({
+      name: op,
+      arrays: [...grads.map((g) => g.flatFloat()), out],
+      reads: grads.map((_, i) => i),
+      writes: [...grads.map((_, i) => i), n],
+      signature: [maxNorm, normType, errorIfNonfinite, n],
+      run: (arrays) => {
+        arrays[n][0] = scale(arrays.slice(0, n) as FloatArray[]);
+      },
+    });
+  } else {
+    refuseHostWork(`${op} of a non-contiguous gradient inside a compiled function is not supported (its norm is computed in TypeScript over a copy); make the gradients contiguous, or clip outside fn`);
+    const copies = grads.map((g) => g.contiguous().flatFloat().slice());
+    out[0] = scale(copies);
+    grads.forEach((g, k) => g.copy_(new Tensor(copies[k], [...g.shape])));
   }
-  return scalar(total, f32);
+  for (const g of grads) bumpVersion(g.data);
+  return new Tensor(out, []);
 }
 
 /** Clamp every gradient element to [-clipValue, clipValue] in place (torch.nn.utils.clip_grad_value_). */
@@ -59,17 +75,20 @@ export function clipGradValue_(parameters: Tensor | Iterable<Tensor>, clipValue:
   if (typeof clipValue !== 'number' || Number.isNaN(clipValue) || clipValue < 0) {
     throw new RangeError(`${op}: clipValue must be a number >= 0, got ${describe(clipValue)}`);
   }
-  for (const g of grads) {
-    if (!g.isContiguous()) {
-      g.copy_(g.clamp(-clipValue, clipValue));
-      continue;
-    }
-    const G = g.flatFloat();
+  const clamp = (G: FloatArray): void => {
     for (let i = 0; i < G.length; i++) {
       const x = G[i];
       if (x > clipValue) G[i] = clipValue;
       else if (x < -clipValue) G[i] = -clipValue;
     }
+  };
+  for (const g of grads) {
+    if (!g.isContiguous()) {
+      g.copy_(g.clamp(-clipValue, clipValue)); // kernels: a compiled step records them
+      continue;
+    }
+    // A compiled step replays this over the same gradient buffer (host-work.ts).
+    runHostWork({ name: op, arrays: [g.flatFloat()], reads: [0], writes: [0], signature: [clipValue], run: (a) => clamp(a[0] as FloatArray) });
     bumpVersion(g.data);
   }
 }
@@ -117,10 +136,4 @@ function vectorNorm(x: FloatArray | number[], p: number): number {
   if (p === 2) return Math.sqrt(s);
   if (p === 1 || p === 0) return s;
   return s ** (1 / p);
-}
-
-function scalar(x: number, f32: boolean): Tensor {
-  const data = f32 ? new Float32Array(1) : new Float64Array(1);
-  data[0] = x;
-  return new Tensor(data, []);
 }
