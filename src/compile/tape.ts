@@ -443,6 +443,7 @@ function markStale(tensors: readonly Tensor[], moved: Iterable<AnyArray>): void 
   }
 }
 
+/** The tensors in fn's result (arrays and plain objects of them included). */
 function tensorsIn(v: unknown, out: Tensor[] = []): Tensor[] {
   if (v instanceof Tensor) out.push(v);
   else if (Array.isArray(v)) for (const x of v) tensorsIn(x, out);
