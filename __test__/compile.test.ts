@@ -3,7 +3,7 @@
 // names the cause, and allocate no typed arrays once compiled.
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  F, Generator, Tensor, cat, compile, rand, getBackend, makemore, manualSeed, nn, noGrad, optim, randint, randn, stack, tensor, zeros,
+  F, Generator, Tensor, cat, compile, indexAdd, rand, getBackend, makemore, manualSeed, nn, noGrad, optim, randint, randn, stack, tensor, zeros,
 } from '../index.js';
 import { loadDataset, makeMlp2, makeMlp3, makeMlp3Nn } from '../bench/mlp.js';
 import { indexedStep, message } from './compile-helpers.js';
@@ -288,6 +288,37 @@ describe('arguments and shapes', () => {
     expect([gw[0], gw[2]]).toEqual([0, 0]); // where both the std of a 0 row and 0^0 give 0
   });
 
+  it("TypeScript work of the ops (F.embedding's ids, to(int32), per-row crossEntropy's targets, indexAdd's check) redone on each call's data", () => {
+    const g = new Generator().manualSeed(8);
+    const w = randn([5, 3], { generator: g, requiresGrad: true });
+    const f = (ids: Tensor, v: Tensor, y: Tensor) => {
+      w.grad = null;
+      const h = F.embedding(ids, w);
+      const scaled = h.sum(1).mul(v.mul(3).to('int32').float());
+      const perRow = F.crossEntropy(h, y, { reduction: 'none', ignoreIndex: 2 });
+      const added = indexAdd(zeros([5, 3]), 0, ids, h);
+      const loss = scaled.sum().add(perRow.sum()).add(added.tanh().sum());
+      loss.backward();
+      return loss;
+    };
+    const c = compile(f);
+    // The first recordings see the same data: their constants would agree.
+    const int = (xs: number[]) => tensor(xs, { dtype: 'int32' });
+    const same = [int([0, 1, 1]), tensor([0.5, -1, 2]), int([0, 2, 1])] as const;
+    for (let i = 0; i < 3; i++) c(...same);
+    for (const [ids, v, y] of [[[2, 3, 4], [1, 2, -0.7], [1, 1, 2]], [[4, 4, 0], [-2, 0.1, 1], [2, 0, 0]], [[1, 2, 0], [1, 1, 1], [0, 1, 2]]]) {
+      const a = [int(ids), tensor(v), int(y)] as const;
+      const replayed = c(...a).item();
+      const gw = w.grad!.toArray();
+      expect(Object.is(replayed, f(...a).item())).toBe(true);
+      expect(Array.from(gw)).toEqual(Array.from(w.grad!.toArray()));
+    }
+    expect(c.info.replayed).toBeGreaterThan(2);
+    expect(() => c(int([0, 7, 1]), same[1], same[2])).toThrow(/^embedding: index 7 \(at position 1 of input \[3\]\) is out of range for 5 embeddings/);
+    expect(() => c(same[0], tensor([0, NaN, 1]), same[2])).toThrow(/^to\(int32\): cannot convert non-finite value NaN at element 1/);
+    expect(() => c(same[0], same[1], int([0, 3, 1]))).toThrow(/^crossEntropy: target 3 at position 1 is out of bounds for 3 classes/);
+  });
+
   it('refuses arguments that are not tensors, numbers, strings or booleans', () => {
     const c = compile((o: unknown) => o);
     expect(() => c({})).toThrow(/compile: argument 0 is a object; a compiled function takes tensors, numbers/);
@@ -401,11 +432,11 @@ describe('refusals', () => {
     expect(() => callTimes(c, 3)).toThrow(/compile: a replayed step does not reproduce the eager call: gradient .* differs/);
   });
 
-  it('a tensor fn returns that TypeScript computed from a kernel output (a conversion to int32)', () => {
+  it('a tensor fn returns that TypeScript made from a kernel output (toArray, then tensor())', () => {
     const { w, x } = setup();
     const g = new Generator().manualSeed(5);
-    const c = compile(() => x.add(randn([5, 4], { generator: g })).matmul(w).mul(3).to('int32'));
-    expect(() => callTimes(c, 4)).toThrow(/compile: a tensor fn returns \(step#\d+\(Int32Array 15\)\) was filled in JavaScript inside fn with different values on two calls/);
+    const c = compile(() => tensor(Array.from(x.add(randn([5, 4], { generator: g })).matmul(w).toArray(), (v) => 2 * v), { dtype: 'float32' }));
+    expect(() => callTimes(c, 4)).toThrow(/compile: a tensor fn returns \(step#\d+\(Float32Array 15\)\) was filled in JavaScript inside fn with different values on two calls/);
   });
 
   it('clipGradNorm_ of a non-contiguous gradient', () => {

@@ -281,7 +281,8 @@ function spliceHost(rec: Recording, at: number, op: HostOp): void {
   rec.entries.push(...tail);
 }
 
-/** nn.Embedding.forward while recording: its row ids are a TypeScript copy of the input ids. */
+/** nn.Embedding.forward while recording: its row ids are a TypeScript copy of the input ids,
+ *  checked and copied again on replay, natively where the ids allow. */
 export function makeEmbeddingOp(rec: Recording, input: Tensor, weight: Tensor, run: () => Tensor): Tensor {
   const mark = rec.entries.length;
   const out = run();
@@ -320,7 +321,14 @@ export function makeEmbeddingOp(rec: Recording, input: Tensor, weight: Tensor, r
       return one({ gather: 'embedding', idx: ids, idxOffset: off, n, size: num, out: rows, outOffset: 0, src: null, srcBase: 0, rowSize: 1, inputShape: shape, weightShape: wshape });
     },
   };
-  spliceHost(rec, mark, host);
+  // F.embedding logged its ids copy as host work (host-work.ts): this op, which also has a
+  // native form, takes its place.
+  const at = rec.entries.findIndex((e, i) => i >= mark && e.kind === 'host' && e.op.name === 'embedding');
+  if (at < 0) spliceHost(rec, mark, host);
+  else {
+    rec.entries.splice(at, 1);
+    spliceHost(rec, at, host);
+  }
   return out;
 }
 

@@ -93,6 +93,8 @@ export class Recording {
   /** The tensors of the graphs backward() ran over: those whose buffers move into the shared
    *  arena are marked stale (tape.ts), so a later read of one is an error, not old values. */
   readonly graphTensors: Tensor[] = [];
+  /** The .grad each backward left on the graph's tensors (the last one per tensor). */
+  readonly gradsLeft = new Map<Tensor, Tensor>();
   private paused = 0;
   /** The first reason this call cannot be compiled (fn still runs to the end, eagerly). */
   refusal: string | null = null;
@@ -111,6 +113,7 @@ export class Recording {
     this.losses.length = 0;
     this.escaping.clear();
     this.graphTensors.length = 0;
+    this.gradsLeft.clear();
     this.captured = null;
     this.pendingLoss = null;
   }
@@ -530,7 +533,10 @@ function installHooks(rec: Recording): Restore {
       }
       const r = orig.apply(this, a);
       for (const t of graph) {
-        if (t.grad !== null) rec.escaping.add(t.grad.data);
+        if (t.grad !== null) {
+          rec.escaping.add(t.grad.data);
+          rec.gradsLeft.set(t, t.grad);
+        }
         rec.graphTensors.push(t);
       }
       return r;

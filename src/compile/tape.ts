@@ -64,6 +64,8 @@ export class Tape {
   /** Arrays kept between calls that the tape reads or writes. */
   readonly persistent: AnyArray[] = [];
   readonly result: ResultTemplate;
+  /** Tensors whose .grad the step leaves, and that gradient (its buffer is the tape's). */
+  private readonly gradsLeft: [Tensor, Tensor][];
   private readonly ctx: ReplayContext = { lastReturn: undefined };
   /** The step whose argument list (a kernel's args, a host op's arrays) each array list is. */
   private readonly stepOfTarget = new Map<unknown[], number>();
@@ -72,6 +74,7 @@ export class Tape {
 
   constructor(rec: Recording, result: unknown) {
     this.boundInputs = rec.inputs.map((t) => t.data);
+    this.gradsLeft = [...rec.gradsLeft];
     // crossEntropy's loss values: recomputed right after their kernel.
     const lossAfter = new Map<KernelCall, CrossEntropyBinding>();
     const lossByProbs = new Map<unknown, CrossEntropyBinding>();
@@ -230,6 +233,12 @@ export class Tape {
   /** One step: the recorded kernels and host ops over this call's arguments. */
   replay(inputs: readonly Tensor[]): unknown {
     this.bind(inputs);
+    // The gradients live in the tape's buffers: each tensor's .grad is the one the recording
+    // left, also after the caller (or an eager call) replaced it.
+    for (let i = 0; i < this.gradsLeft.length; i++) {
+      const [t, g] = this.gradsLeft[i];
+      if (t.grad !== g) t.grad = g;
+    }
     for (let i = 0; i < this.restores.length; i++) this.restores[i].array.set(this.restores[i].snapshot as never);
     if (nativeReplay) {
       if (this.plan === undefined) this.plan = this.makePlan();

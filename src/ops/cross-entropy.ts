@@ -6,6 +6,7 @@ import { allocFloat, allocFloatUninit, isFloat, type FloatDType } from '../tenso
 import { fmtShape } from '../tensor/shape.js';
 import { record } from './record.js';
 import { checkClassIndices } from './indexing.js';
+import { runHostWork } from '../compile/host-work.js';
 
 export interface CrossEntropyOptions {
   /** Target value whose rows contribute nothing (PyTorch's default is -100). */
@@ -32,19 +33,29 @@ export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyO
   }
   if (target.dtype !== 'int32') throw new Error(`crossEntropy: expected target of dtype int32, got ${target.dtype} (convert with .int())`);
   if (reduction === 'none') {
-    checkClassIndices('crossEntropy', target, cols, ignoreIndex);
     // Per-row losses: the composed form is exact and rarely hot.
     const logp = logits.logSoftmax(-1);
     const tgt = target.contiguous().flat() as Int32Array;
     const rowsIdx = new Int32Array(rows);
+    for (let i = 0; i < rows; i++) rowsIdx[i] = i;
     const safeT = new Int32Array(rows);
     const keep = new Float32Array(rows);
-    for (let i = 0; i < rows; i++) {
-      rowsIdx[i] = i;
-      const ignored = tgt[i] === ignoreIndex;
-      safeT[i] = ignored ? 0 : tgt[i];
-      keep[i] = ignored ? 0 : 1;
-    }
+    // Host work: a compiled step checks each call's targets and remakes the two arrays from them.
+    runHostWork({
+      name: 'crossEntropy targets',
+      arrays: [tgt, safeT, keep],
+      reads: [0],
+      writes: [1, 2],
+      signature: [cols, ignoreIndex],
+      run: ([t, safe, kept]) => {
+        checkClassIndices('crossEntropy', new Tensor(t, [...target.shape]), cols, ignoreIndex);
+        for (let i = 0; i < t.length; i++) {
+          const ignored = t[i] === ignoreIndex;
+          safe[i] = ignored ? 0 : t[i];
+          kept[i] = ignored ? 0 : 1;
+        }
+      },
+    });
     const picked = logp.index([new Tensor(rowsIdx, [rows]), new Tensor(safeT, [rows])]);
     return picked.neg().mul(new Tensor(keep, [rows]).to(picked.dtype));
   }

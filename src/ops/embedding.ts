@@ -5,6 +5,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { backendFor } from '../backend/index.js';
 import { allocFloat, allocFloatUninit, allocInt32, isFloat, type FloatDType } from '../tensor/dtype.js';
 import { fmtShape } from '../tensor/shape.js';
+import { runHostWork } from '../compile/host-work.js';
 import { record } from './record.js';
 
 /** Normalise a padding index against the number of rows (negative counts from the end), or throw. */
@@ -26,18 +27,29 @@ export function embedding(input: Tensor, weight: Tensor, opts: { paddingIdx?: nu
   const [num, dim] = weight.shape;
   const pad = normPaddingIdx('embedding', opts.paddingIdx, num);
   const ids = input.contiguous().flat() as Int32Array;
-  for (let i = 0; i < ids.length; i++) {
-    const v = ids[i];
-    if (v < 0 || v >= num) {
-      throw new Error(
-        `embedding: index ${v} (at position ${i} of input ${fmtShape(input.shape)}) is out of range for ${num} embeddings (weight ${fmtShape(weight.shape)})`,
-      );
-    }
-  }
   const w = weight.contiguous();
   const dtype = w.dtype as FloatDType;
   const rows = allocInt32(ids.length, false);
-  rows.set(ids);
+  // The row ids, checked and copied: host work, so that a compiled step redoes both on each
+  // call's ids (the kernels read `rows`, never the input).
+  runHostWork({
+    name: 'embedding',
+    arrays: [ids, rows],
+    reads: [0],
+    writes: [1],
+    signature: [num],
+    run: ([from, to]) => {
+      for (let i = 0; i < from.length; i++) {
+        const v = from[i];
+        if (v < 0 || v >= num) {
+          throw new Error(
+            `embedding: index ${v} (at position ${i} of input ${fmtShape(input.shape)}) is out of range for ${num} embeddings (weight ${fmtShape(weight.shape)})`,
+          );
+        }
+      }
+      to.set(from);
+    },
+  });
   const out = new Tensor(allocFloatUninit(dtype, rows.length * dim), [...input.shape, dim]);
   if (out.numel() > 0) backendFor(dtype).indexSelect(w.flatFloat(), dim, rows, out.flatFloat());
   return record(out, 'EmbeddingBackward', [w], (g) => {

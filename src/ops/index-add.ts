@@ -9,6 +9,7 @@ import { isFloat, type FloatDType } from '../tensor/dtype.js';
 import { fmtShape, normDim, numel } from '../tensor/shape.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import { record } from './record.js';
+import { runHostWork } from '../compile/host-work.js';
 
 export interface IndexAddOptions {
   /** Scale of the added slices: out = input + alpha · source (at index). Default 1. */
@@ -37,13 +38,22 @@ function check(input: Tensor, dim: number, index: Tensor, source: Tensor, alpha:
         `(expected source shape ${fmtShape(expected)})`,
     );
   }
-  const ids = index.contiguous().flat();
   const size = input.shape[d];
-  for (let i = 0; i < ids.length; i++) {
-    if (ids[i] < 0 || ids[i] >= size) {
-      throw new Error(`${op}: index ${ids[i]} at position ${i} is out of range for dimension ${d} of size ${size} (input ${fmtShape(input.shape)})`);
-    }
-  }
+  // Host work: a compiled step checks each call's indices again, with this message.
+  runHostWork({
+    name: `${op} index check`,
+    arrays: [index.contiguous().flat()],
+    reads: [0],
+    writes: [],
+    signature: [size],
+    run: ([ids]) => {
+      for (let i = 0; i < ids.length; i++) {
+        if (ids[i] < 0 || ids[i] >= size) {
+          throw new Error(`${op}: index ${ids[i]} at position ${i} is out of range for dimension ${d} of size ${size} (input ${fmtShape(input.shape)})`);
+        }
+      }
+    },
+  });
   return d;
 }
 
@@ -57,7 +67,7 @@ export function indexAdd(input: Tensor, dim: number, index: Tensor, source: Tens
     // The kernel adds whole rows: bring dim to the front, so each index names one contiguous row.
     const front = (t: Tensor) => (d === 0 ? t : t.transpose(0, d)).contiguous();
     const base = front(input.detach());
-    const data = base.flat().slice();
+    const data = base.clone().flat(); // a copy kernel (a compiled step replays it), not slice()
     let src = front(source.detach());
     if (alpha !== 1) src = src.mul(alpha);
     const rowSize = numel(base.shape.slice(1));

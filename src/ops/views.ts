@@ -5,6 +5,7 @@ import { contiguousStrides, fmtShape, normDim, numel, checkShape, sameShape } fr
 import { alloc, allocUninit, type DType, isFloat, checkDtype } from '../tensor/dtype.js';
 import { backendFor } from '../backend/index.js';
 import { record } from './record.js';
+import { runHostWork } from '../compile/host-work.js';
 
 /** Accept shape arguments as varargs (view(32, -1)) or one array (view([32, -1])). The result may
  *  be the caller's array: the ops that keep a shape copy it (inferShape, expand, permute). */
@@ -268,16 +269,27 @@ export function clone(t: Tensor): Tensor {
 function convert(t: Tensor, dtype: DType): Tensor {
   const src = t.contiguous().flat();
   const out = allocUninit(dtype, src.length); // every element written below
-  if (dtype === 'int32' && isFloat(t.dtype)) {
-    // Truncation toward zero, as PyTorch's float -> int conversion; refuse what has no int value.
-    for (let i = 0; i < src.length; i++) {
-      const v = src[i];
-      if (!Number.isFinite(v)) throw new Error(`to(int32): cannot convert non-finite value ${v} at element ${i}`);
-      out[i] = Math.trunc(v);
-    }
-  } else {
-    out.set(src);
-  }
+  const truncate = dtype === 'int32' && isFloat(t.dtype);
+  // Host work: a compiled step converts each call's values again (no kernel does it).
+  runHostWork({
+    name: `to(${dtype})`,
+    arrays: [src, out],
+    reads: [0],
+    writes: [1],
+    signature: [t.dtype, dtype],
+    run: ([from, to]) => {
+      if (!truncate) {
+        to.set(from);
+        return;
+      }
+      // Truncation toward zero, as PyTorch's float -> int conversion; refuse what has no int value.
+      for (let i = 0; i < from.length; i++) {
+        const v = from[i];
+        if (!Number.isFinite(v)) throw new Error(`to(int32): cannot convert non-finite value ${v} at element ${i}`);
+        to[i] = Math.trunc(v);
+      }
+    },
+  });
   return new Tensor(out, [...t.shape]);
 }
 
