@@ -126,7 +126,7 @@ describe('compiled steps give the eager bits', () => {
       const W = randn([5, 5], { generator: g, requiresGrad: true });
       const model = new nn.ModuleList([emb, conv, ln, bn, lin]);
       const params = [...model.parameters(), W];
-            const step = (): number => {
+      const step = (): number => {
         const X = randint(0, 11, [4, 7], { generator: g });
         const Y = randint(0, 5, [4], { generator: g });
         let h = emb.forward(X).transpose(1, 2); // [4, 6, 7]
@@ -137,7 +137,7 @@ describe('compiled steps give the eager bits', () => {
         const last = h.select(1, 6); // [4, 8]
         const pooled = h.mean(1).add(h.max(1).detach()).add(h.sum(1, true).squeeze(1).div(7)); // [4, 8]
         let z = bn.forward(cat([last, pooled], 0).slice(0, 0, 4).add(stack([pooled, last], 0).sum(0)));
-        z = drop.forward(z);
+        z = F.dropout(drop.forward(z), 0.1, true, g);
         let logits = lin.forward(z); // [4, 5]
         logits = logits.matmul(W.softmax(0)).add(logits.logSoftmax(-1).mul(0.01));
         const keep = logits.lt(50);

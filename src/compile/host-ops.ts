@@ -9,7 +9,9 @@
 //   - the loss value of crossEntropy (computed in TypeScript from the kernel's sum);
 //   - optimizer.step(): the optimizer's own update, run as is (its state, step counts and
 //     learning-rate schedules stay live); optim.SGD's, Adam's and AdamW's as native steps in a
-//     segment of their own, guarded by what they were made from (see sgdNativeForm, adamNativeForm).
+//     segment of their own, guarded by what they were made from (see sgdNativeForm, adamNativeForm);
+//   - the host work other modules hand over (host-work.ts): dropout masks from the draws,
+//     F.embedding's ids, to(dtype), gradient clipping and others.
 import type { AnyArray } from '../backend/backend.js';
 import { Tensor } from '../tensor/tensor.js';
 import { broadcastShapes, fmtShape, numel } from '../tensor/shape.js';
@@ -329,38 +331,6 @@ export function makeEmbeddingOp(rec: Recording, input: Tensor, weight: Tensor, r
     rec.entries.splice(at, 1);
     spliceHost(rec, at, host);
   }
-  return out;
-}
-
-/** nn.Dropout.forward while recording: its mask is made in TypeScript from the generator's
- *  uniform draws (u < 1 - p ? 1 / (1 - p) : 0); the replay remakes it from the new draws. */
-export function makeDropoutOp(rec: Recording, p: number, run: () => Tensor): Tensor {
-  const mark = rec.entries.length;
-  const out = run();
-  const added = rec.entries.slice(mark);
-  const draw = added.findIndex((e) => e.kind === 'host' && e.op.name === 'Generator.fillRand');
-  if (draw < 0) return out; // eval mode or p = 0: the identity
-  const u = (added[draw] as { op: HostOp }).op.arrays[0] as Float32Array;
-  const mul = added.slice(draw).find((e) => e.kind === 'kernel' && e.name === 'binary' && (e.args[4] as AnyArray).length === u.length) as KernelCall | undefined;
-  if (mul === undefined) {
-    rec.refuse('compile: nn.Dropout: the recorded op did not apply its mask with one multiplication; compile cannot replay it');
-    return out;
-  }
-  const keep = 1 - p;
-  const scale = p === 1 ? 0 : 1 / keep;
-  const host: HostOp = {
-    name: 'dropout',
-    arrays: [u, mul.args[4] as AnyArray],
-    reads: [0],
-    writes: [1],
-    signature: ['dropout', p, u.length],
-    run: () => {
-      const uu = host.arrays[0];
-      const mask = host.arrays[1];
-      for (let i = 0; i < uu.length; i++) mask[i] = uu[i] < keep ? scale : 0;
-    },
-  };
-  spliceHost(rec, mark + draw + 1, host);
   return out;
 }
 

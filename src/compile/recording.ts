@@ -19,9 +19,8 @@ import { Optimizer } from '../optim/optimizer.js';
 import { isKernelName, KERNEL_EFFECTS, readsOf, type KernelName } from './kernel-effects.js';
 import type { HostOp } from './host-ops.js';
 import { _setHostWorkSink } from './host-work.js';
-import { makeDropoutOp, makeEmbeddingOp, makeFill, makeIndexOp, makeOptimizerStep, makeRandomFill } from './host-ops.js';
+import { makeEmbeddingOp, makeFill, makeIndexOp, makeOptimizerStep, makeRandomFill } from './host-ops.js';
 import { Embedding } from '../nn/embedding.js';
-import { Dropout } from '../nn/dropout.js';
 
 export interface KernelCall {
   readonly kind: 'kernel';
@@ -558,13 +557,6 @@ function installHooks(rec: Recording): Restore {
       const input = a[0] as Tensor;
       if (rec.isPaused) return orig.call(this, input);
       return makeEmbeddingOp(rec, input, this.weight, () => orig.call(this, input) as Tensor);
-    }),
-  );
-  restores.push(
-    patch(Dropout.prototype as unknown as Record<string, unknown>, 'forward', (orig) => function (this: Dropout, ...a: unknown[]) {
-      const input = a[0] as Tensor;
-      if (rec.isPaused) return orig.call(this, input);
-      return makeDropoutOp(rec, this.p, () => orig.call(this, input) as Tensor);
     }),
   );
   for (const key of ARITHMETIC) {

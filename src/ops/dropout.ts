@@ -6,6 +6,7 @@
 import { Tensor } from '../tensor/tensor.js';
 import { alloc, isFloat } from '../tensor/dtype.js';
 import { Generator, defaultGenerator } from '../random/generator.js';
+import { runHostWork } from '../compile/host-work.js';
 
 export function dropout(input: Tensor, p = 0.5, training = true, generator?: Generator): Tensor {
   if (!(input instanceof Tensor)) throw new Error('dropout: input must be a Tensor');
@@ -19,7 +20,17 @@ export function dropout(input: Tensor, p = 0.5, training = true, generator?: Gen
   const keep = 1 - p;
   const scale = p === 1 ? 0 : 1 / keep;
   const mask = alloc(input.dtype, n);
-  for (let i = 0; i < n; i++) mask[i] = u[i] < keep ? scale : 0;
+  // Host work: a compiled step remakes the mask from each call's draws (recorded as well).
+  runHostWork({
+    name: 'dropout',
+    arrays: [u, mask],
+    reads: [0],
+    writes: [1],
+    signature: [p],
+    run: ([uu, m]) => {
+      for (let i = 0; i < uu.length; i++) m[i] = uu[i] < keep ? scale : 0;
+    },
+  });
   // x · mask: its backward is g · mask, the same mask and scale.
   return input.mul(new Tensor(mask, [...input.shape]));
 }
