@@ -578,18 +578,6 @@ function installHooks(rec: Recording): Restore {
       }),
     );
   }
-  for (const key of ['where', 'maskedFill'] as const) {
-    restores.push(
-      patch(TP, key, (orig) => function (this: Tensor, ...a: unknown[]) {
-        const r = orig.apply(this, a) as Tensor;
-        // Float results are the where kernel's (recorded); int32 ones are a loop in TypeScript.
-        if (!rec.isPaused && r.dtype === 'int32') {
-          rec.refuse(`compile: ${key} of int32 tensors computes in TypeScript (no kernel), so a compiled step cannot replay it; compute it outside the compiled function, or on float tensors`);
-        }
-        return r;
-      }),
-    );
-  }
   const GP = Generator.prototype as unknown as Record<string, unknown>;
   for (const key of ['fillRand', 'fillRandn', 'fillRandint'] as const) {
     restores.push(

@@ -11,6 +11,8 @@ import { broadcastShapes, fmtShape, numel } from '../tensor/shape.js';
 import { backendFor, type FloatArray } from '../backend/index.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import { record } from './record.js';
+import { runHostWork } from '../compile/host-work.js';
+import type { AnyArray } from '../backend/backend.js';
 
 function operandDtype(x: TensorOrScalar, other: TensorOrScalar): DType {
   if (x instanceof Tensor) return x.dtype;
@@ -61,7 +63,17 @@ export function where(cond: Tensor, a: TensorOrScalar, b: TensorOrScalar, opName
     const xa = expanded(ta, shape, dtype);
     const xb = expanded(tb, shape, dtype);
     const out = alloc(dtype, n);
-    for (let i = 0; i < n; i++) out[i] = cv[i] !== 0 ? xa[i] : xb[i];
+    // No kernel for int32: host work, which a compiled step redoes on each call's values.
+    runHostWork({
+      name: opName,
+      arrays: [cv as AnyArray, xa as AnyArray, xb as AnyArray, out],
+      reads: [0, 1, 2],
+      writes: [3],
+      signature: [n],
+      run: ([c, a, b, o]) => {
+        for (let i = 0; i < o.length; i++) o[i] = c[i] !== 0 ? a[i] : b[i];
+      },
+    });
     return new Tensor(out, shape);
   }
   const fd = dtype as FloatDType;
