@@ -511,6 +511,18 @@ function installHooks(rec: Recording): Restore {
       return v;
     }),
   );
+  for (const key of ['toArray', 'tolist'] as const) {
+    restores.push(
+      patch(TP, key, (orig) => function (this: Tensor) {
+        if (!rec.isPaused) {
+          rec.refuse(
+            `compile: fn read the values of a tensor (shape [${this.shape.join(', ')}]) into JavaScript with ${key}(); what it computes from them would not change on replay. Use tensor ops, return the tensor, or read it outside the compiled function`,
+          );
+        }
+        return orig.call(this);
+      }),
+    );
+  }
   restores.push(
     patch(TP, 'index', (orig) => function (this: Tensor, indices: unknown) {
       if (rec.isPaused) return orig.call(this, indices);
