@@ -235,4 +235,18 @@ describe('intermediates share memory', () => {
     const want = noGrad(() => separate.x.matmul(separate.W).tanh());
     expect(Array.from(separate.saved.out!.flat())).toEqual(Array.from(want.flat()));
   });
+  it('the same for a tensor outside any backward graph (a forward-only fn, as for sampling)', () => {
+    const g = new Generator().manualSeed(46);
+    const W = randn([10, 8], { generator: g });
+    const saved: { out: Tensor | null } = { out: null };
+    const c = compile((x: Tensor) => {
+      const h = x.matmul(W).tanh();
+      saved.out = h;
+      return h.softmax(1).sum(0);
+    });
+    for (let i = 0; i < 4; i++) c(randn([6, 10], { generator: g }));
+    expect(c.info.replayed).toBeGreaterThan(0);
+    expect(c.info.arenaBytes).toBeGreaterThan(0);
+    expect(() => saved.out!.flat()).toThrow(/compile: a tensor of shape \[6, 8\] computed inside the compiled function and not returned by it is no longer valid/);
+  });
 });

@@ -444,7 +444,7 @@ describe('refusals', () => {
     const { w, x } = setup();
     const c = compile(() => tensor(Array.from(x.matmul(w).toArray(), (v) => 2 * v), { dtype: 'float32' }));
     expect(() => c()).toThrow(/compile: fn read the values of a tensor \(shape \[5, 3\]\) into JavaScript with toArray\(\)/);
-    const c2 = compile(() => x.matmul(w).sum(0).mul(x.tolist().length));
+    const c2 = compile(() => x.matmul(w).sum(0).mul((x.tolist() as number[][]).length));
     expect(() => c2()).toThrow(/with tolist\(\)/);
   });
 

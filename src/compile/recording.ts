@@ -13,7 +13,7 @@
 // Math.random or other work the recording cannot see, and the call is refused).
 import type { AnyArray, Backend } from '../backend/backend.js';
 import { _setKernelInterceptor } from '../backend/index.js';
-import { Tensor } from '../tensor/tensor.js';
+import { Tensor, _setTensorCreationHook } from '../tensor/tensor.js';
 import { Generator } from '../random/generator.js';
 import { Optimizer } from '../optim/optimizer.js';
 import { isKernelName, KERNEL_EFFECTS, readsOf, type KernelName } from './kernel-effects.js';
@@ -92,6 +92,8 @@ export class Recording {
   /** The tensors of the graphs backward() ran over: those whose buffers move into the shared
    *  arena are marked stale (tape.ts), so a later read of one is an error, not old values. */
   readonly graphTensors: Tensor[] = [];
+  /** Every tensor constructed during the call (weakly: most are garbage by its end). */
+  readonly created: WeakRef<Tensor>[] = [];
   /** The .grad each backward left on the graph's tensors (the last one per tensor). */
   readonly gradsLeft = new Map<Tensor, Tensor>();
   private paused = 0;
@@ -113,6 +115,7 @@ export class Recording {
     this.escaping.clear();
     this.graphTensors.length = 0;
     this.gradsLeft.clear();
+    this.created.length = 0;
     this.captured = null;
     this.pendingLoss = null;
   }
@@ -624,6 +627,10 @@ function installHooks(rec: Recording): Restore {
       return makeOptimizerStep(rec, this, () => orig.apply(this, a));
     }),
   );
+  _setTensorCreationHook((t) => {
+    rec.created.push(new WeakRef(t));
+  });
+  restores.push(() => _setTensorCreationHook(null));
   _setHostWorkSink({
     log: (work) => {
       if (rec.isPaused) return;

@@ -164,7 +164,12 @@ export class Tape {
       swap(s.call.args);
     }
     swap(this.stepBuffers);
-    markStale(rec.graphTensors, layout.moved.keys());
+    const alive: Tensor[] = [...rec.graphTensors];
+    for (const r of rec.created) {
+      const t = r.deref();
+      if (t !== undefined) alive.push(t);
+    }
+    markStale(alive, layout.moved.keys());
     this.sharing.separateBytes = layout.separateBytes;
     this.sharing.arenaBytes = layout.arenaBytes;
     this.arena = layout.memory;
@@ -421,7 +426,7 @@ function replayError(s: Step, e: unknown): Error {
   return new Error(`${s.call.name} (in a step replayed by compile): ${msg}`);
 }
 
-/** Tensors of the recorded call (a layer's saved `.out`, say) whose memory moved into the shared
+/** Tensors of the recorded call still alive (a layer's saved `.out`, say) whose memory moved into the shared
  *  arena: the tape no longer writes them and other intermediates reuse the bytes they stood for,
  *  so reading one after this call would give stale values. Each gets a `data` that throws. */
 function markStale(tensors: readonly Tensor[], moved: Iterable<AnyArray>): void {

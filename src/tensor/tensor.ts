@@ -24,6 +24,13 @@ export type Scalar = number;
 export type TensorOrScalar = Tensor | number;
 export type NestedArray = number | boolean | NestedArray[];
 
+let creationHook: ((t: Tensor) => void) | null = null;
+
+/** Internal (compile): `hook` sees every tensor constructed until called again with null. */
+export function _setTensorCreationHook(hook: ((t: Tensor) => void) | null): void {
+  creationHook = hook;
+}
+
 export class Tensor {
   /** The storage this tensor views (shared with other views). */
   data: AnyArray;
@@ -56,6 +63,7 @@ export class Tensor {
     this._contiguous = strides === undefined ? true : undefined;
     this.offset = offset;
     this.dtype = dtypeOfArray(data);
+    if (creationHook !== null) creationHook(this);
   }
 
   /** Elements to step in storage per index of each dim (row-major for a contiguous tensor). */
