@@ -1,7 +1,7 @@
 // io: safetensors checkpoints. Round trips for every dtype and shape (0-d, empty, non-contiguous
 // views), the on-disk layout, metadata, the I64 range check, the error table (each bad file
 // crafted byte by byte), and atomic replacement: a writer killed in the middle of a large save
-// leaves the previous file intact and loadable.
+// leaves the previous file intact and loadable, and the next save removes its temporary.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
@@ -378,5 +378,15 @@ for (let k = 1; ; k++) {
     expect(leftovers.length).toBe(1);
     expect(statSync(join(sub, leftovers[0])).size).toBeLessThan(statSync(target).size);
     expect(() => io.loadSafetensors(join(sub, leftovers[0]))).toThrow(/loadSafetensors: /);
+
+    // The next save of that target removes the dead writer's temporary, and only that one: a
+    // live process's temporary and another file's stay.
+    const live = `.ckpt.safetensors.${process.ppid}.0123456789ab.tmp`;
+    const other = `.other.safetensors.${child.pid}.0123456789ab.tmp`;
+    writeFileSync(join(sub, live), 'x');
+    writeFileSync(join(sub, other), 'x');
+    io.saveSafetensors(target, { tag: tensor([1], { dtype: 'int32' }) });
+    expect(readdirSync(sub).filter(isTemp)).toEqual([live]);
+    expect(existsSync(join(sub, other))).toBe(true);
   }, 30_000);
 });
