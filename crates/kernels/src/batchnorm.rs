@@ -79,29 +79,21 @@ impl<'a> Block<'a> {
 /// How many rows ahead a first pass prefetches (~100 ns of DRAM latency, ~10 ns per row).
 const PREFETCH_ROWS: usize = 24;
 
-/// s[j] += x[r, j] over rows in order, in f64.
+/// One pass over the rows in order, in f64: s[j] = Σ (x[r, j] − k[j]) and q[j] = Σ (x[r, j] − k[j])²
+/// with k[j] = x[0, j]. Shifting by a value of the column keeps q − s²/n free of cancellation:
+/// no value lies more than √(n − 1) standard deviations from the mean (Samuelson's inequality),
+/// so the sums stay within a factor n of n·var and f64 leaves the f32 variance exact to rounding.
 #[inline(always)]
-fn column_sums(s: &mut [f64], xs: Block, n: usize) {
+fn column_moments(s: &mut [f64], q: &mut [f64], k: &[f64], xs: Block, n: usize) {
     let w = s.len();
+    let (q, k) = (&mut q[..w], &k[..w]);
     for r in 0..n {
         xs.prefetch_ahead(r);
         let xr = &xs.row(r)[..w];
         for j in 0..w {
-            s[j] += xr[j] as f64;
-        }
-    }
-}
-
-/// q[j] += (x[r, j] − mu[j])² over rows in order, in f64.
-#[inline(always)]
-fn column_squares(q: &mut [f64], mu: &[f64], xs: Block, n: usize) {
-    let w = q.len();
-    let mu = &mu[..w];
-    for r in 0..n {
-        let xr = &xs.row(r)[..w];
-        for j in 0..w {
-            let d = xr[j] as f64 - mu[j];
-            q[j] += d * d;
+            let d = xr[j] as f64 - k[j];
+            s[j] += d;
+            q[j] = d.mul_add(d, q[j]);
         }
     }
 }
@@ -119,32 +111,32 @@ fn affine_row(out: &mut [f32], x: &[f32], mean: &[f32], invstd: &[f32], g: &[f32
     }
 }
 
-/// Σ dy and Σ dy·x̂ per column over rows in order, x̂ = (x − mean)·invstd, in f64.
+/// Σ dy and Σ dy·(x − mean) per column over rows in order, in f64 (x − mean of two f32 is exact
+/// in f64 but for extreme ranges; invstd scales the second sum once per column afterwards).
 #[inline(always)]
-fn grad_sums(sdy: &mut [f64], sdyx: &mut [f64], mean: &[f64], invstd: &[f64], xs: Block, dys: Block, n: usize) {
+fn grad_sums(sdy: &mut [f64], sdyd: &mut [f64], mean: &[f64], xs: Block, dys: Block, n: usize) {
     let w = sdy.len();
-    let (sdyx, mean, invstd) = (&mut sdyx[..w], &mean[..w], &invstd[..w]);
+    let (sdyd, mean) = (&mut sdyd[..w], &mean[..w]);
     for r in 0..n {
         xs.prefetch_ahead(r);
         dys.prefetch_ahead(r);
         let (xr, gr) = (&xs.row(r)[..w], &dys.row(r)[..w]);
         for j in 0..w {
-            let xhat = (xr[j] as f64 - mean[j]) * invstd[j];
-            sdy[j] += gr[j] as f64;
-            sdyx[j] += gr[j] as f64 * xhat;
+            let g = gr[j] as f64;
+            sdy[j] += g;
+            sdyd[j] = g.mul_add(xr[j] as f64 - mean[j], sdyd[j]);
         }
     }
 }
 
-/// dx for one row of a block: k·(n·dy − Σdy − bessel·x̂·Σdy·x̂), in f64, k = γ·invstd / n.
-#[allow(clippy::too_many_arguments)]
+/// dx for one row of a block: k·(n·dy − Σdy − bessel·x̂·Σdy·x̂) with k = γ·invstd / n, which is
+/// a·dy + b·(x − mean) + c per column (a = k·n, b = −k·bessel·invstd·Σdy·x̂, c = −k·Σdy), in f64.
 #[inline(always)]
-fn dx_row(d: &mut [f32], x: &[f32], dy: &[f32], mean: &[f64], invstd: &[f64], k: &[f64], sdy: &[f64], sdyx: &[f64], nf: f64, bessel: f64) {
+fn dx_row(d: &mut [f32], x: &[f32], dy: &[f32], mean: &[f64], a: &[f64], b: &[f64], c: &[f64]) {
     let w = d.len();
-    let (x, dy, mean, invstd, k, sdy, sdyx) = (&x[..w], &dy[..w], &mean[..w], &invstd[..w], &k[..w], &sdy[..w], &sdyx[..w]);
+    let (x, dy, mean, a, b, c) = (&x[..w], &dy[..w], &mean[..w], &a[..w], &b[..w], &c[..w]);
     for j in 0..w {
-        let xhat = (x[j] as f64 - mean[j]) * invstd[j];
-        d[j] = (k[j] * (nf * dy[j] as f64 - sdy[j] - bessel * xhat * sdyx[j])) as f32;
+        d[j] = a[j].mul_add(dy[j] as f64, b[j].mul_add(x[j] as f64 - mean[j], c[j])) as f32;
     }
 }
 
@@ -169,17 +161,22 @@ fn forward_block<const W: usize>(w: usize, a: ForwardArgs, j0: usize, mean: &mut
     let (n, xs) = (a.n, Block { x: a.x, c: a.c, j0, w });
     let (mean, var, invstd) = (&mut mean[..w], &mut var[..w], &mut invstd[..w]);
     if a.training {
-        let (mut s, mut q, mut mu) = ([0f64; BLOCK], [0f64; BLOCK], [0f64; BLOCK]);
-        let (s, q, mu) = (&mut s[..w], &mut q[..w], &mut mu[..w]);
-        column_sums(s, xs, n);
-        for j in 0..w {
-            mu[j] = s[j] / n as f64;
+        let (mut s, mut q, mut k) = ([0f64; BLOCK], [0f64; BLOCK], [0f64; BLOCK]);
+        let (s, q, k) = (&mut s[..w], &mut q[..w], &mut k[..w]);
+        if n > 0 {
+            for (k, &v) in k.iter_mut().zip(xs.row(0)) {
+                // An infinite shift would turn its own row into NaN (inf − inf): no shift then.
+                *k = if v.is_finite() { v as f64 } else { 0.0 };
+            }
         }
-        column_squares(q, mu, xs, n);
-        let dof = (n - a.correction) as f64;
+        column_moments(s, q, k, xs, n);
+        let (nf, dof) = (n as f64, (n - a.correction) as f64);
         for j in 0..w {
-            mean[j] = mu[j] as f32;
-            var[j] = (q[j] / dof) as f32;
+            mean[j] = (k[j] + s[j] / nf) as f32;
+            // Rounding could leave q a hair below s²/n when all values are (nearly) equal; a
+            // compare, not f64::max, so that NaN stays NaN.
+            let m2 = q[j] - s[j] * s[j] / nf;
+            var[j] = ((if m2 < 0.0 { 0.0 } else { m2 }) / dof) as f32;
         }
     }
     for j in 0..w {
@@ -254,16 +251,19 @@ fn backward_block<const W: usize>(w: usize, a: BackwardArgs, j0: usize) {
     let w = if W > 0 { W } else { w };
     let n = a.n;
     let (xs, dys) = (Block { x: a.x, c: a.c, j0, w }, Block { x: a.dy, c: a.c, j0, w });
-    let (mut mf, mut isf, mut k) = ([0f64; BLOCK], [0f64; BLOCK], [0f64; BLOCK]);
-    let (mut sdy, mut sdyx) = ([0f64; BLOCK], [0f64; BLOCK]);
-    let (mf, isf, k) = (&mut mf[..w], &mut isf[..w], &mut k[..w]);
-    let (sdy, sdyx) = (&mut sdy[..w], &mut sdyx[..w]);
+    let (mut mf, mut sdy, mut sdyd) = ([0f64; BLOCK], [0f64; BLOCK], [0f64; BLOCK]);
+    let (mf, sdy, sdyd) = (&mut mf[..w], &mut sdy[..w], &mut sdyd[..w]);
     let (mb, ib) = (&a.mean[j0..][..w], &a.invstd[j0..][..w]);
     for j in 0..w {
         mf[j] = mb[j] as f64;
-        isf[j] = ib[j] as f64;
     }
-    grad_sums(sdy, sdyx, mf, isf, xs, dys, n);
+    grad_sums(sdy, sdyd, mf, xs, dys, n);
+    // Σ dy·x̂ = invstd·Σ dy·(x − mean).
+    let mut sdyx = [0f64; BLOCK];
+    let sdyx = &mut sdyx[..w];
+    for j in 0..w {
+        sdyx[j] = sdyd[j] * ib[j] as f64;
+    }
     // SAFETY (all three): this block alone writes columns j0..j0 + w (in bounds by the asserts).
     if let Some(p) = a.dgamma {
         let d = unsafe { std::slice::from_raw_parts_mut(p.get().add(j0), w) };
@@ -276,14 +276,19 @@ fn backward_block<const W: usize>(w: usize, a: BackwardArgs, j0: usize) {
     if let Some(p) = a.dx {
         let nf = n as f64;
         let bessel = nf / (n - a.correction) as f64;
-        // The per-column factor γ·invstd / n of the formula, evaluated once per column.
+        // The per-column factors of dx = a·dy + b·(x − mean) + c, evaluated once per column.
+        let (mut ka, mut kb, mut kc) = ([0f64; BLOCK], [0f64; BLOCK], [0f64; BLOCK]);
+        let (ka, kb, kc) = (&mut ka[..w], &mut kb[..w], &mut kc[..w]);
         for j in 0..w {
-            let g = a.gamma.map_or(1.0, |g| g[j0 + j] as f64);
-            k[j] = g * isf[j] / nf;
+            let is = ib[j] as f64;
+            let k = a.gamma.map_or(1.0, |g| g[j0 + j] as f64) * is / nf;
+            ka[j] = k * nf;
+            kb[j] = -(k * bessel * sdyx[j] * is);
+            kc[j] = -(k * sdy[j]);
         }
         for r in 0..n {
             let d = unsafe { std::slice::from_raw_parts_mut(p.get().add(r * a.c + j0), w) };
-            dx_row(d, xs.row(r), dys.row(r), mf, isf, k, sdy, sdyx, nf, bessel);
+            dx_row(d, xs.row(r), dys.row(r), mf, ka, kb, kc);
         }
     }
 }

@@ -49,23 +49,19 @@ pub fn batchnorm_forward(
             )
         };
         if training {
-            let mut s = vec![0f64; w];
+            let k: Vec<f64> = if n > 0 { x[j0..j1].iter().map(|&v| if v.is_finite() { v as f64 } else { 0.0 }).collect() } else { vec![0.0; w] };
+            let (mut s, mut q) = (vec![0f64; w], vec![0f64; w]);
             for r in 0..n {
-                for (a, &v) in s.iter_mut().zip(&x[r * c + j0..][..w]) {
-                    *a += v as f64;
-                }
-            }
-            let mu: Vec<f64> = s.iter().map(|&v| v / n as f64).collect();
-            let mut q = vec![0f64; w];
-            for r in 0..n {
-                for ((a, &v), &m) in q.iter_mut().zip(&x[r * c + j0..][..w]).zip(&mu) {
-                    let d = v as f64 - m;
-                    *a += d * d;
+                for j in 0..w {
+                    let d = x[r * c + j0 + j] as f64 - k[j];
+                    s[j] += d;
+                    q[j] = d.mul_add(d, q[j]);
                 }
             }
             for j in 0..w {
-                mean[j] = mu[j] as f32;
-                var[j] = (q[j] / (n - correction) as f64) as f32;
+                mean[j] = (k[j] + s[j] / n as f64) as f32;
+                let m2 = q[j] - s[j] * s[j] / n as f64;
+                var[j] = ((if m2 < 0.0 { 0.0 } else { m2 }) / (n - correction) as f64) as f32;
             }
         }
         for j in 0..w {
@@ -104,15 +100,16 @@ pub fn batchnorm_backward(
     for_column_blocks(c, (n * c) as f64 * 3.0, move |j0, j1| {
         let w = j1 - j0;
         let mut sdy = vec![0f64; w];
-        let mut sdyx = vec![0f64; w];
+        let mut sdyd = vec![0f64; w];
         for r in 0..n {
             let (xr, gr) = (&x[r * c + j0..][..w], &dy[r * c + j0..][..w]);
             for j in 0..w {
-                let xhat = (xr[j] as f64 - mean[j0 + j] as f64) * invstd[j0 + j] as f64;
-                sdy[j] += gr[j] as f64;
-                sdyx[j] += gr[j] as f64 * xhat;
+                let g = gr[j] as f64;
+                sdy[j] += g;
+                sdyd[j] = g.mul_add(xr[j] as f64 - mean[j0 + j] as f64, sdyd[j]);
             }
         }
+        let sdyx: Vec<f64> = (0..w).map(|j| sdyd[j] * invstd[j0 + j] as f64).collect();
         // SAFETY (all three): this task alone writes columns j0..j1 (in bounds by the asserts).
         if let Some(p) = dgp {
             let d = unsafe { std::slice::from_raw_parts_mut(p.get().add(j0), w) };
@@ -130,9 +127,9 @@ pub fn batchnorm_backward(
                 let (xr, gr) = (&x[r * c + j0..][..w], &dy[r * c + j0..][..w]);
                 for j in 0..w {
                     let is = invstd[j0 + j] as f64;
-                    let g = gamma.map_or(1.0, |g| g[j0 + j] as f64);
-                    let xhat = (xr[j] as f64 - mean[j0 + j] as f64) * is;
-                    d[j] = (g * is / nf * (nf * gr[j] as f64 - sdy[j] - bessel * xhat * sdyx[j])) as f32;
+                    let k = gamma.map_or(1.0, |g| g[j0 + j] as f64) * is / nf;
+                    let (a, b, cc) = (k * nf, -(k * bessel * sdyx[j] * is), -(k * sdy[j]));
+                    d[j] = a.mul_add(gr[j] as f64, b.mul_add(xr[j] as f64 - mean[j0 + j] as f64, cc)) as f32;
                 }
             }
         }
