@@ -29,10 +29,80 @@ pub fn copy<T: Copy>(
     });
 }
 
+/// dst = src for short rows (an embedding's 10 floats, a context's 3 ids): copy_from_slice calls
+/// memcpy, whose call and size dispatch cost more than moving a few dozen bytes, once per row.
+/// Fixed-size chunks move inline; a row of 8 or more ends with an overlapping chunk.
+#[inline(always)]
+pub fn copy_row<T: Copy>(dst: &mut [T], src: &[T]) {
+    let n = dst.len();
+    assert_eq!(n, src.len(), "copy_row: lengths");
+    #[inline(always)]
+    fn chunk<T: Copy, const K: usize>(dst: &mut [T], src: &[T], at: usize) {
+        let s: [T; K] = src[at..at + K].try_into().unwrap();
+        <&mut [T; K]>::try_from(&mut dst[at..at + K]).unwrap().copy_from_slice(&s);
+    }
+    if n >= 8 {
+        let mut at = 0;
+        while at + 8 <= n {
+            chunk::<T, 8>(dst, src, at);
+            at += 8;
+        }
+        if at < n {
+            chunk::<T, 8>(dst, src, n - 8);
+        }
+    } else if n >= 4 {
+        chunk::<T, 4>(dst, src, 0);
+        chunk::<T, 4>(dst, src, n - 4);
+    } else {
+        for i in 0..n {
+            dst[i] = src[i];
+        }
+    }
+}
+
+/// dst += src for short rows, element by element in order (the same bits as a plain loop), in
+/// fixed-size chunks that need no call or alias check.
+#[inline(always)]
+pub fn add_row(dst: &mut [f32], src: &[f32]) {
+    let n = dst.len();
+    assert_eq!(n, src.len(), "add_row: lengths");
+    let mut at = 0;
+    while at + 8 <= n {
+        let s: [f32; 8] = src[at..at + 8].try_into().unwrap();
+        let d = <&mut [f32; 8]>::try_from(&mut dst[at..at + 8]).unwrap();
+        for k in 0..8 {
+            d[k] += s[k];
+        }
+        at += 8;
+    }
+    while at < n {
+        dst[at] += src[at];
+        at += 1;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::testutil::Rng;
+
+    #[test]
+    fn short_rows_copy_and_add_every_element() {
+        for n in 0..40usize {
+            let src: Vec<f32> = (0..n).map(|i| i as f32 * 1.5 - 3.0).collect();
+            let mut dst = vec![f32::NAN; n];
+            copy_row(&mut dst, &src);
+            assert_eq!(dst, src, "copy_row {n}");
+            let ids: Vec<i32> = (0..n as i32).collect();
+            let mut got = vec![-1i32; n];
+            copy_row(&mut got, &ids);
+            assert_eq!(got, ids);
+            let mut acc: Vec<f32> = (0..n).map(|i| i as f32 * 0.25).collect();
+            let want: Vec<f32> = acc.iter().zip(&src).map(|(a, b)| a + b).collect();
+            add_row(&mut acc, &src);
+            assert_eq!(acc, want, "add_row {n}");
+        }
+    }
 
     #[test]
     fn transposes_slices_and_broadcasts() {

@@ -21,7 +21,7 @@ pub fn index_select(src: &[f32], row_size: usize, idx: &[i32], out: &mut [f32]) 
     pool::for_each_chunk(out, per * row_size, out.len() as f64 * 0.3, |ci, o| {
         for (t, orow) in o.chunks_exact_mut(row_size).enumerate() {
             let r = idx[ci * per + t] as usize;
-            orow.copy_from_slice(&src[r * row_size..][..row_size]);
+            crate::copy::copy_row(orow, &src[r * row_size..][..row_size]);
         }
     });
 }
@@ -44,9 +44,7 @@ pub fn index_add(src: &[f32], row_size: usize, idx: &[i32], dst: &mut [f32]) {
             let s = &src[i * row_size + j0..i * row_size + j1];
             // SAFETY: block b alone touches columns j0..j1 of each dst row, which is in bounds.
             let d = unsafe { std::slice::from_raw_parts_mut(dp.get().add(r as usize * row_size + j0), j1 - j0) };
-            for (d, &v) in d.iter_mut().zip(s) {
-                *d += v;
-            }
+            crate::copy::add_row(d, s);
         }
     });
 }

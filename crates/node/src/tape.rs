@@ -358,7 +358,7 @@ impl Gather {
                         ferrograd_kernels::cpu::prefetch(src.as_ptr().wrapping_add(row(a) * rs));
                     }
                     let r = row(v);
-                    out[p * rs..(p + 1) * rs].copy_from_slice(&src[r * rs..(r + 1) * rs]);
+                    ferrograd_kernels::copy::copy_row(&mut out[p * rs..(p + 1) * rs], &src[r * rs..(r + 1) * rs]);
                 }
             }
         }
