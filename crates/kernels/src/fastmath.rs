@@ -157,7 +157,7 @@ fn sigmoid_one(x: f32) -> f32 {
 /// long dependency chain of one evaluation (the loop was latency-bound one vector at a time).
 #[inline(always)]
 fn unrolled(x: &[f32], out: &mut [f32], f: impl Fn(f32) -> f32) {
-    const U: usize = 32;
+    const U: usize = 64;
     let mut xs = x.chunks_exact(U);
     let mut os = out.chunks_exact_mut(U);
     for (o, x) in (&mut os).zip(&mut xs) {
