@@ -282,6 +282,26 @@ pub fn binary(
     if n == 0 {
         return;
     }
+    // Rows against one broadcast row (a bias add, [n, c] + [c]): one dispatch for all the rows
+    // of a chunk rather than one per row, which short rows (c = 27) paid for in full.
+    if shape.len() == 2 && shape[1] > 0 {
+        let c = shape[1];
+        let (full_a, full_b) = (a_strides == [c, 1], b_strides == [c, 1]);
+        let (row_a, row_b) = (a_strides == [0, 1], b_strides == [0, 1]);
+        if (full_a && row_b) || (row_a && full_b) {
+            let est = n as f64 * op.cost();
+            let rows_per = CHUNK.div_ceil(c).max(1);
+            return dispatch_binary!(op, OP => pool::for_each_chunk(out, rows_per * c, est, |ci, o| {
+                cpu::simd(#[inline(always)] || {
+                    for (t, orow) in o.chunks_exact_mut(c).enumerate() {
+                        let r = ci * rows_per + t;
+                        let (ab, bb) = (a_off + if full_a { r * c } else { 0 }, b_off + if full_b { r * c } else { 0 });
+                        binary_row(OP, orow, a, ab, 1, b, bb, 1);
+                    }
+                })
+            }));
+        }
+    }
     let out_strides = contiguous_strides(shape);
     let w = Walk::new(shape, [&out_strides, a_strides, b_strides]);
     let inner = w.inner;
