@@ -114,6 +114,8 @@ function mm(a: Tensor, b: Tensor, savedA: Tensor = a): Tensor {
   const out = rawMm(a, false, b, false);
   const needA = a.requiresGrad;
   const needB = b.requiresGrad;
+  // Nothing to record (record would return out too): skip building the backward closure.
+  if (!needA && !needB) return out;
   return record(out, 'MmBackward', [a, b], (g) => [
     needA ? rawMm(g, false, b, true) : null,
     needB ? rawMm(a, true, g, false) : null,

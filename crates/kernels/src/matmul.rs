@@ -154,9 +154,14 @@ fn single(
             // and in any tiling (one FMA chain over p from zero, then the optional add of C).
             // Tasks get near-equal shares of whole tiles (16-column vectors, 6-row strips), so two
             // threads finish together (n = 200 was split 128 + 72 columns).
+            // A product too small to split (decided by shape, as everywhere here) is one task, so
+            // its tiles ask for each other's output lines across column blocks: as four column
+            // tasks on one thread, each task's first tiles stored into cold lines nobody had asked
+            // for (into fresh memory, `cargo bench --bench matmul`'s "cold out": 32x30 @ 30x200
+            // 2.13 -> 2.02 µs, 200x32 @ 32x27 2.37 -> 1.90).
             let (unit, len) = if by_cols { (16, n) } else { (avx512::BCAST_MR, m) };
             let units = len.div_ceil(unit);
-            let tasks = if by_cols { units.div_ceil(4) } else { units.min(8) };
+            let tasks = if est < pool::PAR_MIN_NS { 1 } else if by_cols { units.div_ceil(4) } else { units.min(8) };
             let (ap, bp, cp) = (a.as_ptr() as usize, b.as_ptr() as usize, pool::SendPtr(c.as_mut_ptr()));
             let task = move |t: usize| {
                 let lo = (t * units / tasks * unit).min(len);
@@ -173,12 +178,12 @@ fn single(
                         // panel is still in L1 (a whole transposed copy of a 256x128 weight,
                         // 128 KB, went out to L2 between the copy and its use).
                         with_scratch(&PANEL_SCRATCH, k * PANEL.min(j1 - j0), |bt| {
-                            let mut jb = j0;
-                            while jb < j1 {
-                                let w = PANEL.min(j1 - jb);
+                            let panels = avx512::col_blocks(j1 - j0);
+                            for q in 0..panels {
+                                let (jq, w) = avx512::col_block(j1 - j0, panels, q);
+                                let jb = j0 + jq;
                                 avx512::pack_transposed(b.add(jb * k), w, k, bt.as_mut_ptr());
                                 avx512::bcast(m, w, k, a, a_rs, a_cs, bt.as_ptr(), w, c.add(jb), n, accumulate);
-                                jb += w;
                             }
                         })
                     } else if path == Path::Bcast {
@@ -337,22 +342,24 @@ mod avx512 {
         // those reads with the arithmetic (58 µs); in cache they cost nothing.
         let pf = PREFETCH_TILES;
         let strips = m.div_ceil(BCAST_MR);
-        let tiles = strips * n.div_ceil(16 * BCAST_NV);
-        let mut j0 = 0;
-        while j0 < n {
-            let w = (n - j0).min(16 * BCAST_NV);
+        let blocks = col_blocks(n);
+        let tiles = strips * blocks;
+        for blk in 0..blocks {
+            let (j0, w) = col_block(n, blocks, blk);
             let nv = w.div_ceil(16);
             let last = tail_mask(w - 16 * (nv - 1));
             let mut i0 = 0;
             while i0 < m {
                 let mr = (m - i0).min(BCAST_MR);
                 // Tiles are written down a column block, then the next block: t = block·strips + strip.
-                // The first tile also asks for the ones between it and the tile pf ahead.
-                let cur = (j0 / (16 * BCAST_NV)) * strips + i0 / BCAST_MR;
-                let from = if cur == 0 { 1 } else { cur + pf };
+                // The first tile also asks for its own lines and those of the tiles up to pf ahead.
+                let cur = blk * strips + i0 / BCAST_MR;
+                let from = if cur == 0 { 0 } else { cur + pf };
                 for t in from..=(cur + pf).min(tiles - 1) {
-                    let (r0, jb) = ((t % strips) * BCAST_MR, (t / strips) * 16 * BCAST_NV);
-                    prefetch_rows(c.add(r0 * c_rs + jb), (m - r0).min(BCAST_MR), c_rs, (n - jb).min(16 * BCAST_NV));
+                    let r0 = (t % strips) * BCAST_MR;
+                    let tb = t / strips;
+                    let (jb, wb) = if tb == blk { (j0, w) } else { col_block(n, blocks, tb) };
+                    prefetch_rows(c.add(r0 * c_rs + jb), (m - r0).min(BCAST_MR), c_rs, wb);
                 }
                 let (ai, bj, cij) = (a.add(i0 * a_rs), b.add(j0), c.add(i0 * c_rs + j0));
                 macro_rules! go {
@@ -375,8 +382,23 @@ mod avx512 {
                 }
                 i0 += mr;
             }
-            j0 += w;
         }
+    }
+
+    /// Column blocks of at most BCAST_NV vectors that `bcast` splits n columns into.
+    pub fn col_blocks(n: usize) -> usize {
+        n.div_ceil(16).div_ceil(BCAST_NV)
+    }
+
+    /// Block `blk` of `blocks` (first column, width): the vectors shared out evenly, so that no
+    /// block is a lone narrow one (n = 200 as 64+64+64+8 left an 8-column block of one-vector
+    /// tiles, 6 accumulators waiting on FMA latency; shared out it is 48+48+48+56).
+    #[inline(always)]
+    pub fn col_block(n: usize, blocks: usize, blk: usize) -> (usize, usize) {
+        let nvec = n.div_ceil(16);
+        let j0 = 16 * (blk * nvec / blocks);
+        let j1 = (16 * ((blk + 1) * nvec / blocks)).min(n);
+        (j0, j1 - j0)
     }
 
     /// In-register transpose of 16 rows of 16 floats (row i of the result = column i of the input).
