@@ -36,6 +36,8 @@ const GEMM_SPLIT_MIN_OUT: usize = 128 * 128;
 pub enum Path {
     Bcast,
     Dot,
+    /// Our packed AVX-512 kernel (sgemm.rs), for the products above BCAST_MAX_MNK.
+    Sgemm,
     Gemm,
 }
 
@@ -54,6 +56,8 @@ pub fn choose_path(m: usize, k: usize, n: usize, trans_a: bool, trans_b: bool) -
         // The dot kernel pays a horizontal sum per output: it only wins when k is long and the
         // product narrow, here a transposed B too large to transpose into scratch.
         Path::Dot
+    } else if mnk > BCAST_MAX_MNK {
+        Path::Sgemm
     } else {
         Path::Gemm
     }
@@ -192,6 +196,13 @@ fn single(
             };
             pool::for_each_index(tasks, est, task);
         }
+        #[cfg(target_arch = "x86_64")]
+        Path::Sgemm => {
+            let (b_rs, b_cs) = if trans_b { (1, k) } else { (n, 1) };
+            // SAFETY: avx512f was detected (choose_path); the strides address exactly the m·k,
+            // k·n and m·n slices, and c is disjoint from a and b (a &mut borrow).
+            unsafe { crate::sgemm::sgemm(m, n, k, a.as_ptr(), a_rs, a_cs, b.as_ptr(), b_rs, b_cs, c.as_mut_ptr(), n, accumulate, est) }
+        }
         _ => {
             let (b_rs, b_cs) = if trans_b { (1, k) } else { (n, 1) };
             // gemm splits the output into blocks; a small output over a long k (the weight
@@ -250,7 +261,7 @@ fn with_scratch<R>(key: &'static std::thread::LocalKey<std::cell::RefCell<Vec<f3
 }
 
 #[cfg(target_arch = "x86_64")]
-mod avx512 {
+pub(crate) mod avx512 {
     use std::arch::x86_64::*;
 
     pub const BCAST_MR: usize = 6;
@@ -382,7 +393,7 @@ mod avx512 {
     /// In-register transpose of 16 rows of 16 floats (row i of the result = column i of the input).
     #[target_feature(enable = "avx512f")]
     #[inline]
-    unsafe fn transpose16(r: &mut [__m512; 16]) {
+    pub(crate) unsafe fn transpose16(r: &mut [__m512; 16]) {
         let mut t = [_mm512_setzero_ps(); 16];
         for i in 0..8 {
             t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
@@ -515,6 +526,7 @@ pub fn matmul_with_path(
     let ok = match path {
         Path::Bcast => cpu::level() == cpu::Level::Avx512,
         Path::Dot => cpu::level() == cpu::Level::Avx512 && trans_b && !trans_a,
+        Path::Sgemm => cpu::level() == cpu::Level::Avx512,
         Path::Gemm => true,
     };
     assert!(ok, "matmul path {path:?} not available for these operands");
@@ -553,9 +565,9 @@ mod tests {
         matmul(&a, 0, 0, ta, &b, 0, 0, tb, &mut c, 1, m, k, n, acc);
         assert_close(&c, &want, 1e-5, tol, &format!("matmul {m}x{k}x{n} ta={ta} tb={tb} acc={acc}"));
         if k > 0 && m * n > 0 {
-            for path in [Path::Bcast, Path::Dot, Path::Gemm] {
+            for path in [Path::Bcast, Path::Dot, Path::Sgemm, Path::Gemm] {
                 let avail = match path {
-                    Path::Bcast => cpu::level() == cpu::Level::Avx512,
+                    Path::Bcast | Path::Sgemm => cpu::level() == cpu::Level::Avx512,
                     Path::Dot => cpu::level() == cpu::Level::Avx512 && tb && !ta,
                     Path::Gemm => true,
                 };
