@@ -10,11 +10,11 @@
 //! - A is read in place through its strides (no packing); a strip past the last row is first
 //!   copied into a zero-padded 6-row scratch.
 //!
-//! Each output is summed in a fixed order that depends on the shape only: one FMA chain from zero
-//! per KC block of k, added to C block by block (C = C + chain₀, then + chain₁, ...; the first
-//! block overwrites C unless accumulating). Threads own disjoint column blocks of C (and, for a
-//! narrow product, row ranges), each packing its own B block; nothing is ever split over k, so 1
-//! and 2 threads give the same bits.
+//! Each output is one FMA chain over p = 0..k from zero, as on the `Bcast` path (the same bits):
+//! a k block after the first resumes the chain from the partial sum stored in C. (When
+//! accumulating into C, the chain of each k block is added to C instead.) Threads own disjoint
+//! column panels of C (and, for a narrow product, row ranges), each packing its own B panel;
+//! nothing is ever split over k, so 1 and 2 threads give the same bits.
 
 use crate::pool;
 use std::arch::x86_64::*;
@@ -103,7 +103,9 @@ unsafe fn block(
         while p0 < k {
             let kc = KC.min(k - p0);
             pack_b(b.add(p0 * b_rs + j0 * b_cs), b_rs, b_cs, kc, w, bpk);
-            let add = accumulate || p0 > 0;
+            // Without accumulate, a later block continues each output's chain from the partial
+            // sum the earlier blocks stored in C; with it, each block's chain is added to C.
+            let start = if accumulate { Start::AddTo } else if p0 == 0 { Start::Zero } else { Start::Continue };
             let mut i = i0;
             while i < i1 {
                 let rows = MR.min(i1 - i);
@@ -120,7 +122,7 @@ unsafe fn block(
                 };
                 for q in 0..panels {
                     let cols = NR.min(w - q * NR);
-                    kernel(kc, ai, ars, acs, bpk.add(q * KC * NR), c.add(i * ldc + j0 + q * NR), ldc, rows, cols, add);
+                    kernel(kc, ai, ars, acs, bpk.add(q * KC * NR), c.add(i * ldc + j0 + q * NR), ldc, rows, cols, start);
                 }
                 i += MR;
             }
@@ -181,25 +183,52 @@ unsafe fn pack_b(b: *const f32, b_rs: usize, b_cs: usize, kc: usize, w: usize, o
     }
 }
 
-/// One 6×64 tile: C[0..rows][0..cols] = (C +) Σ_p A[r][p]·Bp[p][..], the chain over p from zero.
-/// Bp is a packed panel ([p][64]); A is read through (a_rs, a_cs) for all six rows.
+/// How a tile starts its chains and ends.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Start {
+    /// acc = 0, C = acc.
+    Zero,
+    /// acc = C (the partial sum of the earlier k blocks), C = acc: one FMA chain over all of k.
+    Continue,
+    /// acc = 0, C = C + acc.
+    AddTo,
+}
+
+/// One 6×64 tile over kc steps of k: for each output, one FMA chain over p (from zero or from the
+/// partial sum in C, see `Start`). Bp is a packed panel ([p][64]); A is read through (a_rs, a_cs)
+/// for all six rows (the caller pads a short strip); only rows × cols outputs are written.
 #[target_feature(enable = "avx512f")]
 #[inline]
 #[allow(clippy::too_many_arguments)]
 unsafe fn kernel(
     kc: usize, a: *const f32, a_rs: usize, a_cs: usize, bp: *const f32,
-    c: *mut f32, ldc: usize, rows: usize, cols: usize, add: bool,
+    c: *mut f32, ldc: usize, rows: usize, cols: usize, start: Start,
 ) {
-    // The C tile is needed only at the end: ask for it now (for writing) so its lines arrive
-    // during the FMAs instead of stalling the stores (a fresh output is in no cache).
-    // Measured with the output rotating through 48 MB (as fresh tensors do): 201-207 GFLOP/s
-    // without, 210-211 with.
-    for r in 0..rows {
-        for v in 0..4 {
-            _mm_prefetch(c.add(r * ldc + 16 * v) as *const i8, _MM_HINT_ET0);
+    let masks = [mask(cols), mask(cols.saturating_sub(16)), mask(cols.saturating_sub(32)), mask(cols.saturating_sub(48))];
+    let mut acc = [[_mm512_setzero_ps(); 4]; MR];
+    if start == Start::Continue {
+        for (r, row) in acc.iter_mut().enumerate().take(rows) {
+            for (v, x) in row.iter_mut().enumerate() {
+                *x = _mm512_maskz_loadu_ps(masks[v], c.add(r * ldc + 16 * v));
+            }
+        }
+        // The next strip's tile: its partial sums are loaded first thing in the next call.
+        for r in 0..MR {
+            for v in 0..4 {
+                _mm_prefetch(c.add((MR + r) * ldc + 16 * v) as *const i8, _MM_HINT_ET0);
+            }
+        }
+    } else {
+        // The C tile is needed only at the end: ask for it now (for writing) so its lines arrive
+        // during the FMAs instead of stalling the stores (a fresh output is in no cache).
+        // Measured with the output rotating through 48 MB (as fresh tensors do): 201-207 GFLOP/s
+        // without, 210-211 with.
+        for r in 0..rows {
+            for v in 0..4 {
+                _mm_prefetch(c.add(r * ldc + 16 * v) as *const i8, _MM_HINT_ET0);
+            }
         }
     }
-    let mut acc = [[_mm512_setzero_ps(); 4]; MR];
     let (a0, a1, a2, a3, a4, a5) = (a, a.add(a_rs), a.add(2 * a_rs), a.add(3 * a_rs), a.add(4 * a_rs), a.add(5 * a_rs));
     let mut off = 0;
     let mut bq = bp;
@@ -226,16 +255,15 @@ unsafe fn kernel(
         off += a_cs;
         bq = bq.add(NR);
     }
-    let masks = [mask(cols), mask(cols.saturating_sub(16)), mask(cols.saturating_sub(32)), mask(cols.saturating_sub(48))];
     for (r, row) in acc.iter().enumerate().take(rows) {
         for (v, &x) in row.iter().enumerate() {
             let cp = c.add(r * ldc + 16 * v);
             let mk = masks[v];
             if mk == 0xFFFF {
-                let y = if add { _mm512_add_ps(_mm512_loadu_ps(cp), x) } else { x };
+                let y = if start == Start::AddTo { _mm512_add_ps(_mm512_loadu_ps(cp), x) } else { x };
                 _mm512_storeu_ps(cp, y);
             } else if mk != 0 {
-                let y = if add { _mm512_add_ps(_mm512_maskz_loadu_ps(mk, cp), x) } else { x };
+                let y = if start == Start::AddTo { _mm512_add_ps(_mm512_maskz_loadu_ps(mk, cp), x) } else { x };
                 _mm512_mask_storeu_ps(cp, mk, y);
             }
         }
@@ -320,6 +348,35 @@ mod tests {
             }
             crate::pool::set_num_threads(1).unwrap();
             assert!(got[0].iter().zip(&got[1]).all(|(x, y)| x.to_bits() == y.to_bits()), "{m}x{k}x{n}");
+        }
+    }
+
+    /// Every output is the `Bcast` path's FMA chain, so the two paths give the same bits, also
+    /// past one k block (without accumulate; with it, up to one block).
+    #[test]
+    fn same_bits_as_the_broadcast_kernel() {
+        if crate::cpu::level() != crate::cpu::Level::Avx512 {
+            return;
+        }
+        use crate::matmul::{matmul_with_path, Path};
+        let mut rng = Rng::new(13);
+        for &(m, k, n) in &[(13, 1, 70), (37, 257, 129), (20, 1024, 64), (9, 1500, 100), (7, 2100, 17)] {
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                for acc in [false, true] {
+                    if acc && k > KC {
+                        continue;
+                    }
+                    let a = rng.vec(m * k);
+                    let b = rng.vec(k * n);
+                    let c0 = rng.vec(m * n);
+                    let mut want = c0.clone();
+                    matmul_with_path(Path::Bcast, &a, ta, &b, tb, &mut want, m, k, n, acc);
+                    let mut got = c0.clone();
+                    run(&a, ta, &b, tb, &mut got, m, k, n, acc);
+                    let same = got.iter().zip(&want).all(|(x, y)| x.to_bits() == y.to_bits());
+                    assert!(same, "{m}x{k}x{n} ta={ta} tb={tb} acc={acc}");
+                }
+            }
         }
     }
 }
