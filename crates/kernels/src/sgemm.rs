@@ -232,7 +232,19 @@ unsafe fn kernel(
     let (a0, a1, a2, a3, a4, a5) = (a, a.add(a_rs), a.add(2 * a_rs), a.add(3 * a_rs), a.add(4 * a_rs), a.add(5 * a_rs));
     let mut off = 0;
     let mut bq = bp;
+    // The next strip's rows of A (when rows are contiguous in p), one line per step, so they are
+    // in L1 when the next tile starts.
+    let next = a.add(MR * a_rs);
+    let (mut pr, mut pcol) = (0usize, if a_cs == 1 { 0 } else { kc });
     for _ in 0..kc {
+        if pcol < kc {
+            _mm_prefetch(next.add(pr * a_rs + pcol) as *const i8, _MM_HINT_T0);
+            pr += 1;
+            if pr == MR {
+                pr = 0;
+                pcol += 16;
+            }
+        }
         let b0 = _mm512_load_ps(bq);
         let b1 = _mm512_load_ps(bq.add(16));
         let b2 = _mm512_load_ps(bq.add(32));
