@@ -10,7 +10,10 @@
 //! - `Dot`: hand-written AVX-512 kernel of row·row dot products for transB (dY·Wᵀ), reading both
 //!   operands along their contiguous k axis; for long-k narrow products whose Bᵀ is too large
 //!   to transpose into scratch for `Bcast`.
-//! - `Gemm`: the `gemm` crate (packed, cache-blocked) for large products and the rest.
+//! - `Sgemm`: our packed, cache-blocked AVX-512 kernel (sgemm.rs) for the large products (above
+//!   BCAST_MAX_MNK): the same FMA chain per output as `Bcast`, so the same bits.
+//! - `Gemm`: the `gemm` crate (packed, cache-blocked) for the rest (mid-sized transposed-B
+//!   products) and for machines without AVX-512.
 //!
 //! Measured GFLOP/s for each path and shape: `cargo bench -p ferrograd-kernels --bench matmul`.
 //! Transposed operands are read through strides, except a transposed B on the `Bcast` path
