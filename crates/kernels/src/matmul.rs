@@ -11,9 +11,10 @@
 //!   operands along their contiguous k axis; for long-k narrow products whose Bᵀ is too large
 //!   to transpose into scratch for `Bcast`.
 //! - `Sgemm`: our packed, cache-blocked AVX-512 kernel (sgemm.rs) for the large products (above
-//!   BCAST_MAX_MNK): the same FMA chain per output as `Bcast`, so the same bits.
-//! - `Gemm`: the `gemm` crate (packed, cache-blocked) for the rest (mid-sized transposed-B
-//!   products) and for machines without AVX-512.
+//!   BCAST_MAX_MNK) with A not transposed: the same FMA chain per output as `Bcast`, so the same
+//!   bits.
+//! - `Gemm`: the `gemm` crate (packed, cache-blocked) for the rest (large products with A
+//!   transposed, mid-sized transposed-B products) and for machines without AVX-512.
 //!
 //! Measured GFLOP/s for each path and shape: `cargo bench -p ferrograd-kernels --bench matmul`.
 //! Transposed operands are read through strides, except a transposed B on the `Bcast` path
@@ -59,7 +60,9 @@ pub fn choose_path(m: usize, k: usize, n: usize, trans_a: bool, trans_b: bool) -
         // The dot kernel pays a horizontal sum per output: it only wins when k is long and the
         // product narrow, here a transposed B too large to transpose into scratch.
         Path::Dot
-    } else if mnk > BCAST_MAX_MNK {
+    } else if mnk > BCAST_MAX_MNK && !trans_a {
+        // A stored transposed puts each k step of a strip on another cache line (1024³ Aᵀ: 150
+        // against gemm's 180 GFLOP/s), so gemm, which packs A, keeps those.
         Path::Sgemm
     } else {
         Path::Gemm
