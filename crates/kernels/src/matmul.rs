@@ -11,7 +11,7 @@
 //!   operands along their contiguous k axis; for long-k narrow products whose Bᵀ is too large
 //!   to transpose into scratch for `Bcast`.
 //! - `Sgemm`: our packed, cache-blocked AVX-512 kernel (sgemm.rs) for the large products (above
-//!   BCAST_MAX_MNK) with A not transposed: the same FMA chain per output as `Bcast`, so the same
+//!   SGEMM_MIN_MNK = 512³) with A not transposed: the same FMA chain per output as `Bcast`, so the same
 //!   bits.
 //! - `Gemm`: the `gemm` crate (packed, cache-blocked) for the rest (large products with A
 //!   transposed, mid-sized transposed-B products) and for machines without AVX-512.
@@ -29,6 +29,10 @@ use gemm::Parallelism;
 /// products (e.g. dW1 = Xᵀ·dH, 30x1024 @ 1024x200: 57 against 77 µs); the bound keeps a margin.
 const BCAST_MAX_MNK: usize = 1 << 24;
 const DOT_MAX_MNK: usize = 1 << 20;
+/// Work above which our packed kernel (`Sgemm`) beats gemm: 1024³ 215-219 against 199-209 GFLOP/s
+/// and 768³ 190-206 against 180-197, but 512³ 190-206 against gemm's 195-224 (thread CPU time,
+/// best of 30 calls, load 4; `crates/kernels/src/sgemm.rs`).
+const SGEMM_MIN_MNK: usize = 1 << 27;
 /// Largest transposed B (k·n elements) the broadcast path transposes into scratch: 256 KB, so the
 /// copy stays in L2 (e.g. dH = dL·W2ᵀ at batch 32: 32x27 @ 27x200, where gemm took 3.2 µs, the
 /// copy plus the broadcast kernel about 2).
@@ -40,7 +44,7 @@ const GEMM_SPLIT_MIN_OUT: usize = 128 * 128;
 pub enum Path {
     Bcast,
     Dot,
-    /// Our packed AVX-512 kernel (sgemm.rs), for the products above BCAST_MAX_MNK.
+    /// Our packed AVX-512 kernel (sgemm.rs), for the products above SGEMM_MIN_MNK.
     Sgemm,
     Gemm,
 }
@@ -60,7 +64,7 @@ pub fn choose_path(m: usize, k: usize, n: usize, trans_a: bool, trans_b: bool) -
         // The dot kernel pays a horizontal sum per output: it only wins when k is long and the
         // product narrow, here a transposed B too large to transpose into scratch.
         Path::Dot
-    } else if mnk > BCAST_MAX_MNK && !trans_a {
+    } else if mnk > SGEMM_MIN_MNK && !trans_a {
         // A stored transposed puts each k step of a strip on another cache line (1024³ Aᵀ: 150
         // against gemm's 180 GFLOP/s), so gemm, which packs A, keeps those.
         Path::Sgemm
