@@ -96,16 +96,16 @@ fn main() {
             let chosen = choose_path(m, k, n, ta, tb);
             let t = time(|| matmul(black_box(&a), 0, 0, ta, &b, 0, 0, tb, &mut c, 1, m, k, n, false));
             let mut others = String::new();
-            for path in [Path::Bcast, Path::Dot, Path::Gemm] {
+            for path in [Path::Bcast, Path::Dot, Path::Sgemm, Path::Gemm] {
                 let ok = match path {
-                    Path::Bcast => true,
+                    Path::Bcast | Path::Sgemm => true,
                     Path::Dot => tb && !ta,
                     Path::Gemm => true,
                 };
                 if path == chosen || !ok || ferrograd_kernels::cpu::features() != "avx512f" {
                     continue;
                 }
-                if m * n * k > (1 << 27) && path != Path::Gemm {
+                if m * n * k > (1 << 27) && !matches!(path, Path::Gemm | Path::Sgemm) {
                     continue; // the hand-written kernels are not meant for this size
                 }
                 let t2 = time(|| matmul_with_path(path, black_box(&a), ta, &b, tb, &mut c, m, k, n, false));

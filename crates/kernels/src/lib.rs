@@ -20,6 +20,8 @@ pub mod optim;
 pub mod pool;
 pub mod reduce;
 pub mod select;
+#[cfg(target_arch = "x86_64")]
+pub mod sgemm;
 #[cfg(test)]
 pub(crate) mod reference;
 pub mod softmax;

@@ -10,7 +10,11 @@
 //! - `Dot`: hand-written AVX-512 kernel of row·row dot products for transB (dY·Wᵀ), reading both
 //!   operands along their contiguous k axis; for long-k narrow products whose Bᵀ is too large
 //!   to transpose into scratch for `Bcast`.
-//! - `Gemm`: the `gemm` crate (packed, cache-blocked) for large products and the rest.
+//! - `Sgemm`: our packed, cache-blocked AVX-512 kernel (sgemm.rs) for the large products (above
+//!   SGEMM_MIN_MNK = 512³) with A not transposed: the same FMA chain per output as `Bcast`, so the same
+//!   bits.
+//! - `Gemm`: the `gemm` crate (packed, cache-blocked) for the rest (large products with A
+//!   transposed, mid-sized transposed-B products) and for machines without AVX-512.
 //!
 //! Measured GFLOP/s for each path and shape: `cargo bench -p ferrograd-kernels --bench matmul`.
 //! Transposed operands are read through strides, except a transposed B on the `Bcast` path
@@ -25,6 +29,10 @@ use gemm::Parallelism;
 /// products (e.g. dW1 = Xᵀ·dH, 30x1024 @ 1024x200: 57 against 77 µs); the bound keeps a margin.
 const BCAST_MAX_MNK: usize = 1 << 24;
 const DOT_MAX_MNK: usize = 1 << 20;
+/// Work above which our packed kernel (`Sgemm`) beats gemm: 1024³ 215-219 against 199-209 GFLOP/s
+/// and 768³ 190-206 against 180-197, but 512³ 190-206 against gemm's 195-224 (thread CPU time,
+/// best of 30 calls, load 4; `crates/kernels/src/sgemm.rs`).
+const SGEMM_MIN_MNK: usize = 1 << 27;
 /// Largest transposed B (k·n elements) the broadcast path transposes into scratch: 256 KB, so the
 /// copy stays in L2 (e.g. dH = dL·W2ᵀ at batch 32: 32x27 @ 27x200, where gemm took 3.2 µs, the
 /// copy plus the broadcast kernel about 2).
@@ -36,6 +44,8 @@ const GEMM_SPLIT_MIN_OUT: usize = 128 * 128;
 pub enum Path {
     Bcast,
     Dot,
+    /// Our packed AVX-512 kernel (sgemm.rs), for the products above SGEMM_MIN_MNK.
+    Sgemm,
     Gemm,
 }
 
@@ -54,6 +64,10 @@ pub fn choose_path(m: usize, k: usize, n: usize, trans_a: bool, trans_b: bool) -
         // The dot kernel pays a horizontal sum per output: it only wins when k is long and the
         // product narrow, here a transposed B too large to transpose into scratch.
         Path::Dot
+    } else if mnk > SGEMM_MIN_MNK && !trans_a {
+        // A stored transposed puts each k step of a strip on another cache line (1024³ Aᵀ: 150
+        // against gemm's 180 GFLOP/s), so gemm, which packs A, keeps those.
+        Path::Sgemm
     } else {
         Path::Gemm
     }
@@ -197,6 +211,13 @@ fn single(
             };
             pool::for_each_index(tasks, est, task);
         }
+        #[cfg(target_arch = "x86_64")]
+        Path::Sgemm => {
+            let (b_rs, b_cs) = if trans_b { (1, k) } else { (n, 1) };
+            // SAFETY: avx512f was detected (choose_path); the strides address exactly the m·k,
+            // k·n and m·n slices, and c is disjoint from a and b (a &mut borrow).
+            unsafe { crate::sgemm::sgemm(m, n, k, a.as_ptr(), a_rs, a_cs, b.as_ptr(), b_rs, b_cs, c.as_mut_ptr(), n, accumulate, est) }
+        }
         _ => {
             let (b_rs, b_cs) = if trans_b { (1, k) } else { (n, 1) };
             // gemm splits the output into blocks; a small output over a long k (the weight
@@ -255,7 +276,7 @@ fn with_scratch<R>(key: &'static std::thread::LocalKey<std::cell::RefCell<Vec<f3
 }
 
 #[cfg(target_arch = "x86_64")]
-mod avx512 {
+pub(crate) mod avx512 {
     use std::arch::x86_64::*;
 
     pub const BCAST_MR: usize = 6;
@@ -404,7 +425,7 @@ mod avx512 {
     /// In-register transpose of 16 rows of 16 floats (row i of the result = column i of the input).
     #[target_feature(enable = "avx512f")]
     #[inline]
-    unsafe fn transpose16(r: &mut [__m512; 16]) {
+    pub(crate) unsafe fn transpose16(r: &mut [__m512; 16]) {
         let mut t = [_mm512_setzero_ps(); 16];
         for i in 0..8 {
             t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
@@ -537,6 +558,7 @@ pub fn matmul_with_path(
     let ok = match path {
         Path::Bcast => cpu::level() == cpu::Level::Avx512,
         Path::Dot => cpu::level() == cpu::Level::Avx512 && trans_b && !trans_a,
+        Path::Sgemm => cpu::level() == cpu::Level::Avx512,
         Path::Gemm => true,
     };
     assert!(ok, "matmul path {path:?} not available for these operands");
@@ -575,9 +597,9 @@ mod tests {
         matmul(&a, 0, 0, ta, &b, 0, 0, tb, &mut c, 1, m, k, n, acc);
         assert_close(&c, &want, 1e-5, tol, &format!("matmul {m}x{k}x{n} ta={ta} tb={tb} acc={acc}"));
         if k > 0 && m * n > 0 {
-            for path in [Path::Bcast, Path::Dot, Path::Gemm] {
+            for path in [Path::Bcast, Path::Dot, Path::Sgemm, Path::Gemm] {
                 let avail = match path {
-                    Path::Bcast => cpu::level() == cpu::Level::Avx512,
+                    Path::Bcast | Path::Sgemm => cpu::level() == cpu::Level::Avx512,
                     Path::Dot => cpu::level() == cpu::Level::Avx512 && tb && !ta,
                     Path::Gemm => true,
                 };
