@@ -3,7 +3,7 @@
 //! The best of many timed runs (the machines are shared, so the minimum is the steadiest figure).
 
 use ferrograd_kernels::elementwise::{binary, unary, unary_backward, BinaryOp, UnaryOp};
-use ferrograd_kernels::{batchnorm, cross_entropy, pool};
+use ferrograd_kernels::{batchnorm, cross_entropy, gelu, pool};
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -141,5 +141,16 @@ fn main() {
         row(format!("crossEntropyBackward [{n},{c}]"), &mut || {
             cross_entropy::backward(black_box(&p), n, c, &t, -100, 1.0 / n as f32, &mut dx)
         });
+    }
+    // F.gelu on a transformer MLP's hidden activations ([512, 256], values in [-4, 4)), both forms.
+    {
+        let (n, c) = (512usize, 256usize);
+        let x = common::data(n * c, 8, 8.0);
+        let dy = data(n * c, 9);
+        let (mut y, mut dx) = (vec![0f32; n * c], vec![0f32; n * c]);
+        for (form, tanh) in [("exact", false), ("tanh", true)] {
+            row(format!("gelu {form} [{n},{c}]"), &mut || gelu::gelu(black_box(&x), tanh, &mut y));
+            row(format!("gelu {form} backward [{n},{c}]"), &mut || gelu::gelu_backward(black_box(&x), &dy, tanh, &mut dx));
+        }
     }
 }

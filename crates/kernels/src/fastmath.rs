@@ -60,7 +60,7 @@ fn exp_f64_v1(y: f64) -> f64 {
 /// Q(r) = (e^r − 1) / r on |r| ≤ ln2/2 as a degree-10 polynomial fitted for relative error
 /// (2e-17 at worst, below f64 rounding), so that e^r − 1 = r·Q(r) keeps full relative accuracy
 /// down to r = 0.
-const EXPM1_POLY: [f64; 11] = [
+pub(crate) const EXPM1_POLY: [f64; 11] = [
     1.0,
     0.5000000000000006,
     0.16666666666666563,
