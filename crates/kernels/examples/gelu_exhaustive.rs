@@ -3,21 +3,7 @@
 //! against the slow reference (`gelu::reference`, the Taylor expansion next to gelu's root),
 //! printing the worst ulp distance and how many inputs differ. Several minutes on one core.
 
-use ferrograd_kernels::gelu::{gelu, gelu_backward, reference};
-
-fn ulps(a: f32, b: f32) -> u32 {
-    if a.to_bits() == b.to_bits() || (a == 0.0 && b == 0.0) || (a.is_nan() && b.is_nan()) {
-        return 0;
-    }
-    if a.is_nan() || b.is_nan() {
-        return u32::MAX;
-    }
-    let (ia, ib) = (a.to_bits() as i32, b.to_bits() as i32);
-    if (ia < 0) != (ib < 0) {
-        return (ia & 0x7fff_ffff) as u32 + (ib & 0x7fff_ffff) as u32;
-    }
-    (ia - ib).unsigned_abs()
-}
+use ferrograd_kernels::gelu::{gelu, gelu_backward, reference, ulp_distance as ulps};
 
 fn main() {
     let chunk = 1usize << 20;

@@ -342,23 +342,27 @@ pub mod reference {
     }
 }
 
+/// How many f32 values lie between a and b (0 for equal bits, for ±0 against ±0 and for two NaNs;
+/// u32::MAX for a NaN against a number): the tests' and `examples/gelu_exhaustive.rs`'s error measure.
+pub fn ulp_distance(a: f32, b: f32) -> u32 {
+    if a.to_bits() == b.to_bits() || (a == 0.0 && b == 0.0) || (a.is_nan() && b.is_nan()) {
+        return 0;
+    }
+    if a.is_nan() || b.is_nan() {
+        return u32::MAX;
+    }
+    let (ia, ib) = (a.to_bits() as i32, b.to_bits() as i32);
+    if (ia < 0) != (ib < 0) {
+        return (ia & 0x7fff_ffff) as u32 + (ib & 0x7fff_ffff) as u32;
+    }
+    (ia - ib).unsigned_abs()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use super::ulp_distance as ulps;
 
-    fn ulps(a: f32, b: f32) -> u32 {
-        if a.to_bits() == b.to_bits() || (a == 0.0 && b == 0.0) || (a.is_nan() && b.is_nan()) {
-            return 0;
-        }
-        if a.is_nan() || b.is_nan() {
-            return u32::MAX;
-        }
-        let (ia, ib) = (a.to_bits() as i32, b.to_bits() as i32);
-        if (ia < 0) != (ib < 0) {
-            return (ia & 0x7fff_ffff) as u32 + (ib & 0x7fff_ffff) as u32;
-        }
-        (ia - ib).unsigned_abs()
-    }
 
     fn want(x: f32, tanh: bool, grad: bool) -> f32 {
         let v = x as f64;

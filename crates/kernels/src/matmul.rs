@@ -568,24 +568,7 @@ pub fn matmul_with_path(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::{assert_close, Rng, THREAD_LOCK};
-
-    #[allow(clippy::too_many_arguments)]
-    fn naive(a: &[f32], ta: bool, b: &[f32], tb: bool, c0: &[f32], m: usize, k: usize, n: usize, acc: bool) -> Vec<f64> {
-        let mut out = vec![0f64; m * n];
-        for i in 0..m {
-            for j in 0..n {
-                let mut s = if acc { c0[i * n + j] as f64 } else { 0.0 };
-                for p in 0..k {
-                    let av = if ta { a[p * m + i] } else { a[i * k + p] };
-                    let bv = if tb { b[j * k + p] } else { b[p * n + j] };
-                    s += av as f64 * bv as f64;
-                }
-                out[i * n + j] = s;
-            }
-        }
-        out
-    }
+    use crate::testutil::{assert_close, naive_matmul as naive, Rng, THREAD_LOCK};
 
     fn check(m: usize, k: usize, n: usize, ta: bool, tb: bool, acc: bool, rng: &mut Rng) {
         let a = rng.vec(m * k);

@@ -285,25 +285,8 @@ unsafe fn kernel(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::{assert_close, Rng, THREAD_LOCK};
+    use crate::testutil::{assert_close, naive_matmul as naive, Rng, THREAD_LOCK};
 
-    /// C (+)= op(A)·op(B) in float64, with A stored m×k (k×m when ta) and B k×n (n×k when tb).
-    #[allow(clippy::too_many_arguments)]
-    fn naive(a: &[f32], ta: bool, b: &[f32], tb: bool, c0: &[f32], m: usize, k: usize, n: usize, acc: bool) -> Vec<f64> {
-        let mut out = vec![0f64; m * n];
-        for i in 0..m {
-            for j in 0..n {
-                let mut s = if acc { c0[i * n + j] as f64 } else { 0.0 };
-                for p in 0..k {
-                    let av = if ta { a[p * m + i] } else { a[i * k + p] };
-                    let bv = if tb { b[j * k + p] } else { b[p * n + j] };
-                    s += av as f64 * bv as f64;
-                }
-                out[i * n + j] = s;
-            }
-        }
-        out
-    }
 
     #[allow(clippy::too_many_arguments)]
     fn run(a: &[f32], ta: bool, b: &[f32], tb: bool, c: &mut [f32], m: usize, k: usize, n: usize, acc: bool) {

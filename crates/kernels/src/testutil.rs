@@ -40,3 +40,22 @@ pub fn assert_close(got: &[f32], want: &[f64], rtol: f64, atol: f64, what: &str)
 
 /// The SIMD-width edge sizes every kernel is tested at, plus one large size.
 pub const EDGE_SIZES: &[usize] = &[0, 1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100_003];
+
+/// C (+)= op(A)·op(B) in float64, with A stored m×k (k×m when ta) and B k×n (n×k when tb), C m×n
+/// (its old values `c0` added when `acc`): the reference the matrix-product tests hold kernels to.
+#[allow(clippy::too_many_arguments)]
+pub fn naive_matmul(a: &[f32], ta: bool, b: &[f32], tb: bool, c0: &[f32], m: usize, k: usize, n: usize, acc: bool) -> Vec<f64> {
+    let mut out = vec![0f64; m * n];
+    for i in 0..m {
+        for j in 0..n {
+            let mut s = if acc { c0[i * n + j] as f64 } else { 0.0 };
+            for p in 0..k {
+                let av = if ta { a[p * m + i] } else { a[i * k + p] };
+                let bv = if tb { b[j * k + p] } else { b[p * n + j] };
+                s += av as f64 * bv as f64;
+            }
+            out[i * n + j] = s;
+        }
+    }
+    out
+}
