@@ -17,7 +17,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { broadcastShapes, fmtShape, numel } from '../tensor/shape.js';
 import type { Generator } from '../random/generator.js';
 import type { Optimizer } from '../optim/optimizer.js';
-import { CompileRefusal, activeRecording, type KernelCall, type Recording } from './recording.js';
+import { CompileRefusal, activeRecording, type HostCall, type KernelCall, type Recording } from './recording.js';
 import type { NativeStep } from './native-plan.js';
 import { SGD } from '../optim/sgd.js';
 import { Adam, AdamW, writeAdamStepScalars, type AdamOptions, type AdamState } from '../optim/adam.js';
@@ -283,8 +283,8 @@ function spliceHost(rec: Recording, at: number, op: HostOp): void {
   rec.entries.push(...tail);
 }
 
-/** nn.Embedding.forward while recording: its row ids are a TypeScript copy of the input ids,
- *  checked and copied again on replay, natively where the ids allow. */
+/** nn.Embedding.forward while recording. F.embedding hands its id check and copy over as host
+ *  work (host-work.ts); this gives that op its native form, so a replay does it inside a segment. */
 export function makeEmbeddingOp(rec: Recording, input: Tensor, weight: Tensor, run: () => Tensor): Tensor {
   const mark = rec.entries.length;
   const out = run();
@@ -292,45 +292,20 @@ export function makeEmbeddingOp(rec: Recording, input: Tensor, weight: Tensor, r
     rec.refuse(`compile: nn.Embedding of a non-contiguous input (shape ${fmtShape(input.shape)}) inside a compiled function is not supported`);
     return out;
   }
-  const select = rec.entries.slice(mark).find((e) => e.kind === 'kernel' && e.name === 'indexSelect') as KernelCall | undefined;
-  if (select === undefined) return out;
-  const off = input.offset;
+  const at = rec.entries.findIndex((e, i) => i >= mark && e.kind === 'host' && e.op.name === 'embedding');
+  if (at < 0) return out;
   const num = weight.shape[0];
-  const n = (select.args[2] as Int32Array).length;
   const shape = fmtShape(input.shape);
   const wshape = fmtShape(weight.shape);
-  const host: HostOp = {
-    name: 'embedding',
-    arrays: [input.data, select.args[2] as Int32Array],
-    reads: [0],
-    writes: [1],
-    signature: ['embedding', [...input.shape], num],
-    run: () => {
-      const ids = host.arrays[0] as Int32Array;
-      const rows = host.arrays[1] as Int32Array;
-      for (let i = 0; i < n; i++) {
-        const v = ids[off + i];
-        if (v < 0 || v >= num) {
-          throw new Error(`embedding: index ${v} (at position ${i} of input ${shape}) is out of range for ${num} embeddings (weight ${wshape})`);
-        }
-        rows[i] = v;
-      }
-    },
+  const op: HostOp = {
+    ...(rec.entries[at] as HostCall).op, // the same arrays list, which the replay rebinds
     native: () => {
-      const ids = host.arrays[0] as Int32Array;
-      const rows = host.arrays[1] as Int32Array;
-      if (int32Overlap(rows, 0, n, ids, off, n)) return null;
-      return one({ gather: 'embedding', idx: ids, idxOffset: off, n, size: num, out: rows, outOffset: 0, src: null, srcBase: 0, rowSize: 1, inputShape: shape, weightShape: wshape });
+      const [ids, rows] = op.arrays as Int32Array[];
+      if (int32Overlap(rows, 0, rows.length, ids, 0, ids.length)) return null;
+      return one({ gather: 'embedding', idx: ids, idxOffset: 0, n: ids.length, size: num, out: rows, outOffset: 0, src: null, srcBase: 0, rowSize: 1, inputShape: shape, weightShape: wshape });
     },
   };
-  // F.embedding logged its ids copy as host work (host-work.ts): this op, which also has a
-  // native form, takes its place.
-  const at = rec.entries.findIndex((e, i) => i >= mark && e.kind === 'host' && e.op.name === 'embedding');
-  if (at < 0) spliceHost(rec, mark, host);
-  else {
-    rec.entries.splice(at, 1);
-    spliceHost(rec, at, host);
-  }
+  rec.entries[at] = { kind: 'host', op };
   return out;
 }
 
