@@ -284,8 +284,9 @@ pub(crate) mod avx512 {
     pub const DOT_MR: usize = 4;
     const DOT_NR: usize = 4;
 
+    /// Tail mask for `rem` valid lanes of one vector (all when rem ≥ 16, none when rem = 0).
     #[inline(always)]
-    fn tail_mask(rem: usize) -> __mmask16 {
+    pub(crate) fn tail_mask(rem: usize) -> __mmask16 {
         if rem >= 16 {
             0xFFFF
         } else {

@@ -17,6 +17,7 @@
 //! nothing is ever split over k, so 1 and 2 threads give the same bits.
 
 use crate::pool;
+use crate::matmul::avx512::tail_mask as mask;
 use std::arch::x86_64::*;
 
 const MR: usize = 6;
@@ -31,16 +32,6 @@ const NB: usize = NR;
 thread_local! {
     /// Packed B block and the tail strip of A: reused across calls, never shrunk.
     static SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// Tail mask for `rem` valid lanes of one vector (all when rem ≥ 16, none when rem = 0).
-#[inline(always)]
-fn mask(rem: usize) -> __mmask16 {
-    if rem >= 16 {
-        0xFFFF
-    } else {
-        ((1u32 << rem) - 1) as __mmask16
-    }
 }
 
 /// C (+)= op(A)·op(B) where op(A)[i][p] = a[i·a_rs + p·a_cs], op(B)[p][j] = b[p·b_rs + j·b_cs]
