@@ -1,7 +1,7 @@
 // The bench's reading of peer output and its target check: parsing errors would put wrong peer
 // figures (or none) beside ferrograd's, so they are tested on lines in each script's format.
 import { describe, expect, it } from 'vitest';
-import { parseJitMlp, parseMlp } from '../bench/peers.js';
+import { parseJitMlp, parseMatmul, parseMatmulLayouts, parseMlp } from '../bench/peers.js';
 import { checkTargets } from '../bench/targets.js';
 import { COMPILED, FERROGRAD, Results } from '../bench/results.js';
 import { matmulCase, mlp3Case } from '../bench/cases.js';
@@ -27,6 +27,19 @@ describe('peer output parsing', () => {
     expect(parseJitMlp('numpy MLP B=32: 7521.0 steps/s (min..max 7400.0..7600.0)', 'jax-jit mlp3')).toEqual([]);
     expect(parseMlp('numpy MLP B=32: 7521.0 steps/s (min..max 7400.0..7600.0), 3 minor page faults/step')[0]).toMatchObject({ batch: 32, steps: 7521, faults: 3 });
   });
+
+  it("np_matmul_layouts.py's lines keep their layout apart from np_matmul.py's contiguous lines", () => {
+    const layouts = ['numpy 2.4.6; layouts as a training step\'s backward reads them', '  32x27 @ 27x200 B^T       4.843      71.35   (70.10..72.00)', '  30x32 @ 32x200 A^T       2.821     136.10   (130.00..140.20)'].join('\n');
+    expect(parseMatmulLayouts(layouts)).toEqual([
+      { m: 32, k: 27, n: 200, us: 4.843, gflops: 71.35, gmin: 70.1, gmax: 72 },
+      { m: 30, k: 32, n: 200, us: 2.821, gflops: 136.1, gmin: 130, gmax: 140.2 },
+    ]);
+    // np_matmul.py's format has no layout token: neither parser reads the other's lines.
+    const contiguous = '  32x27 @ 27x200       2.53    136.50   (130.00..140.00)';
+    expect(parseMatmulLayouts(contiguous)).toEqual([]);
+    expect(parseMatmul(contiguous)).toHaveLength(1);
+    expect(parseMatmul(layouts)).toEqual([]);
+  });
 });
 
 describe('the target check', () => {
@@ -50,5 +63,18 @@ describe('the target check', () => {
     expect(by('matmul 1024³ 2 threads').met).toBe(null);
     expect(by('matmul lecture shapes')).toMatchObject({ met: false });
     expect(by('matmul lecture shapes').measured).toContain('0 of 1 at or below numpy');
+  });
+
+  it('compares a backward shape layout by layout: transposed with transposed, contiguous with contiguous', () => {
+    expect(matmulCase(32, 27, 200, 1)).not.toBe(matmulCase(32, 27, 200, 1, true));
+    expect(matmulCase(32, 30, 200, 1)).toBe(matmulCase(32, 30, 200, 1, true)); // a forward shape has one layout
+    const r = new Results();
+    r.add(row('matmul', matmulCase(32, 27, 200, 1), FERROGRAD, 0, 3.4));
+    r.add(row('matmul', matmulCase(32, 27, 200, 1), 'numpy 2.4.6', 0, 4.8));
+    r.add(row('matmul', matmulCase(32, 27, 200, 1, true), FERROGRAD, 0, 2.6));
+    r.add(row('matmul', matmulCase(32, 27, 200, 1, true), 'numpy 2.4.6', 0, 2.5));
+    const line = checkTargets(r).find((l) => l.target.startsWith('matmul lecture shapes'))!;
+    expect(line.met).toBe(false);
+    expect(line.measured).toBe('1 of 2 at or below numpy; slower: 32x27 @ 27x200 (contiguous operands) 2.600 vs 2.500 µs');
   });
 });

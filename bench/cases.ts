@@ -3,7 +3,9 @@
 
 /** The GEMMs a makemore step runs (emb 10 x block 3 = 30 inputs, hidden 200, vocabulary 27).
  *  Backward products read one operand transposed; ferrograd passes a transpose flag to the kernel,
- *  while the peers' np_matmul.py times a contiguous product of the same m x k x n. */
+ *  and numpy a transposed view to OpenBLAS (bench/np_matmul_layouts.py times those). The peers'
+ *  np_matmul.py times contiguous products of the same m x k x n: their rows are the
+ *  `contiguous` cases, which ferrograd also times, so that each layout is compared with itself. */
 export function backwardKind(m: number, k: number, n: number): string | null {
   if (m === 30 && n === 200) return 'A^T·G, dW1 = embcat^T·dh';
   if (m === 200 && n === 27) return 'A^T·G, dW2 = h^T·dlogits';
@@ -12,10 +14,13 @@ export function backwardKind(m: number, k: number, n: number): string | null {
   return null;
 }
 
-export function matmulCase(m: number, k: number, n: number, threads: number): string {
+/** The case name of an m x k x n product: a backward shape with its backward layout, or with
+ *  `contiguous` operands (np_matmul.py's layout). Forward shapes are contiguous either way. */
+export function matmulCase(m: number, k: number, n: number, threads: number, contiguous = false): string {
   const kind = backwardKind(m, k, n);
   const t = `${threads} thread${threads === 1 ? '' : 's'}`;
-  return `${m}x${k} @ ${k}x${n}${kind ? ` (${kind})` : ''}, ${t}`;
+  const label = kind === null ? '' : contiguous ? ' (contiguous operands)' : ` (${kind})`;
+  return `${m}x${k} @ ${k}x${n}${label}, ${t}`;
 }
 
 export function mlp3Case(batch: number): string {

@@ -12,21 +12,27 @@ interface Shape {
   m: number;
   k: number;
   n: number;
+  /** A backward shape timed with contiguous operands (as np_matmul.py times it), not its backward layout. */
+  contiguous?: boolean;
 }
 
-/** The shapes the peers time (np_matmul.py), plus the one backward product numpy does not list. */
+/** The shapes the peers time (np_matmul.py), plus the one backward product numpy does not list;
+ *  each backward shape twice: in its backward layout and with contiguous operands. */
 export function matmulShapes(): Shape[] {
   const shapes: Shape[] = [{ m: 1024, k: 1024, n: 1024 }];
   for (const B of [32, 256, 1024]) shapes.push({ m: B, k: 30, n: 200 }, { m: B, k: 200, n: 27 });
   for (const B of [32, 1024]) {
-    shapes.push({ m: 30, k: B, n: 200 }, { m: 200, k: B, n: 27 }, { m: B, k: 27, n: 200 }, { m: B, k: 200, n: 30 });
+    for (const contiguous of [false, true]) {
+      shapes.push({ m: 30, k: B, n: 200, contiguous }, { m: 200, k: B, n: 27, contiguous }, { m: B, k: 27, n: 200, contiguous }, { m: B, k: 200, n: 30, contiguous });
+    }
   }
   return shapes;
 }
 
-/** Operands laid out as the backward pass has them: A^T·G reads A transposed, G·B^T reads B transposed. */
+/** Operands laid out as the backward pass has them (A^T·G reads A transposed, G·B^T reads B
+ *  transposed), or contiguous when the shape says so. */
 function operands(s: Shape): { a: Tensor; b: Tensor; transA: boolean; transB: boolean } {
-  const kind = backwardKind(s.m, s.k, s.n);
+  const kind = s.contiguous ? null : backwardKind(s.m, s.k, s.n);
   const transA = kind?.startsWith('A^T') ?? false;
   const transB = kind?.startsWith('G·B^T') ?? false;
   const a = transA ? randn([s.k, s.m]).T : randn([s.m, s.k]);
@@ -54,7 +60,7 @@ function measureRow(s: Shape, threads: number, quick: boolean): Row {
   const out = new Float32Array(s.m * s.n);
   const kernel = timeIt(() => be.matmul(A, 0, 0, transA, B, 0, 0, transB, out, 1, s.m, s.k, s.n), timing);
   return {
-    section: 'matmul', case: matmulCase(s.m, s.k, s.n, threads), impl: FERROGRAD, metric: 'GFLOP/s',
+    section: 'matmul', case: matmulCase(s.m, s.k, s.n, threads, s.contiguous), impl: FERROGRAD, metric: 'GFLOP/s',
     value: flop / api.med / 1e9, min: flop / api.max / 1e9, max: flop / api.min / 1e9, us: api.med * 1e6,
     detail: { backend: be.name, transA, transB, kernelUs: kernel.med * 1e6, kernelGflops: flop / kernel.med / 1e9 },
   };
@@ -73,7 +79,7 @@ function childRow(s: Shape, threads: number, quick: boolean): Row {
   const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith(MARK));
   if (r.status !== 0 || !line) {
     const why = r.error?.message ?? ((r.stderr ?? '').trim().split('\n').slice(-3).join(' ') || `exit ${r.status}`);
-    throw new Error(`matmul bench child for ${matmulCase(s.m, s.k, s.n, threads)} failed: ${why}`);
+    throw new Error(`matmul bench child for ${matmulCase(s.m, s.k, s.n, threads, s.contiguous)} failed: ${why}`);
   }
   return JSON.parse(line.slice(MARK.length)) as Row;
 }

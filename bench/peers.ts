@@ -20,6 +20,8 @@ export function peersDir(env: NodeJS.ProcessEnv = process.env, root: string = PR
 }
 const PEERS_DIR = peersDir();
 const NAMES_TXT = join(PROJECT_ROOT, 'data', 'names.txt');
+/** Our own numpy script for the backward layouts (the peers' scripts time contiguous products). */
+const LAYOUTS_SCRIPT = join(PROJECT_ROOT, 'bench', 'np_matmul_layouts.py');
 const RAW_DIR = join(PROJECT_ROOT, 'out', 'bench', 'peers');
 const PYTHON = process.env.FERROGRAD_PYTHON ?? 'python3';
 // A torch installed with `pip install --target scratch/peers/pytorch` is found through PYTHONPATH.
@@ -107,6 +109,19 @@ export function parseMatmul(text: string): PeerMatmul[] {
     const m = re.exec(line);
     if (!m) continue;
     out.push({ m: +m[1], k: +m[2], n: +m[4], us: +m[5], gflops: +m[6], gmin: +m[7], gmax: +m[8] });
+  }
+  return out;
+}
+
+/** bench/np_matmul_layouts.py's lines, like `  32x27 @ 27x200 B^T      4.843     71.35   (70.1..72.0)`:
+ *  backward products with their backward operand layout. */
+export function parseMatmulLayouts(text: string): PeerMatmul[] {
+  const out: PeerMatmul[] = [];
+  const re = /^\s*(\d+)x(\d+) @ (\d+)x(\d+) (A\^T|B\^T)\s+([\d.]+)\s+([\d.]+)\s+\(([\d.]+)\.\.([\d.]+)\)/;
+  for (const line of text.split('\n')) {
+    const m = re.exec(line);
+    if (!m) continue;
+    out.push({ m: +m[1], k: +m[2], n: +m[4], us: +m[6], gflops: +m[7], gmin: +m[8], gmax: +m[9] });
   }
   return out;
 }
@@ -223,8 +238,15 @@ export function runPeers(plan: PeerPlan, results: Results): void {
       for (const threads of plan.quick ? [1] : [1, 2]) {
         const out = runPeer({ id: `numpy-matmul-${threads}t`, cmd: PYTHON, args: ['np_matmul.py'], env: pythonEnv(threads), timeoutMs: 600_000 }, results);
         if (out === null) continue;
-        if (plan.matmul) addMatmul(results, label, threads, parseMatmul(out));
+        if (plan.matmul) addMatmul(results, label, threads, parseMatmul(out), true);
         if (plan.ops && threads === 1) addOps(results, label, parseOps(out));
+        if (!plan.matmul) continue;
+        // The same backward shapes with the operand layouts a training step has (our script).
+        const layouts = runPeer(
+          { id: `numpy-matmul-layouts-${threads}t`, cmd: PYTHON, args: [LAYOUTS_SCRIPT], env: pythonEnv(threads), timeoutMs: 600_000 },
+          results,
+        );
+        if (layouts !== null) addMatmul(results, label, threads, parseMatmulLayouts(layouts), false);
       }
     }
     if (plan.mlp3) {
@@ -242,7 +264,7 @@ export function runPeers(plan: PeerPlan, results: Results): void {
     const out = runPeer({ id: 'torch-1t', cmd: PYTHON, args: ['torch_mlp.py', '--threads', '1'], env: pythonEnv(1), timeoutMs: 900_000 }, results);
     if (out !== null) {
       const label = `torch ${torch.version}`;
-      if (plan.matmul) addMatmul(results, label, 1, parseMatmul(out));
+      if (plan.matmul) addMatmul(results, label, 1, parseMatmul(out), true);
       if (plan.ops) addOps(results, label, parseOps(out));
       if (plan.mlp3) addMlp(results, label, parseMlp(out));
     }
@@ -287,10 +309,12 @@ export function runPeers(plan: PeerPlan, results: Results): void {
   }
 }
 
-function addMatmul(results: Results, impl: string, threads: number, rows: PeerMatmul[]): void {
+/** `contiguous`: the rows time contiguous operands (np_matmul.py, torch_mlp.py), which for a
+ *  backward shape is its contiguous case; else they time the backward layouts. */
+function addMatmul(results: Results, impl: string, threads: number, rows: PeerMatmul[], contiguous: boolean): void {
   for (const r of rows) {
     results.add({
-      section: 'matmul', case: matmulCase(r.m, r.k, r.n, threads), impl, metric: 'GFLOP/s',
+      section: 'matmul', case: matmulCase(r.m, r.k, r.n, threads, contiguous), impl, metric: 'GFLOP/s',
       value: r.gflops, min: r.gmin, max: r.gmax, us: r.us,
     });
   }
