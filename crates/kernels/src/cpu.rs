@@ -43,7 +43,7 @@ pub fn features() -> &'static str {
 
 /// Whether the AVX-512 subsets the auto-vectorised loops are compiled for (F, DQ, BW, VL) are all
 /// present; Level::Avx512 itself only promises F (what the matmul kernels need).
-fn avx512_full() -> bool {
+pub(crate) fn avx512_full() -> bool {
     static FULL: OnceLock<bool> = OnceLock::new();
     *FULL.get_or_init(|| {
         #[cfg(target_arch = "x86_64")]

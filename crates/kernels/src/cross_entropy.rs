@@ -55,6 +55,147 @@ fn softmax_nll_rows(x: &[f32], cols: usize, targets: &[i32], ignore_index: i64, 
     loss
 }
 
+/// Whether rows go through the AVX-512 code below: rows of 16 to SUM_CHUNK columns (at least one
+/// whole vector, at most one chunk of reduce.rs's sum). Tests that force a narrower path of
+/// `cpu::simd` get the portable rows.
+#[cfg(target_arch = "x86_64")]
+fn avx512_rows(cols: usize) -> bool {
+    #[cfg(test)]
+    if crate::cpu::TEST_PATH.load(std::sync::atomic::Ordering::Relaxed) != 0 {
+        return false;
+    }
+    (16..=crate::reduce::SUM_CHUNK).contains(&cols) && crate::cpu::avx512_full()
+}
+
+/// softmax_nll_rows with each row's max, sum and division in whole 16-lane registers. LLVM's code
+/// for a 27-column row spent most of its time around the 11-element tail (scalar divisions,
+/// shuffles before the max). The same operations in the same order as the portable rows
+/// (vmaxps(a, b) is `if a > b { a } else { b }`, the max re-reads the last 16 elements, the sum
+/// adds the tail into lanes 0..rem and folds 8, 4, 2, 1 as chunk_sum does), so the same bits.
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use crate::matmul::avx512::tail_mask;
+    use std::arch::x86_64::*;
+
+    /// softmax.rs's row_max of cols ≥ 1 elements at x.
+    #[inline(always)]
+    unsafe fn row_max(x: *const f32, cols: usize) -> f32 {
+        #[inline(always)]
+        unsafe fn step(acc: &mut __m512, nan: &mut __mmask16, c: __m512) {
+            *nan |= _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(c, c);
+            *acc = _mm512_max_ps(c, *acc);
+        }
+        let mut acc = _mm512_set1_ps(f32::NEG_INFINITY);
+        let mut nan: __mmask16 = 0;
+        for i in 0..cols / 16 {
+            step(&mut acc, &mut nan, _mm512_loadu_ps(x.add(16 * i)));
+        }
+        if cols % 16 != 0 {
+            let tail = if cols >= 16 {
+                _mm512_loadu_ps(x.add(cols - 16))
+            } else {
+                _mm512_mask_loadu_ps(_mm512_set1_ps(f32::NEG_INFINITY), tail_mask(cols), x)
+            };
+            step(&mut acc, &mut nan, tail);
+        }
+        if nan != 0 {
+            return f32::NAN;
+        }
+        let lo = _mm512_castps512_ps256(acc);
+        let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(acc)));
+        let v = _mm256_max_ps(hi, lo);
+        let v = _mm_max_ps(_mm256_extractf128_ps::<1>(v), _mm256_castps256_ps128(v));
+        let v = _mm_max_ps(_mm_movehl_ps(v, v), v);
+        _mm_cvtss_f32(_mm_max_ss(_mm_movehdup_ps(v), v))
+    }
+
+    /// reduce.rs's chunk_sum of the cols ≤ SUM_CHUNK elements at p.
+    #[inline(always)]
+    unsafe fn row_sum(p: *const f32, cols: usize) -> f32 {
+        let mut acc = _mm512_setzero_ps();
+        for i in 0..cols / 16 {
+            acc = _mm512_add_ps(acc, _mm512_loadu_ps(p.add(16 * i)));
+        }
+        let (full, rem) = (cols / 16 * 16, cols % 16);
+        if rem != 0 {
+            let m = tail_mask(rem);
+            acc = _mm512_mask_add_ps(acc, m, acc, _mm512_maskz_loadu_ps(m, p.add(full)));
+        }
+        let lo = _mm512_castps512_ps256(acc);
+        let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(acc)));
+        let v = _mm256_add_ps(lo, hi);
+        let v = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+        let v = _mm_add_ps(v, _mm_movehl_ps(v, v));
+        _mm_cvtss_f32(_mm_add_ss(v, _mm_movehdup_ps(v)))
+    }
+
+    /// out[j] = f(x[j]) for j < cols (≥ 16), 16 lanes at a time; the tail as the last 16 elements,
+    /// loaded before any store (so out may be x) and stored over the previous vector's end. No
+    /// masked stores: a masked store's whole 64 bytes, which reach into the next row, would keep
+    /// that row's loads waiting until the store has left the core (no store-to-load forwarding).
+    #[inline(always)]
+    unsafe fn map_row(x: *const f32, out: *mut f32, cols: usize, f: impl Fn(__m512) -> __m512) {
+        let tail = f(_mm512_loadu_ps(x.add(cols - 16)));
+        let mut j = 0;
+        while j + 16 <= cols {
+            _mm512_storeu_ps(out.add(j), f(_mm512_loadu_ps(x.add(j))));
+            j += 16;
+        }
+        if j < cols {
+            _mm512_storeu_ps(out.add(cols - 16), tail);
+        }
+    }
+
+    /// See softmax_nll_rows; cols in 16..=SUM_CHUNK.
+    #[target_feature(enable = "avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")]
+    pub(super) unsafe fn softmax_nll_rows(x: &[f32], cols: usize, targets: &[i32], ignore_index: i64, p: &mut [f32]) -> f64 {
+        let rows = targets.len();
+        assert!(x.len() == rows * cols && p.len() == rows * cols && (16..=crate::reduce::SUM_CHUNK).contains(&cols));
+        let (xp, pp) = (x.as_ptr(), p.as_mut_ptr());
+        let mut shifts = [0f32; 256];
+        let mut loss = 0f64;
+        // Groups of up to 256 rows, for the shifts' buffer.
+        let mut r0 = 0;
+        while r0 < rows {
+            let n = (rows - r0).min(256);
+            for r in 0..n {
+                let (xr, pr) = (xp.add((r0 + r) * cols), pp.add((r0 + r) * cols));
+                let m = row_max(xr, cols);
+                // A row of all -inf has no finite max: shift by 0 so exp gives 0s and the sum 0
+                // (→ NaN probabilities, as PyTorch gives).
+                let shift = if m == f32::NEG_INFINITY { 0.0 } else { m };
+                shifts[r] = shift;
+                let sv = _mm512_set1_ps(shift);
+                map_row(xr, pr, cols, #[inline(always)] |v| _mm512_sub_ps(v, sv));
+            }
+            // 64 at a time, unrolled: independent exps in flight hide one exp's long dependency
+            // chain (the plain loop ran one vector at a time).
+            let mut es = std::slice::from_raw_parts_mut(pp.add(r0 * cols), n * cols).chunks_exact_mut(64);
+            for c in &mut es {
+                for v in c.iter_mut() {
+                    *v = crate::fastmath::exp_one(*v);
+                }
+            }
+            for v in es.into_remainder() {
+                *v = crate::fastmath::exp_one(*v);
+            }
+            for r in 0..n {
+                let pr = pp.add((r0 + r) * cols);
+                let s = row_sum(pr, cols);
+                let sv = _mm512_set1_ps(s);
+                map_row(pr, pr, cols, #[inline(always)] |v| _mm512_div_ps(v, sv));
+                let t = targets[r0 + r];
+                if t as i64 != ignore_index {
+                    // −log softmax = log Σ exp(x − m) − (x_t − m), in f64 for the accumulation.
+                    loss += (s as f64).ln() - (x[(r0 + r) * cols + t as usize] - shifts[r]) as f64;
+                }
+            }
+            r0 += n;
+        }
+        loss
+    }
+}
+
 /// Writes softmax(logits) into `probs` and returns Σ over non-ignored rows of −log p[row, target].
 pub fn forward(logits: &[f32], rows: usize, cols: usize, targets: &[i32], ignore_index: i64, probs: &mut [f32]) -> f64 {
     assert_eq!(logits.len(), rows * cols, "crossEntropyForward: logits length");
@@ -76,7 +217,13 @@ pub fn forward(logits: &[f32], rows: usize, cols: usize, targets: &[i32], ignore
         let r1 = (r0 + per).min(rows);
         // SAFETY: task ti alone writes rows r0..r1 of probs, which is rows·cols long.
         let pb = unsafe { std::slice::from_raw_parts_mut(pp.get().add(r0 * cols), (r1 - r0) * cols) };
-        cpu::simd(#[inline(always)] || softmax_nll_rows(&logits[r0 * cols..r1 * cols], cols, &targets[r0..r1], ignore_index, pb))
+        let (x, t) = (&logits[r0 * cols..r1 * cols], &targets[r0..r1]);
+        #[cfg(target_arch = "x86_64")]
+        if avx512_rows(cols) {
+            // SAFETY: AVX-512 was detected on this CPU; the lengths match and 16 ≤ cols ≤ SUM_CHUNK.
+            return unsafe { avx512::softmax_nll_rows(x, cols, t, ignore_index, pb) };
+        }
+        cpu::simd(#[inline(always)] || softmax_nll_rows(x, cols, t, ignore_index, pb))
     });
     parts.iter().sum()
 }
