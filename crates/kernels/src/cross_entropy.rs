@@ -1,6 +1,7 @@
 //! Fused softmax + negative log-likelihood (F.cross_entropy's sum before the mean) and its backward.
 
 use crate::{cpu, pool};
+use crate::fastlog::ln_one;
 use crate::softmax::row_max;
 
 /// Rough ns per logit of the forward on one thread (an exp, a division, the row sums), measured at
@@ -48,7 +49,7 @@ fn softmax_nll_rows(x: &[f32], cols: usize, targets: &[i32], ignore_index: i64, 
             let t = targets[g * 256 + r];
             if t as i64 != ignore_index {
                 // −log softmax = log Σ exp(x − m) − (x_t − m), in f64 for the accumulation.
-                loss += (s as f64).ln() - (xg[r * cols + t as usize] - shifts[r]) as f64;
+                loss += ln_one(s as f64) - (xg[r * cols + t as usize] - shifts[r]) as f64;
             }
         }
     }
@@ -152,9 +153,9 @@ mod avx512 {
         let rows = targets.len();
         assert!(x.len() == rows * cols && p.len() == rows * cols && (16..=crate::reduce::SUM_CHUNK).contains(&cols));
         let (xp, pp) = (x.as_ptr(), p.as_mut_ptr());
-        let mut shifts = [0f32; 256];
+        let (mut shifts, mut sums) = ([0f32; 256], [0f64; 256]);
         let mut loss = 0f64;
-        // Groups of up to 256 rows, for the shifts' buffer.
+        // Groups of up to 256 rows, for the shifts' and sums' buffers.
         let mut r0 = 0;
         while r0 < rows {
             let n = (rows - r0).min(256);
@@ -184,10 +185,17 @@ mod avx512 {
                 let s = row_sum(pr, cols);
                 let sv = _mm512_set1_ps(s);
                 map_row(pr, pr, cols, #[inline(always)] |v| _mm512_div_ps(v, sv));
+                sums[r] = s as f64;
+            }
+            // The group's logs in one vectorised loop, then the losses in row order.
+            for v in &mut sums[..n] {
+                *v = super::ln_one(*v);
+            }
+            for r in 0..n {
                 let t = targets[r0 + r];
                 if t as i64 != ignore_index {
                     // −log softmax = log Σ exp(x − m) − (x_t − m), in f64 for the accumulation.
-                    loss += (s as f64).ln() - (x[(r0 + r) * cols + t as usize] - shifts[r]) as f64;
+                    loss += sums[r] - (x[(r0 + r) * cols + t as usize] - shifts[r]) as f64;
                 }
             }
             r0 += n;

@@ -12,6 +12,7 @@ pub mod cpu;
 pub mod cross_entropy;
 pub mod elementwise;
 pub mod fastmath;
+pub(crate) mod fastlog;
 pub mod gelu;
 pub mod gather;
 pub mod layout;
