@@ -10,10 +10,13 @@ use crate::{cpu, pool};
 /// The widest column block: its f64 accumulators (8 AVX-512 registers each) stay in registers.
 const BLOCK: usize = 64;
 
-/// Rough ns per element of each kernel on one thread (for the parallel threshold), measured at
-/// [1024, 200] with AVX-512 (`cargo bench --bench kernels`).
-const FORWARD_NS: f64 = 0.19;
-const BACKWARD_NS: f64 = 0.3;
+/// Rough ns per element of each kernel on one thread, operands in cache (for the parallel
+/// threshold), measured at [1024, 200] with AVX-512 (`cargo bench --bench kernels`, load 2-5):
+/// the forward's one pass for the moments and its affine pass 27-33 µs, the backward's two passes
+/// 43-50 µs. Both are bound by memory traffic: with operands from DRAM (FERROGRAD_BENCH_FLUSH=64)
+/// they take 2.5-3x as long, and two threads gained nothing there.
+const FORWARD_NS: f64 = 0.15;
+const BACKWARD_NS: f64 = 0.23;
 
 /// Calls `f(j0, j1)` for column blocks of 64, 32, 16 or 8 (whose loops are unrolled at that
 /// width) and a last narrower one; threads take even shares of the columns.
