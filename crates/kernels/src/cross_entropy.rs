@@ -247,15 +247,20 @@ pub fn backward(probs: &[f32], rows: usize, cols: usize, targets: &[i32], ignore
     }
     let per = (8192 / cols).max(1);
     pool::for_each_chunk(dx, per * cols, (rows * cols) as f64 * 0.5, |ci, o| {
+        // The chunk's rows as one run of scale·p (vectorised across rows, no short-row tails),
+        // then each row's target and ignored rows put right.
+        let pc = &probs[ci * per * cols..][..o.len()];
+        cpu::simd(#[inline(always)] || {
+            for (d, &p) in o.iter_mut().zip(pc) {
+                *d = scale * p;
+            }
+        });
         for (t, drow) in o.chunks_exact_mut(cols).enumerate() {
             let r = ci * per + t;
             let tg = targets[r];
             if tg as i64 == ignore_index {
                 drow.iter_mut().for_each(|v| *v = 0.0);
                 continue;
-            }
-            for (d, &p) in drow.iter_mut().zip(&probs[r * cols..][..cols]) {
-                *d = scale * p;
             }
             drow[tg as usize] = scale * (probs[r * cols + tg as usize] - 1.0);
         }
