@@ -4,8 +4,10 @@ use crate::{cpu, pool};
 use crate::fastlog::ln_one;
 use crate::softmax::row_max;
 
-/// Rough ns per logit of the forward on one thread (an exp, a division, the row sums), measured at
-/// [1024, 27] with AVX-512 (`cargo bench --bench kernels`), for the parallel threshold.
+/// The ns per logit the parallel threshold counts for the forward. Measured at [1024, 27] with the
+/// AVX-512 rows (`cargo bench --bench kernels`, load ~3.5) it is 0.67 (18.6 µs on one thread),
+/// which would keep that shape on one thread; but two threads take it to 12.8-15.6 µs wall, so
+/// the estimate stays at the 1.5 of the older rows, which splits it.
 const FORWARD_NS: f64 = 1.5;
 
 /// The first row whose target is neither `ignore_index` nor in [0, cols), with that target.
@@ -147,6 +149,88 @@ mod avx512 {
         }
     }
 
+    /// 2^(j/16) for j = 0..16, each the nearest f64 (from 60-digit decimal arithmetic).
+    pub(super) const EXP2_SIXTEENTHS: [f64; 16] = [
+        1.0,
+        1.0442737824274138,
+        1.0905077326652577,
+        1.1387886347566916,
+        1.189207115002721,
+        1.241857812073484,
+        1.2968395546510096,
+        1.3542555469368927,
+        1.4142135623730951,
+        1.4768261459394993,
+        1.5422108254079407,
+        1.6104903319492543,
+        1.681792830507429,
+        1.7562521603732995,
+        1.8340080864093424,
+        1.9152065613971474,
+    ];
+    /// 1.5·2^52: adding it rounds to an integer held in the low mantissa bits.
+    const SHIFTER: f64 = 6_755_399_441_055_744.0;
+    /// Half the width, in f64 ulps, of the band around an f32 rounding midpoint where the quick
+    /// exp below defers to exp_one: its error is below 2^-42.5 relative (the degree-5 Taylor
+    /// remainder on |r| ≤ ln2/32 is 2^-42.7, the one-constant reduction 2^-46.6, roundings
+    /// ~2^-51), at most 1450 ulps; exp_one's own exp is within 2 ulps of exact.
+    const MIDPOINT_BAND: i64 = 4096;
+
+    /// exp_one of 8 lanes the quick way: e^y = 2^q · 2^(j/16) · e^r with n = 16q + j the integer
+    /// nearest y·16/ln2, r = y − n·ln2/16, a 16-entry table read with one permute and e^r by
+    /// its degree-5 Taylor polynomial: 8 operations on the multiply-add ports where exp_one
+    /// takes 15, which bound its loop. The result is within 2^-42.5 of e^y, so it rounds to the
+    /// same f32 as exp_one's unless it lies within MIDPOINT_BAND ulps of a rounding midpoint:
+    /// the lanes that are not, and whose y lies in [−87, 0] (normal f32 results; the range
+    /// softmax's x − max gives), are marked in the mask; the caller redoes the others.
+    #[inline(always)]
+    pub(super) unsafe fn exp8_quick(x: __m256, tlo: __m512d, thi: __m512d) -> (__m256, __mmask8) {
+        let y = _mm512_cvtps_pd(x);
+        let in_range = _mm512_cmp_pd_mask::<_CMP_GE_OQ>(y, _mm512_set1_pd(-87.0)) & _mm512_cmp_pd_mask::<_CMP_LE_OQ>(y, _mm512_setzero_pd());
+        let shifter = _mm512_set1_pd(SHIFTER);
+        let kf = _mm512_fmadd_pd(y, _mm512_set1_pd(16.0 * std::f64::consts::LOG2_E), shifter);
+        let k = _mm512_sub_pd(kf, shifter);
+        let r = _mm512_fnmadd_pd(k, _mm512_set1_pd(std::f64::consts::LN_2 / 16.0), y);
+        let mut q = _mm512_set1_pd(1.0 / 120.0);
+        for c in [1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0] {
+            q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(c));
+        }
+        // kf's low bits are 2^51 + n: its low 4 bits index the table, n >> 4 is q.
+        let n = _mm512_sub_epi64(_mm512_castpd_si512(kf), _mm512_castpd_si512(shifter));
+        let t = _mm512_permutex2var_pd(tlo, _mm512_castpd_si512(kf), thi);
+        let e = _mm512_castpd_si512(_mm512_mul_pd(t, q));
+        let e = _mm512_add_epi64(e, _mm512_slli_epi64::<52>(_mm512_srai_epi64::<4>(n)));
+        // Rounding to f32 drops the low 29 mantissa bits; the midpoint is 2^28 of them.
+        let band = _mm512_set1_epi64(MIDPOINT_BAND);
+        let off = _mm512_and_si512(_mm512_add_epi64(e, _mm512_set1_epi64(MIDPOINT_BAND - (1 << 28))), _mm512_set1_epi64((1 << 29) - 1));
+        let near = _mm512_cmplt_epu64_mask(off, _mm512_add_epi64(band, band));
+        (_mm512_cvtpd_ps(_mm512_castsi512_pd(e)), in_range & !near)
+    }
+
+    /// p[i] = exp_one(p[i]): 16 at a time the quick way, a block of 16 with any lane the quick
+    /// way cannot vouch for (and the tail) by exp_one itself.
+    #[inline(always)]
+    pub(super) unsafe fn exp_inplace(p: &mut [f32]) {
+        let (tlo, thi) = (_mm512_loadu_pd(EXP2_SIXTEENTHS.as_ptr()), _mm512_loadu_pd(EXP2_SIXTEENTHS.as_ptr().add(8)));
+        let mut blocks = p.chunks_exact_mut(16);
+        for b in &mut blocks {
+            let v = _mm512_loadu_ps(b.as_ptr());
+            let (lo, mlo) = exp8_quick(_mm512_castps512_ps256(v), tlo, thi);
+            let (hi, mhi) = exp8_quick(_mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v))), tlo, thi);
+            if mlo & mhi == 0xFF {
+                _mm256_storeu_ps(b.as_mut_ptr(), lo);
+                _mm256_storeu_ps(b.as_mut_ptr().add(8), hi);
+            } else {
+                for v in b.iter_mut() {
+                    *v = crate::fastmath::exp_one(*v);
+                }
+            }
+        }
+        for v in blocks.into_remainder() {
+            *v = crate::fastmath::exp_one(*v);
+        }
+    }
+
     /// See softmax_nll_rows; cols in 16..=SUM_CHUNK.
     #[target_feature(enable = "avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")]
     pub(super) unsafe fn softmax_nll_rows(x: &[f32], cols: usize, targets: &[i32], ignore_index: i64, p: &mut [f32]) -> f64 {
@@ -169,17 +253,7 @@ mod avx512 {
                 let sv = _mm512_set1_ps(shift);
                 map_row(xr, pr, cols, #[inline(always)] |v| _mm512_sub_ps(v, sv));
             }
-            // 64 at a time, unrolled: independent exps in flight hide one exp's long dependency
-            // chain (the plain loop ran one vector at a time).
-            let mut es = std::slice::from_raw_parts_mut(pp.add(r0 * cols), n * cols).chunks_exact_mut(64);
-            for c in &mut es {
-                for v in c.iter_mut() {
-                    *v = crate::fastmath::exp_one(*v);
-                }
-            }
-            for v in es.into_remainder() {
-                *v = crate::fastmath::exp_one(*v);
-            }
+            exp_inplace(std::slice::from_raw_parts_mut(pp.add(r0 * cols), n * cols));
             for r in 0..n {
                 let pr = pp.add((r0 + r) * cols);
                 let s = row_sum(pr, cols);
@@ -360,6 +434,56 @@ mod tests {
                 }
             }
         });
+    }
+
+    /// The AVX-512 rows' exp against exp_one on every f32 in [−104, 0] (all that x − max can be
+    /// where exp is not 0) and the special values: the same bits on each; how many lanes the
+    /// quick way leaves to exp_one.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn quick_exp_gives_exp_ones_bits_on_every_input() {
+        if !crate::cpu::avx512_full() {
+            return;
+        }
+        #[target_feature(enable = "avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")]
+        unsafe fn run(x: &mut [f32], deferred: &mut usize) {
+            use std::arch::x86_64::*;
+            let t = &avx512::EXP2_SIXTEENTHS;
+            let (tlo, thi) = (_mm512_loadu_pd(t.as_ptr()), _mm512_loadu_pd(t.as_ptr().add(8)));
+            for c in x.chunks_exact(8) {
+                *deferred += 8 - avx512::exp8_quick(_mm256_loadu_ps(c.as_ptr()), tlo, thi).1.count_ones() as usize;
+            }
+            avx512::exp_inplace(x);
+        }
+        let chunk = 1 << 20;
+        let (mut xs, mut want) = (vec![0f32; chunk], vec![0f32; chunk]);
+        let (mut deferred, mut total) = (0usize, 0usize);
+        let mut check = |xs: &mut [f32], want: &mut [f32]| {
+            crate::fastmath::exp_slice(xs, want);
+            let x0 = xs.to_vec();
+            // SAFETY: AVX-512 (F, DQ, BW, VL) was detected above.
+            unsafe { run(xs, &mut deferred) };
+            total += xs.len();
+            for i in 0..xs.len() {
+                assert_eq!(xs[i].to_bits(), want[i].to_bits(), "exp({:e})", x0[i]);
+            }
+        };
+        let (lo, hi) = (0x8000_0000u32, (-104f32).to_bits());
+        let mut u = lo;
+        while u <= hi {
+            let n = chunk.min((hi - u) as usize + 1);
+            for (i, x) in xs[..n].iter_mut().enumerate() {
+                *x = f32::from_bits(u + i as u32);
+            }
+            check(&mut xs[..n], &mut want[..n]);
+            u += n as u32;
+        }
+        let mut special = vec![0.0, 1e-30, 0.5, 88.0, 89.0, 1e30, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, -f32::NAN, -87.0, -87.000_01, -105.0, -1e30, f32::MIN_POSITIVE, -f32::MIN_POSITIVE];
+        special.resize(32, -1.0);
+        let mut w = vec![0f32; special.len()];
+        check(&mut special, &mut w);
+        eprintln!("quick exp: {deferred} of {total} lanes left to exp_one");
+        assert!(deferred < total / 20, "{deferred} of {total} deferred");
     }
 
     #[test]
