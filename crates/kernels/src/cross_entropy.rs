@@ -94,7 +94,7 @@ mod avx512 {
         for i in 0..cols / 16 {
             step(&mut acc, &mut nan, _mm512_loadu_ps(x.add(16 * i)));
         }
-        if cols % 16 != 0 {
+        if !cols.is_multiple_of(16) {
             step(&mut acc, &mut nan, _mm512_loadu_ps(x.add(cols - 16)));
         }
         if nan != 0 {
@@ -155,7 +155,7 @@ mod avx512 {
         1.241857812073484,
         1.2968395546510096,
         1.3542555469368927,
-        1.4142135623730951,
+        std::f64::consts::SQRT_2,
         1.4768261459394993,
         1.5422108254079407,
         1.6104903319492543,
@@ -239,33 +239,32 @@ mod avx512 {
         let mut r0 = 0;
         while r0 < rows {
             let n = (rows - r0).min(256);
-            for r in 0..n {
+            for (r, sh) in shifts[..n].iter_mut().enumerate() {
                 let (xr, pr) = (xp.add((r0 + r) * cols), pp.add((r0 + r) * cols));
                 let m = row_max(xr, cols);
                 // A row of all -inf has no finite max: shift by 0 so exp gives 0s and the sum 0
                 // (→ NaN probabilities, as PyTorch gives).
                 let shift = if m == f32::NEG_INFINITY { 0.0 } else { m };
-                shifts[r] = shift;
+                *sh = shift;
                 let sv = _mm512_set1_ps(shift);
                 map_row(xr, pr, cols, #[inline(always)] |v| _mm512_sub_ps(v, sv));
             }
             exp_inplace(std::slice::from_raw_parts_mut(pp.add(r0 * cols), n * cols));
-            for r in 0..n {
+            for (r, sum) in sums[..n].iter_mut().enumerate() {
                 let pr = pp.add((r0 + r) * cols);
                 let s = row_sum(pr, cols);
                 let sv = _mm512_set1_ps(s);
                 map_row(pr, pr, cols, #[inline(always)] |v| _mm512_div_ps(v, sv));
-                sums[r] = s as f64;
+                *sum = s as f64;
             }
             // The group's logs in one vectorised loop, then the losses in row order.
             for v in &mut sums[..n] {
                 *v = super::ln_one(*v);
             }
-            for r in 0..n {
-                let t = targets[r0 + r];
+            for (r, (&t, (&ls, &sh))) in targets[r0..r0 + n].iter().zip(sums.iter().zip(&shifts)).enumerate() {
                 if t as i64 != ignore_index {
                     // −log softmax = log Σ exp(x − m) − (x_t − m), in f64 for the accumulation.
-                    loss += sums[r] - (x[(r0 + r) * cols + t as usize] - shifts[r]) as f64;
+                    loss += ls - (x[(r0 + r) * cols + t as usize] - sh) as f64;
                 }
             }
             r0 += n;
