@@ -7,10 +7,11 @@
 # and evaluates t = c0 + r·(c1 + r·(... + r·c5)) in f32 with FMAs, r = a − center (exact by
 # Sterbenz). Each center is an f32 near the interval's middle whose tanh lies within 1e-4 ulp of an
 # f32 (an "accurate table" in Gal's sense), so c0 = tanh(center) in f32 carries no rounding error
-# of its own. The interval [0, 1/16) is centred on 0 with c0 = 0, c1 = 1 fixed (t = a + a·(...)
-# keeps tiny x exact). The other coefficients are fitted for minimax error in units of the f32
-# ulp of tanh (a linear program on a dense grid), rounded to f32 one at a time from c1 up, each
-# rounding followed by a refit of the higher ones (so later coefficients absorb earlier roundings).
+# of its own. [0, 1/16) is centred on 0 with c0 = c1 = 0 fixed and a itself added in c0's place
+# (t = a + a²·(...): tiny x stays exact and the rounding stays at 0.5 ulp), so its polynomial fits
+# tanh(a) − a. The other coefficients are fitted for minimax error in units of the f32 ulp of
+# tanh (a linear program on a dense grid), rounded to f32 one at a time from c1 up, each rounding
+# followed by a refit of the higher ones (so later coefficients absorb earlier roundings).
 import numpy as np, sys
 from scipy.optimize import linprog
 
@@ -70,8 +71,9 @@ def fit(lo, hi, center, fixed):
     x = np.linspace(lo, hi, 6000)
     if lo == 0:
         x = x[1:]
-    y = np.tanh(x)
-    w = 1 / ulp32(y)
+    w = 1 / ulp32(np.tanh(x))
+    # Below 1/16 the kernel adds a itself (t = a + r·q): the polynomial fits tanh(a) − a there.
+    y = np.tanh(x) - (x if lo == 0 else 0)
     fixed = list(fixed)
     while len(fixed) < DEG + 1:
         fixed.append(float(np.float32(lp(x - center, y, w, fixed)[0])))
@@ -85,9 +87,9 @@ def f32_eval(cs, a, center):
     exhaustive example checks the real kernel)."""
     r = (a.astype(np.float64) - center).astype(np.float32).astype(np.float64)
     p = np.full_like(r, cs[-1])
-    for c in reversed(cs[:-1]):
+    for c in reversed(cs[1:-1]):
         p = (p * r + c).astype(np.float32).astype(np.float64)
-    return p
+    return (p * r + (a.astype(np.float64) if center == 0 else cs[0])).astype(np.float32).astype(np.float64)
 
 
 def simulate(cs, lo, hi, center):
@@ -107,9 +109,10 @@ def main():
     poly = [[0.0] * 32 for _ in range(DEG + 1)]
     for slot, lo, hi in intervals():
         if lo == 0:
-            c, c0err, fixed = 0.0, 0.0, [0.0, 1.0]
+            c, c0err, fixed = 0.0, 0.0, [0.0, 0.0]
         else:
             c, c0err = accurate_center(lo, hi)
+            assert c0err < 1e-4, (lo, hi, c0err)
             fixed = [float(np.float32(np.tanh(c)))]
         cs, err = fit(lo, hi, c, fixed)
         sim = simulate(cs, lo, hi, c)

@@ -27,12 +27,14 @@ impl UnaryOp {
     pub fn from_code(c: i64) -> Option<Self> {
         usize::try_from(c).ok().and_then(|i| Self::ALL.get(i).copied())
     }
-    /// Rough ns per element on one thread, for the parallel threshold (tanh: 0.67 measured at
-    /// [1024, 200] with AVX-512, `cargo bench --bench kernels`; the plain ops are bound by memory).
+    /// Rough ns per element on one thread, for the parallel threshold (tanh: 0.13 measured at
+    /// [1024, 200] with AVX-512, `cargo bench --bench kernels`; exp and sigmoid ~0.7 as tanh's
+    /// f64 version was; the plain ops are bound by memory).
     fn cost(self) -> f64 {
         match self {
             UnaryOp::Log => 4.0,
-            UnaryOp::Exp | UnaryOp::Tanh | UnaryOp::Sigmoid => 0.7,
+            UnaryOp::Tanh => 0.13,
+            UnaryOp::Exp | UnaryOp::Sigmoid => 0.7,
             UnaryOp::Sqrt => 1.0,
             _ => 0.1,
         }

@@ -1,12 +1,14 @@
 //! Vectorisable tanh / exp / sigmoid for f32 slices.
 //!
 //! libm's tanh costs ~20 ns per element and does not vectorise; at batch 1024 the lectures' MLP
-//! spends most of its step there. These versions compute in f64 with a branch-free exp (Cody-Waite
-//! range reduction + a polynomial, 2^k built from the exponent bits) and round to f32 once, so
-//! they stay within 1 ulp of the correctly rounded result while LLVM vectorises the loop (8 f64
-//! lanes with AVX-512, 4 with AVX2). The loop bodies are compiled once per instruction set and
-//! picked at run time (never `target-cpu=native`). The loops are bound by the number of vector
-//! operations (about 5 G per second per core here), so fewer operations is what makes them fast.
+//! spends most of its step there. exp and sigmoid compute in f64 with a branch-free exp
+//! (Cody-Waite range reduction + a polynomial, 2^k built from the exponent bits) and round to f32
+//! once, so they stay within 1 ulp of the correctly rounded result while LLVM vectorises the loop
+//! (8 f64 lanes with AVX-512, 4 with AVX2). tanh computes in f32 from a table of short
+//! polynomials (see `tanh_one`), 16 lanes per AVX-512 vector, also within 1 ulp. The loop bodies
+//! are compiled once per instruction set and picked at run time (never `target-cpu=native`). The
+//! loops are bound by the number of vector operations (about 5 G per second per core here), so
+//! fewer operations is what makes them fast.
 
 use crate::cpu::{level, Level};
 
@@ -81,6 +83,8 @@ const TANH_CLAMP: f32 = 9.5;
 /// bits(a) >> 21 of the largest a below 1/16, whose slot (11, free: [10, 16) is never reached
 /// below the clamp) holds the interval [0, 1/16); smaller indices are raised to it.
 const TANH_SMALL: u32 = (123 << 2) - 1;
+/// Below it (that slot) a itself is the polynomial's constant term: t = a + r·(…) with r = a.
+const TANH_SMALL_END: f32 = 0.0625;
 
 /// tanh in f32 arithmetic from a table of 32 degree-5 polynomials (scripts/fit_tanh.py), 16
 /// lanes per AVX-512 vector where the f64 version (a degree-10 exp and an f64 division) did 8.
@@ -89,32 +93,35 @@ const TANH_SMALL: u32 = (123 << 2) - 1;
 /// bits(a) >> 21 mod 32, the exponent and top two mantissa bits: 4 intervals per binade over
 /// [1/16, 8), then [8, 10), and below 1/16 the index is raised to a spare slot that holds
 /// [0, 1/16). There t = c0 + r·(c1 + r·(… + r·c5)) with r = a − center, Horner in FMAs, and the
-/// sign bit of x is put back: odd symmetry is exact, −0 stays −0, ±inf gives ±1, and tiny x
-/// gives x (c0 = 0, c1 = 1 there, and 1 + r·(…) rounds to 1).
+/// sign bit of x is put back: odd symmetry is exact, −0 stays −0, ±inf gives ±1. On [0, 1/16)
+/// the center is 0 (r = a), c1 = 0 and a itself is c0: t = a + a²·(…), so tiny x gives x.
 ///
 /// Why it is within 1 ulp: r is exact (Sterbenz: every a of an interval is within a factor 2 of
 /// its center). Each center is an f32 whose tanh lies within 4e-6 ulp of an f32 (Gal's accurate
-/// tables), so c0 = tanh(center) carries no rounding error of its own, and the coefficients are
-/// minimax fits, rounded to f32 one at a time with the higher ones refitted, whose error is at
-/// most 0.23 ulp of tanh (below 0.05 on most intervals). The last FMA rounds once (≤ 0.5 ulp);
-/// the rounding errors inside q = c1 + r·(…) (relative ~2^-24) reach the result scaled by
-/// |r·q|, which is at most ~1/8 of tanh (an interval is a quarter of a binade and tanh' ≤ 1), so
-/// ~0.15 ulp at most: 0.72 ulp in all on [1/16, 9.5]. Below 1/16, t = a·q with q ∈ (0.998, 1] in
-/// f32 (relative error ≤ 2^-25): at most 0.5 + 0.5 ulp, 0.994 ulp at worst. The exhaustive check
-/// (examples/tanh_exhaustive.rs, every f32 against f64 tanh) finds no input off by more than
-/// 1 ulp of the correctly rounded result. About 18 vector operations per 16 lanes: 7 table reads
-/// (each table is two registers, read with one two-source permute), 5 FMAs and 6 others.
+/// tables), so c0 = tanh(center) carries no rounding error of its own; the coefficients are
+/// minimax fits, rounded to f32 one at a time with the higher ones refitted, within 0.23 ulp of
+/// tanh ([4, 5)) and below 0.05 ulp on most intervals. The last FMA rounds once (≤ 0.5 ulp). The
+/// rounding errors inside q = c1 + r·(…) (relative ~2^-24) reach the result scaled by |r·q|,
+/// at most ~1/8 of t (an interval is a quarter of a binade and tanh' ≤ 1; a³/3 ≤ a/750 below
+/// 1/16), ≤ 0.07 ulp as simulated. So at most 0.23 + 0.5 + 0.07 < 1 ulp from the exact tanh:
+/// the result is one of the two f32 around it, hence within 1 ulp of the correctly rounded one.
+/// examples/tanh_exhaustive.rs checks every f32 against f64 tanh: worst 0.723 ulp, and 1.98 M of
+/// the 2^32 inputs (0.05%) 1 ulp from the correctly rounded result. About 20 vector operations
+/// per 16 lanes: 7 table reads (a table is two registers, read with one two-source permute),
+/// 5 FMAs and 8 others.
 #[inline(always)]
 fn tanh_one(x: f32) -> f32 {
     let a = x.abs();
     let a = if a > TANH_CLAMP { TANH_CLAMP } else { a };
     let s = ((a.to_bits() >> 21).max(TANH_SMALL) & 31) as usize;
     let r = a - TANH_CENTER[s];
+    let c0 = if a < TANH_SMALL_END { a } else { TANH_POLY[0][s] };
     let mut q = TANH_POLY[5][s];
-    for c in TANH_POLY[..5].iter().rev() {
+    for c in TANH_POLY[1..5].iter().rev() {
         q = q.mul_add(r, c[s]);
     }
-    f32::from_bits(q.to_bits() | (x.to_bits() & 0x8000_0000))
+    let t = q.mul_add(r, c0);
+    f32::from_bits(t.to_bits() | (x.to_bits() & 0x8000_0000))
 }
 
 /// tanh_one 16 lanes at a time (AVX-512) or 8 (AVX2+FMA) with the tables in registers, read by
@@ -152,18 +159,22 @@ mod tanh_simd {
         let poly = [0, 1, 2, 3, 4, 5].map(|i| table(&TANH_POLY[i]));
         let (abs, sign) = (_mm512_set1_epi32(0x7fff_ffff), _mm512_set1_epi32(i32::MIN));
         let (clamp, small) = (_mm512_set1_ps(TANH_CLAMP), _mm512_set1_epi32(TANH_SMALL as i32));
+        let small_end = _mm512_set1_ps(TANH_SMALL_END);
         let lanes = |v: __m512| {
             let a = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(v), abs));
             let a = _mm512_min_ps(clamp, a);
             // The permutes read the low 5 bits of each index: the slot.
             let s = _mm512_max_epu32(_mm512_srli_epi32::<21>(_mm512_castps_si512(a)), small);
             let r = _mm512_sub_ps(a, _mm512_permutex2var_ps(center.0, s, center.1));
+            let small_a = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(a, small_end);
+            let c0 = _mm512_mask_mov_ps(_mm512_permutex2var_ps(poly[0].0, s, poly[0].1), small_a, a);
             let mut q = _mm512_permutex2var_ps(poly[5].0, s, poly[5].1);
-            for c in poly[..5].iter().rev() {
+            for c in poly[1..5].iter().rev() {
                 q = _mm512_fmadd_ps(q, r, _mm512_permutex2var_ps(c.0, s, c.1));
             }
-            // q | (v & sign) (0xf8 is a | (b & c)).
-            _mm512_castsi512_ps(_mm512_ternarylogic_epi32::<0xf8>(_mm512_castps_si512(q), _mm512_castps_si512(v), sign))
+            let t = _mm512_fmadd_ps(q, r, c0);
+            // t | (v & sign) (0xf8 is a | (b & c)).
+            _mm512_castsi512_ps(_mm512_ternarylogic_epi32::<0xf8>(_mm512_castps_si512(t), _mm512_castps_si512(v), sign))
         };
         run::<__m512, 16>(x, out, |p| _mm512_loadu_ps(p), |p, v| _mm512_storeu_ps(p, v), lanes)
     }
@@ -175,6 +186,7 @@ mod tanh_simd {
         let poly = [0, 1, 2, 3, 4, 5].map(|i| table(&TANH_POLY[i]));
         let (abs, sign) = (_mm256_set1_epi32(0x7fff_ffff), _mm256_set1_epi32(i32::MIN));
         let (clamp, small) = (_mm256_set1_ps(TANH_CLAMP), _mm256_set1_epi32(TANH_SMALL as i32));
+        let small_end = _mm256_set1_ps(TANH_SMALL_END);
         let lanes = |v: __m256| {
             let a = _mm256_and_ps(v, _mm256_castsi256_ps(abs));
             let a = _mm256_min_ps(clamp, a);
@@ -187,11 +199,13 @@ mod tanh_simd {
                 _mm256_blendv_ps(_mm256_blendv_ps(q[0], q[1], b3), _mm256_blendv_ps(q[2], q[3], b3), b4)
             };
             let r = _mm256_sub_ps(a, read(&center));
+            let c0 = _mm256_blendv_ps(read(&poly[0]), a, _mm256_cmp_ps::<_CMP_LT_OQ>(a, small_end));
             let mut q = read(&poly[5]);
-            for c in poly[..5].iter().rev() {
+            for c in poly[1..5].iter().rev() {
                 q = _mm256_fmadd_ps(q, r, read(c));
             }
-            _mm256_or_ps(q, _mm256_and_ps(v, _mm256_castsi256_ps(sign)))
+            let t = _mm256_fmadd_ps(q, r, c0);
+            _mm256_or_ps(t, _mm256_and_ps(v, _mm256_castsi256_ps(sign)))
         };
         run::<__m256, 8>(x, out, |p| _mm256_loadu_ps(p), |p, v| _mm256_storeu_ps(p, v), lanes)
     }
