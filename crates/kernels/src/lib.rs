@@ -19,6 +19,7 @@ pub mod layout;
 pub mod matmul;
 pub mod optim;
 pub mod pool;
+pub mod workers;
 pub mod reduce;
 pub mod select;
 #[cfg(target_arch = "x86_64")]

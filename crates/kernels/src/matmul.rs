@@ -224,7 +224,7 @@ fn single(
             // gradients at batch 1024: 30x1024 @ 1024x200, 200x1024 @ 1024x27) leaves the threads
             // too little to share and ran 1.3-2.5x slower on 2 threads than on one.
             let est = if m * n < GEMM_SPLIT_MIN_OUT { 0.0 } else { est };
-            let par = pool::pool_for(est).map(|p| (p.current_num_threads(), p));
+            let par = pool::rayon_for(est).map(|p| (p.current_num_threads(), p));
             let cp = pool::SendPtr(c.as_mut_ptr());
             let run = move |parallelism| unsafe {
                 // SAFETY: every index i·rs + j·cs stays inside the m·k, k·n and m·n slices.

@@ -1,8 +1,11 @@
-//! The thread pool used by parallel kernels, and the rule deciding when a call is worth splitting.
+//! The threads used by parallel kernels, and the rule deciding when a call is worth splitting.
 //!
-//! We own a `rayon::ThreadPool` (rather than rayon's global pool) so `set_num_threads` can change
-//! the thread count at any time: the pool is rebuilt and later calls run inside the new one.
+//! A split runs on the calling thread and the `workers::Crew`'s helpers (T − 1 for T threads).
+//! The `gemm` crate's products need a rayon pool of their own (`rayon_for`), built the first time
+//! one is asked for. `set_num_threads` can change the count at any time: later calls use the new
+//! crew and pool.
 
+use crate::workers::{Crew, Job};
 use rayon::ThreadPool;
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
@@ -18,26 +21,18 @@ pub const PAR_MIN_NS: f64 = 40_000.0;
 
 struct State {
     threads: usize,
-    pool: Arc<ThreadPool>,
+    crew: Arc<Crew>,
+    rayon: Arc<OnceLock<Arc<ThreadPool>>>,
 }
 
 static STATE: OnceLock<RwLock<State>> = OnceLock::new();
 
-fn build(threads: usize) -> Arc<ThreadPool> {
-    Arc::new(
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("ferrograd-{i}"))
-            .build()
-            .expect("failed to start the ferrograd thread pool"),
-    )
+fn fresh(threads: usize) -> State {
+    State { threads, crew: Arc::new(Crew::new(threads - 1)), rayon: Arc::new(OnceLock::new()) }
 }
 
 fn state() -> &'static RwLock<State> {
-    STATE.get_or_init(|| {
-        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        RwLock::new(State { threads, pool: build(threads) })
-    })
+    STATE.get_or_init(|| RwLock::new(fresh(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))))
 }
 
 /// Number of threads parallel kernels use.
@@ -52,28 +47,61 @@ pub fn set_num_threads(n: usize) -> Result<(), String> {
     }
     let mut st = state().write().unwrap_or_else(|e| e.into_inner());
     if st.threads != n {
-        st.pool = build(n);
-        st.threads = n;
+        *st = fresh(n);
     }
     Ok(())
 }
 
-/// The current pool (cheap Arc clone), or None when only one thread is configured.
-pub fn pool() -> Option<Arc<ThreadPool>> {
-    let st = state().read().unwrap_or_else(|e| e.into_inner());
-    if st.threads > 1 {
-        Some(st.pool.clone())
-    } else {
-        None
+/// The threads of a split: the caller and `crew.helpers()` others.
+pub struct Pool {
+    crew: Arc<Crew>,
+}
+
+impl Pool {
+    pub fn current_num_threads(&self) -> usize {
+        self.crew.helpers() + 1
     }
 }
 
+/// The current pool, or None when only one thread is configured.
+pub fn pool() -> Option<Pool> {
+    let st = state().read().unwrap_or_else(|e| e.into_inner());
+    (st.threads > 1).then(|| Pool { crew: st.crew.clone() })
+}
+
 /// The pool to use for a call with `est_ns` of estimated serial work, if it is worth splitting.
-pub fn pool_for(est_ns: f64) -> Option<Arc<ThreadPool>> {
+pub fn pool_for(est_ns: f64) -> Option<Pool> {
     if est_ns < PAR_MIN_NS {
         return None;
     }
     pool()
+}
+
+/// A rayon pool of `num_threads()` workers for code that schedules its own work on rayon (the
+/// `gemm` crate), if `est_ns` is worth splitting. Its workers sleep whenever it is not in use.
+pub fn rayon_for(est_ns: f64) -> Option<Arc<ThreadPool>> {
+    if est_ns < PAR_MIN_NS {
+        return None;
+    }
+    let (threads, cell) = {
+        let st = state().read().unwrap_or_else(|e| e.into_inner());
+        (st.threads, st.rayon.clone())
+    };
+    if threads < 2 {
+        return None;
+    }
+    Some(
+        cell.get_or_init(|| {
+            Arc::new(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .thread_name(|i| format!("ferrograd-rayon-{i}"))
+                    .build()
+                    .expect("failed to start the ferrograd rayon pool"),
+            )
+        })
+        .clone(),
+    )
 }
 
 /// A split in progress: shares are claimed by counting up `next`, so each runs exactly once, on
@@ -91,9 +119,9 @@ struct Split {
 unsafe impl Send for Split {}
 unsafe impl Sync for Split {}
 
-impl Split {
+impl Job for Split {
     /// Claims and runs shares until none is left; a panic is kept for the caller to resume.
-    fn work(&self) {
+    fn run(&self) {
         loop {
             let g = self.next.fetch_add(1, Ordering::AcqRel);
             if g >= self.shares {
@@ -115,17 +143,14 @@ impl Split {
 /// futex wake-up of several µs) makes the call no slower than running it on one thread; the
 /// caller waits only for shares a worker has already started. (With `install` the caller slept
 /// while two woken workers did the work, and 2 threads ran the MLP step slower than one.)
-fn run_shares(p: &ThreadPool, shares: usize, f: &(dyn Fn(usize) + Sync)) {
+fn run_shares(p: &Pool, shares: usize, f: &(dyn Fn(usize) + Sync)) {
     // SAFETY (lifetime erasure): see `Split::f`; this function does not return (or unwind) before
     // every claimed share has finished, and unclaimed ones can no longer be claimed by then.
     let f: *const (dyn Fn(usize) + Sync + '_) = f;
     let f: *const (dyn Fn(usize) + Sync + 'static) = unsafe { std::mem::transmute(f) };
     let split = Arc::new(Split { shares, next: AtomicUsize::new(0), done: AtomicUsize::new(0), panic: Mutex::new(None), f });
-    for _ in 1..shares.min(p.current_num_threads()) {
-        let s = split.clone();
-        p.spawn(move || s.work());
-    }
-    split.work();
+    p.crew.offer(split.clone());
+    split.run();
     let mut spins = 0u32;
     while split.done.load(Ordering::Acquire) < shares {
         if spins < 64 {
@@ -146,7 +171,7 @@ fn run_shares(p: &ThreadPool, shares: usize, f: &(dyn Fn(usize) + Sync)) {
 const SHARES_PER_THREAD: usize = 4;
 
 /// The shares of `n` items for a pool: contiguous ranges, SHARES_PER_THREAD per thread (at most n).
-fn shares_of(p: &ThreadPool, n: usize) -> (usize, impl Fn(usize) -> std::ops::Range<usize> + Sync + Copy) {
+fn shares_of(p: &Pool, n: usize) -> (usize, impl Fn(usize) -> std::ops::Range<usize> + Sync + Copy) {
     let t = (p.current_num_threads() * SHARES_PER_THREAD).clamp(1, n.max(1));
     (t, move |g: usize| g * n / t..(g + 1) * n / t)
 }
