@@ -228,6 +228,17 @@ pub fn for_each_index(n: usize, est_ns: f64, f: impl Fn(usize) + Send + Sync) {
     }
 }
 
+/// Calls `f(i)` for i in 0..n, each i a share of its own, in parallel when `est_ns` is large
+/// enough: for a few long tasks of similar cost (sgemm's column panels), where the
+/// SHARES_PER_THREAD ranges of `for_each_index` would leave one thread a whole range of work
+/// after the other has finished.
+pub fn for_each_task(n: usize, est_ns: f64, f: impl Fn(usize) + Send + Sync) {
+    match pool_for(est_ns) {
+        Some(p) if n > 1 => run_shares(&p, n, &f),
+        _ => (0..n).for_each(f),
+    }
+}
+
 /// Calls `f(start, end)` over 0..len: SHARES_PER_THREAD ranges per thread (starts on multiples of
 /// `align`) when `est_ns` is large enough to split, else once over everything. For work whose
 /// every element is computed independently (per-column statistics) and wants wide ranges.

@@ -6,32 +6,39 @@
 //!   and broadcasts six elements of A (10 loads for 24 FMAs, within Zen 5's two loads per cycle);
 //! - B is packed per KC×64 panel ([p][64], zero-padded past n), so a tile reads one contiguous
 //!   stream; the panel (256 KB) stays in the core's L2 while every 6-row strip of A streams past
-//!   it from L3;
+//!   it from L3 (blocks of two panels, A strips reused from L1, ran 209 against 219 GFLOP/s);
 //! - A is read in place through its strides (no packing); a strip past the last row is first
 //!   copied into a zero-padded 6-row scratch.
 //!
 //! Each output is one FMA chain over p = 0..k from zero, as on the `Bcast` path (the same bits):
 //! a k block after the first resumes the chain from the partial sum stored in C. (When
-//! accumulating into C, the chain of each k block is added to C instead.) Threads own disjoint
-//! column panels of C (and, for a narrow product, row ranges), each packing its own B panel;
-//! nothing is ever split over k, so 1 and 2 threads give the same bits.
+//! accumulating into C, the chain of each k block is added to C instead.)
+//!
+//! Sharing the work (per k block): a thread claims a column panel, packs its B block into the
+//! call's packed buffer and computes its 6-row strips, claiming them one at a time; a thread that
+//! finds no panel left to claim computes strips of a panel another thread has packed. So the
+//! threads end within one strip (a few µs) of each other instead of one panel (0.6 ms at 1024³),
+//! and a narrow product (one or two panels) is still shared, with B packed once. Every strip is
+//! one kernel call over the whole k block, whichever thread runs it, so 1 and 2 threads give the
+//! same bits.
 
 use crate::pool;
 use crate::matmul::avx512::tail_mask as mask;
 use std::arch::x86_64::*;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 const MR: usize = 6;
 const NR: usize = 64;
 /// Depth of one packed block. With k ≤ KC (1024³) every output is one FMA chain and C is
 /// written once; 256 ran 1024³ at 212 against 219 GFLOP/s (thread CPU time, best of 30).
 const KC: usize = 1024;
-/// Columns of one packed B block: one panel (KC×64 floats = 256 KB, in the core's L2 while every
-/// strip of A streams past it). Two panels (A strips reused from L1) ran 209.
-const NB: usize = NR;
 
 thread_local! {
-    /// Packed B block and the tail strip of A: reused across calls, never shrunk.
-    static SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// The packed B of one k block, all panels (on the calling thread): reused across calls,
+    /// never shrunk.
+    static PACKED: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// A copy of the last strip of A, zero-padded to MR rows (on each computing thread).
+    static TAIL: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// C (+)= op(A)·op(B) where op(A)[i][p] = a[i·a_rs + p·a_cs], op(B)[p][j] = b[p·b_rs + j·b_cs]
@@ -47,79 +54,177 @@ pub unsafe fn sgemm(
     b: *const f32, b_rs: usize, b_cs: usize,
     c: *mut f32, ldc: usize, accumulate: bool, est_ns: f64,
 ) {
-    let col_blocks = n.div_ceil(NB);
-    // Tasks: column panels; a product with few of them is also split over rows (each row range
-    // packs the same B blocks again, a small cost next to an idle core).
     let threads = pool::pool_for(est_ns).map_or(1, |p| p.current_num_threads());
+    let panels = n.div_ceil(NR);
     let strips = m.div_ceil(MR);
-    let row_parts = if threads > 1 && col_blocks < 2 * threads { (2 * threads).div_ceil(col_blocks).min(strips) } else { 1 };
-    let tasks = col_blocks * row_parts;
-    let (ap, bp, cp) = (a as usize, b as usize, pool::SendPtr(c));
-    let task = move |t: usize| {
-        let (jb, rp) = (t % col_blocks, t / col_blocks);
-        let (j0, j1) = (jb * NB, ((jb + 1) * NB).min(n));
-        let (i0, i1) = ((rp * strips / row_parts * MR).min(m), ((rp + 1) * strips / row_parts * MR).min(m));
-        if i0 < i1 {
-            // SAFETY: the task's rows i0..i1 and columns j0..j1 are in bounds; tasks write
-            // disjoint blocks of C.
-            unsafe { block(i0, i1, j0, j1, k, ap as *const f32, a_rs, a_cs, bp as *const f32, b_rs, b_cs, cp.get(), ldc, accumulate) };
-        }
-    };
-    pool::for_each_index(tasks, est_ns, task);
-}
-
-/// Rows i0..i1, columns j0..j1 of C, over all of k.
-#[target_feature(enable = "avx512f")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn block(
-    i0: usize, i1: usize, j0: usize, j1: usize, k: usize,
-    a: *const f32, a_rs: usize, a_cs: usize,
-    b: *const f32, b_rs: usize, b_cs: usize,
-    c: *mut f32, ldc: usize, accumulate: bool,
-) {
-    let w = j1 - j0;
-    let panels = w.div_ceil(NR);
-    let packed_len = KC * panels * NR;
-    SCRATCH.with(|cell| {
+    PACKED.with(|cell| {
         let mut v = cell.borrow_mut();
         // 16 floats of slack to align the packed block on a cache line.
-        let need = packed_len + MR * KC + 16;
+        let slots = if threads > 1 { (2 * threads).min(panels) } else { 1 };
+        let need = slots * KC.min(k) * NR + 16;
         if v.len() < need {
             v.resize(need, 0.0);
         }
         let base = v.as_mut_ptr();
-        let bpk = base.add(base.align_offset(64));
-        let tail = bpk.add(packed_len);
+        let packed = pool::SendPtr(base.add(base.align_offset(64)));
         let mut p0 = 0;
         while p0 < k {
             let kc = KC.min(k - p0);
-            pack_b(b.add(p0 * b_rs + j0 * b_cs), b_rs, b_cs, kc, w, bpk);
             // Without accumulate, a later block continues each output's chain from the partial
             // sum the earlier blocks stored in C; with it, each block's chain is added to C.
             let start = if accumulate { Start::AddTo } else if p0 == 0 { Start::Zero } else { Start::Continue };
-            let mut i = i0;
-            while i < i1 {
-                let rows = MR.min(i1 - i);
-                let (ai, ars, acs) = if rows == MR {
-                    (a.add(i * a_rs + p0 * a_cs), a_rs, a_cs)
-                } else {
-                    // The last strip: its rows copied into a zero-padded MR×kc scratch.
-                    for r in 0..MR {
-                        for p in 0..kc {
-                            *tail.add(r * kc + p) = if r < rows { *a.add((i + r) * a_rs + (p0 + p) * a_cs) } else { 0.0 };
-                        }
-                    }
-                    (tail as *const f32, kc, 1)
-                };
-                for q in 0..panels {
-                    let cols = NR.min(w - q * NR);
-                    kernel(kc, ai, ars, acs, bpk.add(q * KC * NR), c.add(i * ldc + j0 + q * NR), ldc, rows, cols, start);
-                }
-                i += MR;
-            }
+            let block = Block {
+                m, n, kc, strips, start,
+                a: a.add(p0 * a_cs), a_rs, a_cs,
+                b: b.add(p0 * b_rs), b_rs, b_cs,
+                c: pool::SendPtr(c), ldc, packed, slots,
+                next_panel: AtomicUsize::new(0),
+                panels: (0..panels).map(|_| Panel { packed: AtomicBool::new(false), next_strip: AtomicUsize::new(0), done_strips: AtomicUsize::new(0) }).collect(),
+            };
+            // One share per thread; each works until nothing is left to claim.
+            pool::for_each_task(threads.min(panels * strips), est_ns, |_| block.work());
             p0 += kc;
         }
     });
+}
+
+/// One k block of the product, shared by the threads that work on it.
+struct Block {
+    m: usize, n: usize, kc: usize, strips: usize, start: Start,
+    /// Column p0 of op(A) and row p0 of op(B), for the block's first k step p0.
+    a: *const f32, a_rs: usize, a_cs: usize,
+    b: *const f32, b_rs: usize, b_cs: usize,
+    c: pool::SendPtr<f32>, ldc: usize,
+    /// Panel q's packed block is slot q % slots, at (q % slots)·kc·NR: 2 slots per thread (1 MB
+    /// at 1024³ on 2 threads, one on 1 thread) rather than one per panel (4 MB), so packing
+    /// writes lines that are already in cache.
+    packed: pool::SendPtr<f32>,
+    slots: usize,
+    next_panel: AtomicUsize,
+    panels: Vec<Panel>,
+}
+// SAFETY: the pointers address the caller's operands, which outlive the block; threads write
+// disjoint strips of C and each panel of the packed buffer is written by one thread before any
+// other reads it (see `Panel::packed`).
+unsafe impl Sync for Block {}
+
+struct Panel {
+    /// Set (Release) once the claiming thread has packed the panel: other threads then read it.
+    packed: AtomicBool,
+    next_strip: AtomicUsize,
+    /// Strips finished (Release): the panel `slots` later packs into the same slot only when all are.
+    done_strips: AtomicUsize,
+}
+
+impl Block {
+    /// Claims panels (packing each) and their strips until nothing is left to claim.
+    fn work(&self) {
+        let panels = self.panels.len();
+        loop {
+            let q = self.next_panel.fetch_add(1, Ordering::Relaxed);
+            if q < panels {
+                let cols = NR.min(self.n - q * NR);
+                if q >= self.slots {
+                    // The slot's previous panel may still have a strip running on another thread.
+                    let prev = &self.panels[q - self.slots].done_strips;
+                    while prev.load(Ordering::Acquire) < self.strips {
+                        std::hint::spin_loop();
+                    }
+                }
+                // SAFETY: panel q is this thread's alone to pack (claimed above) and no strip reads
+                // its slot's previous panel any more; the slot is inside the packed buffer; B's
+                // columns q·NR.. are in bounds.
+                unsafe { pack_b(self.b.add(q * NR * self.b_cs), self.b_rs, self.b_cs, self.kc, cols, self.panel(q)) };
+                self.panels[q].packed.store(true, Ordering::Release);
+                // SAFETY: avx512f is available (`sgemm`'s contract).
+                unsafe { self.strips_of(q) };
+                continue;
+            }
+            // No panel left to claim: help with the packed one that has most strips left, or
+            // wait for one being packed; stop when every panel's strips are all claimed.
+            let mut best: Option<(usize, usize)> = None;
+            let mut packing = false;
+            for (i, p) in self.panels.iter().enumerate() {
+                if !p.packed.load(Ordering::Acquire) {
+                    packing = true;
+                    continue;
+                }
+                let left = self.strips.saturating_sub(p.next_strip.load(Ordering::Relaxed));
+                if left > 0 && best.is_none_or(|(_, l)| left > l) {
+                    best = Some((i, left));
+                }
+            }
+            match best {
+                // SAFETY: as above.
+                Some((q, _)) => unsafe { self.strips_of(q) },
+                None if packing => std::hint::spin_loop(),
+                None => return,
+            }
+        }
+    }
+
+    fn panel(&self, q: usize) -> *mut f32 {
+        // SAFETY (of the callers' use): q < panels, inside the packed buffer.
+        unsafe { self.packed.get().add((q % self.slots) * self.kc * NR) }
+    }
+
+    /// Claims the next strips of panel q: many at a time while many are left, one at a time at
+    /// the end (so threads end within a strip of each other). Claimed per strip, the locked
+    /// operations (each waits for the last tile's stores to drain) took 3% of 1-thread time.
+    fn claim(&self, q: usize) -> Option<std::ops::Range<usize>> {
+        let next = &self.panels[q].next_strip;
+        let mut s = next.load(Ordering::Relaxed);
+        loop {
+            if s >= self.strips {
+                return None;
+            }
+            let take = ((self.strips - s) / 4).clamp(1, 16);
+            match next.compare_exchange_weak(s, s + take, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return Some(s..s + take),
+                Err(now) => s = now,
+            }
+        }
+    }
+
+    /// Computes strips of panel q (already packed) as long as any is left to claim.
+    ///
+    /// # Safety
+    /// avx512f must be available.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn strips_of(&self, q: usize) {
+        let cols = NR.min(self.n - q * NR);
+        while let Some(claimed) = self.claim(q) {
+            let count = claimed.len();
+            for s in claimed {
+                let i = s * MR;
+                let rows = MR.min(self.m - i);
+                let c = self.c.get().add(i * self.ldc + q * NR);
+                // SAFETY: strip s of panel q is this thread's alone (claimed above); rows
+                // i..i+rows and columns q·NR..q·NR+cols of C are in bounds, as are A's rows; the
+                // panel is packed (by this thread, or published with Release and seen with Acquire).
+                if rows == MR {
+                    kernel(self.kc, self.a.add(i * self.a_rs), self.a_rs, self.a_cs, self.panel(q), c, self.ldc, rows, cols, self.start);
+                } else {
+                    TAIL.with(|cell| {
+                        let mut t = cell.borrow_mut();
+                        let kc = self.kc;
+                        if t.len() < MR * kc {
+                            t.resize(MR * kc, 0.0);
+                        }
+                        // The last strip: its rows copied into a zero-padded MR×kc scratch.
+                        let tp = t.as_mut_ptr();
+                        for r in 0..MR {
+                            for p in 0..kc {
+                                *tp.add(r * kc + p) = if r < rows { *self.a.add((i + r) * self.a_rs + p * self.a_cs) } else { 0.0 };
+                            }
+                        }
+                        kernel(kc, tp, kc, 1, self.panel(q), c, self.ldc, rows, cols, self.start);
+                    });
+                }
+            }
+            self.panels[q].done_strips.fetch_add(count, Ordering::Release);
+        }
+    }
 }
 
 /// Packs op(B)[0..kc][0..w] into panels of NR columns: panel q holds [p][NR] at q·KC·NR, columns
@@ -312,7 +417,8 @@ mod tests {
         }
     }
 
-    /// The same bits with 1 and 2 threads, on shapes split over column panels and over rows.
+    /// The same bits with 1 and 2 threads, on shapes with many panels and with one or two (the
+    /// second thread then computes strips of a panel the first has packed).
     #[test]
     fn same_bits_with_one_or_two_threads() {
         if crate::cpu::level() != crate::cpu::Level::Avx512 {
@@ -321,6 +427,7 @@ mod tests {
         let _g = THREAD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
         let mut rng = Rng::new(12);
         for (m, k, n, ta, tb) in [(300, 700, 600, false, false), (61, 1500, 200, false, false), (500, 300, 70, false, true), (97, 520, 1030, true, false),
+            (700, 400, 50, false, false), (1000, 1100, 64, false, true),
             (256, 256, 256, true, true)] {
             let a = rng.vec(m * k);
             let b = rng.vec(k * n);
