@@ -91,7 +91,9 @@ impl Drop for Crew {
 }
 
 fn helper(b: &Board) {
-    let mut seen = b.epoch.load(Ordering::Acquire);
+    // The epoch the board started with (not its value now: an offer made before this thread
+    // got going must still be seen).
+    let mut seen = 0;
     loop {
         let t0 = Instant::now();
         let mut spins = 0u32;
@@ -122,5 +124,48 @@ fn helper(b: &Board) {
         if let Some(job) = job {
             job.run();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Counts its runs.
+    struct Count(AtomicUsize);
+    impl Job for Count {
+        fn run(&self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn wait_until(what: &str, ok: impl Fn() -> bool) {
+        let t0 = Instant::now();
+        while !ok() {
+            assert!(t0.elapsed() < Duration::from_secs(10), "{what}");
+            std::thread::sleep(Duration::from_micros(100));
+        }
+    }
+
+    #[test]
+    fn helpers_run_offers_while_spinning_and_after_sleeping() {
+        let crew = Crew::new(2);
+        for pause in [Duration::ZERO, SPIN * 20] {
+            // After the pause the helpers have gone to sleep: the offer must wake them.
+            std::thread::sleep(pause);
+            let job = Arc::new(Count(AtomicUsize::new(0)));
+            crew.offer(job.clone());
+            wait_until("both helpers run the job", || job.0.load(Ordering::SeqCst) == 2);
+        }
+    }
+
+    #[test]
+    fn dropping_the_crew_ends_its_threads() {
+        let crew = Crew::new(2);
+        let board = crew.board.clone();
+        crew.offer(Arc::new(Count(AtomicUsize::new(0))));
+        drop(crew);
+        // Each helper holds the board until it returns.
+        wait_until("helpers exit", || Arc::strong_count(&board) == 1);
     }
 }
