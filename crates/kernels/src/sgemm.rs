@@ -60,7 +60,7 @@ pub unsafe fn sgemm(
     PACKED.with(|cell| {
         let mut v = cell.borrow_mut();
         // 16 floats of slack to align the packed block on a cache line.
-        let slots = if threads > 1 { (2 * threads).min(panels) } else { 1 };
+        let slots = if threads > 1 { panels } else { 1 };
         let need = slots * KC.min(k) * NR + 16;
         if v.len() < need {
             v.resize(need, 0.0);
@@ -95,9 +95,11 @@ struct Block {
     a: *const f32, a_rs: usize, a_cs: usize,
     b: *const f32, b_rs: usize, b_cs: usize,
     c: pool::SendPtr<f32>, ldc: usize,
-    /// Panel q's packed block is slot q % slots, at (q % slots)·kc·NR: 2 slots per thread (1 MB
-    /// at 1024³ on 2 threads, one on 1 thread) rather than one per panel (4 MB), so packing
-    /// writes lines that are already in cache.
+    /// Panel q's packed block is slot q % slots, at (q % slots)·kc·NR. One slot on 1 thread (its
+    /// lines stay in cache from panel to panel); one per panel on more (4 MB at 1024³), since a
+    /// thread must not overwrite a slot while another may still run a strip from it: with 2 slots
+    /// per thread, a thread waiting for a slot whose last strips were held by a descheduled
+    /// thread halved 1024³ on 2 threads under load 3 (118 against 197 GFLOP/s).
     packed: pool::SendPtr<f32>,
     slots: usize,
     next_panel: AtomicUsize,
@@ -128,7 +130,7 @@ impl Block {
                     // The slot's previous panel may still have a strip running on another thread.
                     let prev = &self.panels[q - self.slots].done_strips;
                     while prev.load(Ordering::Acquire) < self.strips {
-                        std::hint::spin_loop();
+                        std::thread::yield_now();
                     }
                 }
                 // SAFETY: panel q is this thread's alone to pack (claimed above) and no strip reads
@@ -157,7 +159,8 @@ impl Block {
             match best {
                 // SAFETY: as above.
                 Some((q, _)) => unsafe { self.strips_of(q) },
-                None if packing => std::hint::spin_loop(),
+                // (Yielding: the packing thread may be waiting for this core.)
+                None if packing => std::thread::yield_now(),
                 None => return,
             }
         }
