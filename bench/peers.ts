@@ -190,7 +190,8 @@ interface RunSpec {
 
 /** Runs one peer script, keeps its raw output in out/bench/peers/<id>.txt, returns stdout or null. */
 function runPeer(spec: RunSpec, results: Results): string | null {
-  const shown = `${spec.cmd} ${spec.args.join(' ')}`;
+  // Paths inside the project are shown relative to it: the record must not name this machine.
+  const shown = `${spec.cmd} ${spec.args.map((a) => (a.startsWith(PROJECT_ROOT) ? relative(PROJECT_ROOT, a) : a)).join(' ')}`;
   process.stdout.write(`  running peer ${spec.id}: ${shown} ... `);
   const t0 = Date.now();
   const r = spawnSync(spec.cmd, spec.args, { cwd: PEERS_DIR, env: spec.env, encoding: 'utf8', timeout: spec.timeoutMs, maxBuffer: 16 << 20 });
