@@ -80,6 +80,7 @@ pub unsafe fn sgemm(
                 c: pool::SendPtr(c), ldc, packed, slots,
                 next_panel: AtomicUsize::new(0),
                 panels: (0..panels).map(|_| Panel { packed: AtomicBool::new(false), next_strip: AtomicUsize::new(0), done_strips: AtomicUsize::new(0) }).collect(),
+                failed: AtomicBool::new(false),
             };
             // One share per thread; each works until nothing is left to claim.
             pool::for_each_task(threads.min(panels * strips), est_ns, |_| block.work());
@@ -104,11 +105,25 @@ struct Block {
     slots: usize,
     next_panel: AtomicUsize,
     panels: Vec<Panel>,
+    /// Set when a thread's work on the block panicked: a thread waiting for a panel it will never
+    /// see packed, or for a slot's strips it will never see done, stops waiting (the pool hands
+    /// the panic to the caller once every share has returned).
+    failed: AtomicBool,
 }
 // SAFETY: the pointers address the caller's operands, which outlive the block; threads write
 // disjoint strips of C and each panel of the packed buffer is written by one thread before any
 // other reads it (see `Panel::packed`).
 unsafe impl Sync for Block {}
+
+/// Sets its flag when dropped by a panic's unwinding.
+struct FlagOnPanic<'a>(&'a AtomicBool);
+impl Drop for FlagOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.store(true, Ordering::Release);
+        }
+    }
+}
 
 struct Panel {
     /// Set (Release) once the claiming thread has packed the panel: other threads then read it.
@@ -121,6 +136,7 @@ struct Panel {
 impl Block {
     /// Claims panels (packing each) and their strips until nothing is left to claim.
     fn work(&self) {
+        let _flag = FlagOnPanic(&self.failed);
         let panels = self.panels.len();
         loop {
             let q = self.next_panel.fetch_add(1, Ordering::Relaxed);
@@ -130,9 +146,14 @@ impl Block {
                     // The slot's previous panel may still have a strip running on another thread.
                     let prev = &self.panels[q - self.slots].done_strips;
                     while prev.load(Ordering::Acquire) < self.strips {
+                        if self.failed.load(Ordering::Acquire) {
+                            return;
+                        }
                         std::thread::yield_now();
                     }
                 }
+                #[cfg(test)]
+                tests::maybe_panic_packing(self.m, q);
                 // SAFETY: panel q is this thread's alone to pack (claimed above) and no strip reads
                 // its slot's previous panel any more; the slot is inside the packed buffer; B's
                 // columns q·NR.. are in bounds.
@@ -160,7 +181,7 @@ impl Block {
                 // SAFETY: as above.
                 Some((q, _)) => unsafe { self.strips_of(q) },
                 // (Yielding: the packing thread may be waiting for this core.)
-                None if packing => std::thread::yield_now(),
+                None if packing && !self.failed.load(Ordering::Acquire) => std::thread::yield_now(),
                 None => return,
             }
         }
@@ -444,6 +465,50 @@ mod tests {
             }
             crate::pool::set_num_threads(1).unwrap();
             assert!(got[0].iter().zip(&got[1]).all(|(x, y)| x.to_bits() == y.to_bits()), "{m}x{k}x{n}");
+        }
+    }
+
+    /// The panel whose packing panics (on whichever thread packs it), or usize::MAX; only in
+    /// products of PANIC_M rows, which no other test uses (tests run in parallel).
+    static PANIC_PANEL: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(usize::MAX);
+    const PANIC_M: usize = 613;
+
+    pub(super) fn maybe_panic_packing(m: usize, q: usize) {
+        if m == PANIC_M && PANIC_PANEL.load(Ordering::Relaxed) == q {
+            panic!("sgemm test: packing panel {q} panics");
+        }
+    }
+
+    /// A panic while one thread packs a panel reaches the caller as a panic, with 2 threads
+    /// too, where the other thread may be waiting for that panel: it must stop waiting (a hang
+    /// would never return to JavaScript).
+    #[test]
+    fn a_panic_while_packing_reaches_the_caller_instead_of_hanging() {
+        if crate::cpu::level() != crate::cpu::Level::Avx512 {
+            return;
+        }
+        let _g = THREAD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let mut rng = Rng::new(14);
+        // One panel (n = 64): the second thread can only wait for it; and many panels.
+        for (m, k, n) in [(PANIC_M, 700, 64), (PANIC_M, 700, 600)] {
+            let a = rng.vec(m * k);
+            let b = rng.vec(k * n);
+            for threads in [1, 2] {
+                crate::pool::set_num_threads(threads).unwrap();
+                for q in [0, n.div_ceil(NR) - 1] {
+                    PANIC_PANEL.store(q, Ordering::Relaxed);
+                    let mut c = vec![0f32; m * n];
+                    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&a, false, &b, false, &mut c, m, k, n, false)));
+                    PANIC_PANEL.store(usize::MAX, Ordering::Relaxed);
+                    assert!(r.is_err(), "{m}x{k}x{n}, {threads} threads, panel {q}: the panic was lost");
+                }
+            }
+            crate::pool::set_num_threads(1).unwrap();
+            // And the kernel still works afterwards.
+            let mut c = vec![0f32; m * n];
+            run(&a, false, &b, false, &mut c, m, k, n, false);
+            let want = naive(&a, false, &b, false, &vec![0f32; m * n], m, k, n, false);
+            assert_close(&c, &want, 1e-5, 2e-6 * k as f64 + 1e-6, "after the panics");
         }
     }
 
