@@ -164,8 +164,7 @@ mod avx512 {
         1.8340080864093424,
         1.9152065613971474,
     ];
-    /// 1.5·2^52: adding it rounds to an integer held in the low mantissa bits.
-    const SHIFTER: f64 = 6_755_399_441_055_744.0;
+    use crate::fastmath::SHIFTER;
     /// Half the width, in f64 ulps, of the band around an f32 rounding midpoint where the quick
     /// exp below defers to exp_one: its error is below 2^-42.5 relative (the degree-5 Taylor
     /// remainder on |r| ≤ ln2/32 is 2^-42.7, the one-constant reduction 2^-46.6, roundings

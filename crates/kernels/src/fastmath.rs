@@ -12,17 +12,17 @@
 
 use crate::cpu::{level, Level};
 
-const LOG2E: f64 = std::f64::consts::LOG2_E;
-const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-01;
-const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+pub(crate) const LOG2E: f64 = std::f64::consts::LOG2_E;
+pub(crate) const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-01;
+pub(crate) const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
 /// 1.5 * 2^52: adding it rounds to an integer held in the low mantissa bits.
-const SHIFTER: f64 = 6_755_399_441_055_744.0;
+pub(crate) const SHIFTER: f64 = 6_755_399_441_055_744.0;
 
 /// e^y for y in [-700, 700] (callers clamp), within about 1 ulp of f64: e^y = 2^k·(1 + r·Q(r))
 /// with Q the minimax polynomial below, in FMAs (about 20 vector operations per 8 lanes where the
 /// first version, `exp_f64_v1`, took 35 and was good to 1e-14).
 #[inline(always)]
-fn exp_f64(y: f64) -> f64 {
+pub(crate) fn exp_f64(y: f64) -> f64 {
     // kf's low bits are k + 1023, the biased exponent of 2^k (as in tanh_one); |k| <= 1010 here.
     let kf = y.mul_add(LOG2E, SHIFTER + 1023.0);
     let k = kf - (SHIFTER + 1023.0);

@@ -18,7 +18,9 @@
 //! and torch), gelu'(±inf) = NaN; for x < −15 GELU is −0 and its derivative 0 (the exact values
 //! underflow f32), for x > 15 GELU is x and its derivative 1.
 
-use crate::fastmath::EXPM1_POLY;
+// e^z in f64 (z in [−708, 709.4]; callers clamp, 710 gives +inf), relative error ~2e-16: the same
+// exp as tanh's and sigmoid's.
+use crate::fastmath::{exp_f64 as exp, EXPM1_POLY, LN2_HI, LN2_LO, LOG2E, SHIFTER};
 
 include!("gelu_tables.rs");
 
@@ -27,29 +29,8 @@ const KAPPA: f64 = 0.044715;
 /// −2u = x·(W1 + W3·x²), u = √(2/π)·(x + κx³).
 const W1: f64 = -2.0 * SQRT_2_OVER_PI;
 const W3: f64 = -2.0 * SQRT_2_OVER_PI * KAPPA;
-const LOG2E: f64 = std::f64::consts::LOG2_E;
-const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-01;
-const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
-/// 1.5·2^52: adding it rounds to an integer held in the low mantissa bits.
-const SHIFTER: f64 = 6_755_399_441_055_744.0;
 /// Beyond it (|x| > 15) the exact form's Φ is 0 or 1 to far below an f32 ulp.
 const CLAMP: f64 = 15.0;
-
-/// e^z for z in [−708, 709.4] (callers clamp; 710 gives +inf), relative error ~2e-16:
-/// z = k·ln2 + r, e^r = 1 + r·Q(r) with fastmath's expm1 polynomial, 2^k from the exponent bits
-/// (the shifter carries the exponent bias, so kf's low bits are k + 1023).
-#[inline(always)]
-fn exp(z: f64) -> f64 {
-    let kf = z.mul_add(LOG2E, SHIFTER + 1023.0);
-    let k = kf - (SHIFTER + 1023.0);
-    let r = k.mul_add(-LN2_LO, k.mul_add(-LN2_HI, z));
-    let mut q = EXPM1_POLY[10];
-    for &c in EXPM1_POLY[..10].iter().rev() {
-        q = q.mul_add(r, c);
-    }
-    let scale = f64::from_bits(kf.to_bits() << 52);
-    scale.mul_add(r * q, scale)
-}
 
 /// e^(−s²/2)·P(s) for the table P (s = |x| clamped to 15; NaN stays NaN).
 #[inline(always)]
