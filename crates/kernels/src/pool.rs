@@ -16,7 +16,9 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 pub const MAX_THREADS: usize = 1024;
 
 /// Below roughly this many nanoseconds of estimated serial work, waking a second thread costs
-/// more than it saves (measured on the 2-core machines: a rayon round trip is several µs).
+/// more than it saves (measured on the 2-core machines with the rayon pool this replaced, whose
+/// round trip was several µs; a spinning helper of `workers.rs` starts within ~1 µs, so the bound
+/// is conservative now, not yet measured again).
 pub const PAR_MIN_NS: f64 = 40_000.0;
 
 struct State {
