@@ -1,7 +1,7 @@
 //! `cargo bench -p ferrograd-kernels --bench matmul`: GFLOP/s of each matmul path at 1024³ and at
 //! the lecture shapes, with 1 and 2 threads. A plain harness (no criterion): median of timed runs.
 
-use ferrograd_kernels::matmul::{choose_path, matmul, matmul_with_path, Path};
+use ferrograd_kernels::matmul::{choose_path, matmul, matmul_with_path, path_available, Path};
 use ferrograd_kernels::pool;
 use std::hint::black_box;
 use std::time::Instant;
@@ -97,12 +97,7 @@ fn main() {
             let t = time(|| matmul(black_box(&a), 0, 0, ta, &b, 0, 0, tb, &mut c, 1, m, k, n, false));
             let mut others = String::new();
             for path in [Path::Bcast, Path::Dot, Path::Sgemm, Path::Gemm] {
-                let ok = match path {
-                    Path::Bcast | Path::Sgemm => true,
-                    Path::Dot => tb && !ta,
-                    Path::Gemm => true,
-                };
-                if path == chosen || !ok || ferrograd_kernels::cpu::features() != "avx512f" {
+                if path == chosen || !path_available(path, ta, tb) {
                     continue;
                 }
                 if m * n * k > (1 << 27) && !matches!(path, Path::Gemm | Path::Sgemm) {

@@ -1,9 +1,10 @@
 //! Batched matrix product: out[b] = beta·out[b] + op(A[b]) @ op(B[b]), row-major, beta ∈ {0, 1}.
 //!
-//! Three paths, chosen by shape only (never by thread count, so the bits never depend on it):
-//! - `Bcast`: hand-written AVX-512 kernel that broadcasts A elements against rows of B; no
-//!   packing, so it wins for the lecture shapes (batch 32 to 1024) where gemm's packing and
-//!   dispatch dominate.
+//! Four paths, chosen by shape only (never by thread count, so the bits never depend on it):
+//! - `Bcast`: hand-written kernel that broadcasts A elements against rows of B, in AVX-512 or,
+//!   on machines without it, AVX2+FMA (the same FMA chain per output from +0, so the same bits
+//!   on both kinds of machine); no packing, so it wins for the lecture shapes (batch 32 to 1024)
+//!   where gemm's packing and dispatch dominate.
 //!   Handles transA through A's strides; transB by computing Cᵀ = B·Aᵀ and transposing the
 //!   output when that moves fewer elements than B (dX = dH·Wᵀ at a small batch), else by
 //!   transposing B into a scratch (per 64-column panel when the columns are split).
@@ -14,7 +15,9 @@
 //!   SGEMM_MIN_MNK = 512³) with A not transposed: the same FMA chain per output as `Bcast`, so the same
 //!   bits.
 //! - `Gemm`: the `gemm` crate (packed, cache-blocked) for the rest (large products with A
-//!   transposed, mid-sized transposed-B products) and for machines without AVX-512.
+//!   transposed, mid-sized transposed-B products; on AVX2 machines every product above
+//!   BCAST_MAX_MNK) and for machines without AVX2+FMA. Its sums are blocked differently, so its
+//!   bits are its own.
 //!
 //! Measured GFLOP/s for each path and shape: `cargo bench -p ferrograd-kernels --bench matmul`.
 //! Transposed operands are read through strides, except a transposed B on the `Bcast` path
@@ -51,7 +54,8 @@ pub enum Path {
 
 /// The kernel used for one m×k @ k×n product.
 pub fn choose_path(m: usize, k: usize, n: usize, trans_a: bool, trans_b: bool) -> Path {
-    if cpu::level() != cpu::Level::Avx512 {
+    let level = cpu::level();
+    if level == cpu::Level::Scalar {
         return Path::Gemm;
     }
     let mnk = m.saturating_mul(n).saturating_mul(k);
@@ -60,6 +64,9 @@ pub fn choose_path(m: usize, k: usize, n: usize, trans_a: bool, trans_b: bool) -
         // the broadcast kernel also beats the dot kernel on dX = dH·W1ᵀ (32x200 @ 200x30:
         // 2.4 against 2.8 µs).
         Path::Bcast
+    } else if level != cpu::Level::Avx512 {
+        // The dot and packed kernels are AVX-512 only.
+        Path::Gemm
     } else if trans_b && !trans_a && mnk <= DOT_MAX_MNK && k >= 64 && n <= 64 {
         // The dot kernel pays a horizontal sum per output: it only wins when k is long and the
         // product narrow, here a transposed B too large to transpose into scratch.
@@ -146,10 +153,10 @@ fn single(
                 // and c m·n elements.
                 unsafe {
                     if !trans_a {
-                        avx512::pack_transposed(a.as_ptr(), m, k, at.as_mut_ptr());
+                        wide::pack_transposed(a.as_ptr(), m, k, at.as_mut_ptr());
                     }
                     single(path, b, false, if trans_a { a } else { at }, false, ct, n, k, m, false, may_split);
-                    avx512::pack_transposed(ct.as_ptr(), n, m, c.as_mut_ptr());
+                    wide::pack_transposed(ct.as_ptr(), n, m, c.as_mut_ptr());
                 }
             });
         }
@@ -159,7 +166,7 @@ fn single(
             // row tasks all read the whole of B).
             with_scratch(&WHOLE_SCRATCH, k * n, |bt| {
                 // SAFETY: avx512f was detected (choose_path); bt holds k·n elements.
-                unsafe { avx512::pack_transposed(b.as_ptr(), n, k, bt.as_mut_ptr()) };
+                unsafe { wide::pack_transposed(b.as_ptr(), n, k, bt.as_mut_ptr()) };
                 single(path, a, trans_a, bt, false, c, m, k, n, accumulate, may_split);
             });
         }
@@ -173,7 +180,7 @@ fn single(
             // tasks on one thread, each task's first tiles stored into cold lines nobody had asked
             // for (into fresh memory, `cargo bench --bench matmul`'s "cold out": 32x30 @ 30x200
             // 2.13 -> 2.02 µs, 200x32 @ 32x27 2.37 -> 1.90).
-            let (unit, len) = if by_cols { (16, n) } else { (avx512::BCAST_MR, m) };
+            let (unit, len) = if by_cols { (16, n) } else { (BCAST_MR, m) };
             let units = len.div_ceil(unit);
             let tasks = if est < pool::PAR_MIN_NS { 1 } else if by_cols { units.div_ceil(4) } else { units.min(8) };
             let (ap, bp, cp) = (a.as_ptr() as usize, b.as_ptr() as usize, pool::SendPtr(c.as_mut_ptr()));
@@ -192,16 +199,16 @@ fn single(
                         // panel is still in L1 (a whole transposed copy of a 256x128 weight,
                         // 128 KB, went out to L2 between the copy and its use).
                         with_scratch(&PANEL_SCRATCH, k * PANEL.min(j1 - j0), |bt| {
-                            let panels = avx512::col_blocks(j1 - j0);
+                            let panels = wide::col_blocks(j1 - j0);
                             for q in 0..panels {
-                                let (jq, w) = avx512::col_block(j1 - j0, panels, q);
+                                let (jq, w) = wide::col_block(j1 - j0, panels, q);
                                 let jb = j0 + jq;
-                                avx512::pack_transposed(b.add(jb * k), w, k, bt.as_mut_ptr());
-                                avx512::bcast(m, w, k, a, a_rs, a_cs, bt.as_ptr(), w, c.add(jb), n, accumulate);
+                                wide::pack_transposed(b.add(jb * k), w, k, bt.as_mut_ptr());
+                                wide::bcast(m, w, k, a, a_rs, a_cs, bt.as_ptr(), w, c.add(jb), n, accumulate);
                             }
                         })
                     } else if path == Path::Bcast {
-                        avx512::bcast(i1 - i0, j1 - j0, k, a.add(i0 * a_rs), a_rs, a_cs, b.add(j0), n,
+                        wide::bcast(i1 - i0, j1 - j0, k, a.add(i0 * a_rs), a_rs, a_cs, b.add(j0), n,
                             c.add(i0 * n + j0), n, accumulate)
                     } else {
                         avx512::dot(i1 - i0, j1 - j0, k, a.add(i0 * k), k, b.add(j0 * k), k,
@@ -275,11 +282,272 @@ fn with_scratch<R>(key: &'static std::thread::LocalKey<std::cell::RefCell<Vec<f3
     })
 }
 
+/// Rows of A per register tile of the broadcast kernel (both widths).
+const BCAST_MR: usize = 6;
+
+/// How many tiles ahead `bcast_blocks` asks for the output's cache lines (see there).
+const PREFETCH_TILES: usize = 2;
+
+/// Asks for the cache lines of `rows` rows of `w` floats at `c` (row stride `c_rs`). A plain
+/// prefetch: PREFETCHW (for writing) measured slower on this machine's AMD EPYC (1024x27 @
+/// 27x200: 57 against 53 µs into cold memory).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn prefetch_rows(c: *const f32, rows: usize, c_rs: usize, w: usize) {
+    use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+    for r in 0..rows {
+        let row = c.add(r * c_rs);
+        let mut j = 0;
+        while j < w {
+            _mm_prefetch::<_MM_HINT_T0>(row.add(j) as *const i8);
+            j += 16;
+        }
+        _mm_prefetch::<_MM_HINT_T0>(row.add(w - 1) as *const i8);
+    }
+}
+
+/// Column blocks of at most `nv` vectors of `lanes` floats that the broadcast kernel splits n
+/// columns into.
+fn col_blocks(n: usize, lanes: usize, nv: usize) -> usize {
+    n.div_ceil(lanes).div_ceil(nv)
+}
+
+/// Block `blk` of `blocks` (first column, width): the vectors shared out evenly, so that no
+/// block is a lone narrow one (n = 200 as 64+64+64+8 left an 8-column block of one-vector
+/// tiles, 6 accumulators waiting on FMA latency; shared out it is 48+48+48+56).
+#[inline(always)]
+fn col_block(n: usize, blocks: usize, blk: usize, lanes: usize) -> (usize, usize) {
+    let nvec = n.div_ceil(lanes);
+    let j0 = lanes * (blk * nvec / blocks);
+    let j1 = (lanes * ((blk + 1) * nvec / blocks)).min(n);
+    (j0, j1 - j0)
+}
+
+/// The tiling of the broadcast kernel, shared by both vector widths: column blocks of at most
+/// `nv` vectors of `lanes` floats, strips of BCAST_MR rows down each block, and
+/// `tile(i0, rows, j0, width)` computing one tile (inlined into the width's kernel).
+///
+/// A tensor's output is fresh memory: the garbage collector frees storage in batches (every
+/// 32 MB of new ArrayBuffers), so the lines of a new output are rarely in cache, and storing
+/// a tile waited for each line to be read in first (1024x30 @ 30x200 into cold memory: 74
+/// against 56 µs of CPU time). Asking for the lines of the tile PREFETCH_TILES ahead overlaps
+/// those reads with the arithmetic (58 µs); in cache they cost nothing.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn bcast_blocks(
+    m: usize, n: usize, c: *mut f32, c_rs: usize, lanes: usize, nv: usize,
+    mut tile: impl FnMut(usize, usize, usize, usize),
+) {
+    let pf = PREFETCH_TILES;
+    let strips = m.div_ceil(BCAST_MR);
+    let blocks = col_blocks(n, lanes, nv);
+    let tiles = strips * blocks;
+    for blk in 0..blocks {
+        let (j0, w) = col_block(n, blocks, blk, lanes);
+        let mut i0 = 0;
+        while i0 < m {
+            let mr = (m - i0).min(BCAST_MR);
+            // Tiles are written down a column block, then the next block: t = block·strips + strip.
+            // The first tile also asks for its own lines and those of the tiles up to pf ahead.
+            let cur = blk * strips + i0 / BCAST_MR;
+            let from = if cur == 0 { 0 } else { cur + pf };
+            for t in from..=(cur + pf).min(tiles - 1) {
+                let r0 = (t % strips) * BCAST_MR;
+                let tb = t / strips;
+                let (jb, wb) = if tb == blk { (j0, w) } else { col_block(n, blocks, tb, lanes) };
+                prefetch_rows(c.add(r0 * c_rs + jb), (m - r0).min(BCAST_MR), c_rs, wb);
+            }
+            tile(i0, mr, j0, w);
+            i0 += mr;
+        }
+    }
+}
+
+/// The broadcast kernel and its transpose at this CPU's vector width: AVX-512 or AVX2+FMA. Both
+/// compute every output as the same FMA chain over p from zero (then the optional add of C), so
+/// a product has the same bits on either kind of machine.
+#[cfg(target_arch = "x86_64")]
+mod wide {
+    use super::{avx2, avx512};
+    use crate::cpu;
+
+    fn avx512() -> bool {
+        cpu::level() == cpu::Level::Avx512
+    }
+
+    /// See `avx512::bcast`. Safety: the CPU has AVX2+FMA (any `Path::Bcast`), and the pointers
+    /// address the m×k, k×n and m×n matrices.
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn bcast(
+        m: usize, n: usize, k: usize, a: *const f32, a_rs: usize, a_cs: usize,
+        b: *const f32, b_rs: usize, c: *mut f32, c_rs: usize, accumulate: bool,
+    ) {
+        if avx512() {
+            avx512::bcast(m, n, k, a, a_rs, a_cs, b, b_rs, c, c_rs, accumulate)
+        } else {
+            avx2::bcast(m, n, k, a, a_rs, a_cs, b, b_rs, c, c_rs, accumulate)
+        }
+    }
+
+    /// See `avx512::pack_transposed` (same safety as `bcast`).
+    pub unsafe fn pack_transposed(b: *const f32, n: usize, k: usize, bt: *mut f32) {
+        if avx512() {
+            avx512::pack_transposed(b, n, k, bt)
+        } else {
+            avx2::pack_transposed(b, n, k, bt)
+        }
+    }
+
+    /// The column blocks `bcast` splits n columns into, and block `blk` of them.
+    pub fn col_blocks(n: usize) -> usize {
+        if avx512() { avx512::col_blocks(n) } else { avx2::col_blocks(n) }
+    }
+
+    pub fn col_block(n: usize, blocks: usize, blk: usize) -> (usize, usize) {
+        super::col_block(n, blocks, blk, if avx512() { 16 } else { 8 })
+    }
+}
+
+/// The broadcast kernel and the transpose for AVX2+FMA machines (16 registers of 8 floats): the
+/// same loops as `avx512`'s, with tiles of 6 rows × 2 vectors (12 accumulators, 2 B vectors and a
+/// broadcast A element: 15 of the 16 registers).
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod avx2 {
+    use std::arch::x86_64::*;
+
+    const BCAST_NV: usize = 2;
+
+    /// Lane mask (all bits set in lanes below `rem`) for AVX2's masked loads and stores.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn lane_mask(rem: usize) -> __m256i {
+        _mm256_cmpgt_epi32(_mm256_set1_epi32(rem.min(8) as i32), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+    }
+
+    /// One MR×(8·NV) register tile of C (+)= A·B; the last vector column is masked by `last`.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn bcast_tile<const MR: usize, const NV: usize>(
+        k: usize, a: *const f32, a_rs: usize, a_cs: usize, b: *const f32, b_rs: usize,
+        c: *mut f32, c_rs: usize, last: __m256i, accumulate: bool,
+    ) {
+        let mut acc = [[_mm256_setzero_ps(); NV]; MR];
+        for p in 0..k {
+            let bp = b.add(p * b_rs);
+            let mut bv = [_mm256_setzero_ps(); NV];
+            for (v, x) in bv.iter_mut().enumerate() {
+                *x = if v + 1 == NV { _mm256_maskload_ps(bp.add(v * 8), last) } else { _mm256_loadu_ps(bp.add(v * 8)) };
+            }
+            let ap = a.add(p * a_cs);
+            for (r, row) in acc.iter_mut().enumerate() {
+                let av = _mm256_set1_ps(*ap.add(r * a_rs));
+                for v in 0..NV {
+                    row[v] = _mm256_fmadd_ps(av, bv[v], row[v]);
+                }
+            }
+        }
+        let all = _mm256_set1_epi32(-1);
+        for (r, row) in acc.iter().enumerate() {
+            for (v, &x) in row.iter().enumerate() {
+                let cp = c.add(r * c_rs + v * 8);
+                let mask = if v + 1 == NV { last } else { all };
+                let val = if accumulate { _mm256_add_ps(_mm256_maskload_ps(cp, mask), x) } else { x };
+                _mm256_maskstore_ps(cp, mask, val);
+            }
+        }
+    }
+
+    /// C[m×n] (+)= A·B where A(i,p) = a[i·a_rs + p·a_cs] and B(p,j) = b[p·b_rs + j].
+    #[target_feature(enable = "avx2,fma")]
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn bcast(
+        m: usize, n: usize, k: usize, a: *const f32, a_rs: usize, a_cs: usize,
+        b: *const f32, b_rs: usize, c: *mut f32, c_rs: usize, accumulate: bool,
+    ) {
+        super::bcast_blocks(m, n, c, c_rs, 8, BCAST_NV, |i0, mr, j0, w| {
+            let nv = w.div_ceil(8);
+            let last = lane_mask(w - 8 * (nv - 1));
+            let (ai, bj, cij) = (a.add(i0 * a_rs), b.add(j0), c.add(i0 * c_rs + j0));
+            macro_rules! go {
+                ($mr:literal) => {
+                    match nv {
+                        1 => bcast_tile::<$mr, 1>(k, ai, a_rs, a_cs, bj, b_rs, cij, c_rs, last, accumulate),
+                        _ => bcast_tile::<$mr, 2>(k, ai, a_rs, a_cs, bj, b_rs, cij, c_rs, last, accumulate),
+                    }
+                };
+            }
+            match mr {
+                1 => go!(1),
+                2 => go!(2),
+                3 => go!(3),
+                4 => go!(4),
+                5 => go!(5),
+                _ => go!(6),
+            }
+        });
+    }
+
+    /// Column blocks of at most BCAST_NV vectors that `bcast` splits n columns into.
+    pub fn col_blocks(n: usize) -> usize {
+        super::col_blocks(n, 8, BCAST_NV)
+    }
+
+    /// In-register transpose of 8 rows of 8 floats (row i of the result = column i of the input).
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn transpose8(r: &mut [__m256; 8]) {
+        let mut t = [_mm256_setzero_ps(); 8];
+        for i in 0..4 {
+            t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+            t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+        }
+        // s[4h + q]: columns q and q + 4 of rows 4h..4h+4, in the two 128-bit halves.
+        let mut s = [_mm256_setzero_ps(); 8];
+        for h in 0..2 {
+            let (lo, hi) = (t[4 * h], t[4 * h + 2]);
+            let (lo1, hi1) = (t[4 * h + 1], t[4 * h + 3]);
+            s[4 * h] = _mm256_shuffle_ps::<0x44>(lo, hi);
+            s[4 * h + 1] = _mm256_shuffle_ps::<0xEE>(lo, hi);
+            s[4 * h + 2] = _mm256_shuffle_ps::<0x44>(lo1, hi1);
+            s[4 * h + 3] = _mm256_shuffle_ps::<0xEE>(lo1, hi1);
+        }
+        for q in 0..4 {
+            r[q] = _mm256_permute2f128_ps::<0x20>(s[q], s[q + 4]);
+            r[q + 4] = _mm256_permute2f128_ps::<0x31>(s[q], s[q + 4]);
+        }
+    }
+
+    /// bt[p·n + j] = b[j·k + p]: the n×k row-major B written as k×n row-major, 8×8 blocks at a time.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn pack_transposed(b: *const f32, n: usize, k: usize, bt: *mut f32) {
+        let mut r = [_mm256_setzero_ps(); 8];
+        let mut j0 = 0;
+        while j0 < n {
+            let jn = (n - j0).min(8);
+            let mut p0 = 0;
+            while p0 < k {
+                let pn = (k - p0).min(8);
+                let load = lane_mask(pn);
+                for (i, x) in r.iter_mut().enumerate() {
+                    *x = if i < jn { _mm256_maskload_ps(b.add((j0 + i) * k + p0), load) } else { _mm256_setzero_ps() };
+                }
+                transpose8(&mut r);
+                let store = lane_mask(jn);
+                for (q, &x) in r.iter().enumerate().take(pn) {
+                    _mm256_maskstore_ps(bt.add((p0 + q) * n + j0), store, x);
+                }
+                p0 += 8;
+            }
+            j0 += 8;
+        }
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx512 {
     use std::arch::x86_64::*;
 
-    pub const BCAST_MR: usize = 6;
     const BCAST_NV: usize = 4; // 4 vectors of 16 = 64 columns per tile
     pub const DOT_MR: usize = 4;
     const DOT_NR: usize = 4;
@@ -331,25 +599,6 @@ pub(crate) mod avx512 {
         }
     }
 
-    /// How many tiles ahead `bcast` asks for the output's cache lines (see there).
-    const PREFETCH_TILES: usize = 2;
-
-    /// Asks for the cache lines of `rows` rows of `w` floats at `c` (row stride `c_rs`). A plain
-    /// prefetch: PREFETCHW (for writing) measured slower on this machine's AMD EPYC (1024x27 @
-    /// 27x200: 57 against 53 µs into cold memory).
-    #[inline(always)]
-    unsafe fn prefetch_rows(c: *const f32, rows: usize, c_rs: usize, w: usize) {
-        for r in 0..rows {
-            let row = c.add(r * c_rs);
-            let mut j = 0;
-            while j < w {
-                _mm_prefetch::<_MM_HINT_T0>(row.add(j) as *const i8);
-                j += 16;
-            }
-            _mm_prefetch::<_MM_HINT_T0>(row.add(w - 1) as *const i8);
-        }
-    }
-
     /// C[m×n] (+)= A·B where A(i,p) = a[i·a_rs + p·a_cs] and B(p,j) = b[p·b_rs + j].
     #[target_feature(enable = "avx512f")]
     #[allow(clippy::too_many_arguments)]
@@ -357,70 +606,34 @@ pub(crate) mod avx512 {
         m: usize, n: usize, k: usize, a: *const f32, a_rs: usize, a_cs: usize,
         b: *const f32, b_rs: usize, c: *mut f32, c_rs: usize, accumulate: bool,
     ) {
-        // A tensor's output is fresh memory: the garbage collector frees storage in batches (every
-        // 32 MB of new ArrayBuffers), so the lines of a new output are rarely in cache, and storing
-        // a tile waited for each line to be read in first (1024x30 @ 30x200 into cold memory: 74
-        // against 56 µs of CPU time). Asking for the lines of the tile PREFETCH_TILES ahead overlaps
-        // those reads with the arithmetic (58 µs); in cache they cost nothing.
-        let pf = PREFETCH_TILES;
-        let strips = m.div_ceil(BCAST_MR);
-        let blocks = col_blocks(n);
-        let tiles = strips * blocks;
-        for blk in 0..blocks {
-            let (j0, w) = col_block(n, blocks, blk);
+        super::bcast_blocks(m, n, c, c_rs, 16, BCAST_NV, |i0, mr, j0, w| {
             let nv = w.div_ceil(16);
             let last = tail_mask(w - 16 * (nv - 1));
-            let mut i0 = 0;
-            while i0 < m {
-                let mr = (m - i0).min(BCAST_MR);
-                // Tiles are written down a column block, then the next block: t = block·strips + strip.
-                // The first tile also asks for its own lines and those of the tiles up to pf ahead.
-                let cur = blk * strips + i0 / BCAST_MR;
-                let from = if cur == 0 { 0 } else { cur + pf };
-                for t in from..=(cur + pf).min(tiles - 1) {
-                    let r0 = (t % strips) * BCAST_MR;
-                    let tb = t / strips;
-                    let (jb, wb) = if tb == blk { (j0, w) } else { col_block(n, blocks, tb) };
-                    prefetch_rows(c.add(r0 * c_rs + jb), (m - r0).min(BCAST_MR), c_rs, wb);
-                }
-                let (ai, bj, cij) = (a.add(i0 * a_rs), b.add(j0), c.add(i0 * c_rs + j0));
-                macro_rules! go {
-                    ($mr:literal) => {
-                        match nv {
-                            1 => bcast_tile::<$mr, 1>(k, ai, a_rs, a_cs, bj, b_rs, cij, c_rs, last, accumulate),
-                            2 => bcast_tile::<$mr, 2>(k, ai, a_rs, a_cs, bj, b_rs, cij, c_rs, last, accumulate),
-                            3 => bcast_tile::<$mr, 3>(k, ai, a_rs, a_cs, bj, b_rs, cij, c_rs, last, accumulate),
-                            _ => bcast_tile::<$mr, 4>(k, ai, a_rs, a_cs, bj, b_rs, cij, c_rs, last, accumulate),
-                        }
-                    };
-                }
-                match mr {
-                    1 => go!(1),
-                    2 => go!(2),
-                    3 => go!(3),
-                    4 => go!(4),
-                    5 => go!(5),
-                    _ => go!(6),
-                }
-                i0 += mr;
+            let (ai, bj, cij) = (a.add(i0 * a_rs), b.add(j0), c.add(i0 * c_rs + j0));
+            macro_rules! go {
+                ($mr:literal) => {
+                    match nv {
+                        1 => bcast_tile::<$mr, 1>(k, ai, a_rs, a_cs, bj, b_rs, cij, c_rs, last, accumulate),
+                        2 => bcast_tile::<$mr, 2>(k, ai, a_rs, a_cs, bj, b_rs, cij, c_rs, last, accumulate),
+                        3 => bcast_tile::<$mr, 3>(k, ai, a_rs, a_cs, bj, b_rs, cij, c_rs, last, accumulate),
+                        _ => bcast_tile::<$mr, 4>(k, ai, a_rs, a_cs, bj, b_rs, cij, c_rs, last, accumulate),
+                    }
+                };
             }
-        }
+            match mr {
+                1 => go!(1),
+                2 => go!(2),
+                3 => go!(3),
+                4 => go!(4),
+                5 => go!(5),
+                _ => go!(6),
+            }
+        });
     }
 
     /// Column blocks of at most BCAST_NV vectors that `bcast` splits n columns into.
     pub fn col_blocks(n: usize) -> usize {
-        n.div_ceil(16).div_ceil(BCAST_NV)
-    }
-
-    /// Block `blk` of `blocks` (first column, width): the vectors shared out evenly, so that no
-    /// block is a lone narrow one (n = 200 as 64+64+64+8 left an 8-column block of one-vector
-    /// tiles, 6 accumulators waiting on FMA latency; shared out it is 48+48+48+56).
-    #[inline(always)]
-    pub fn col_block(n: usize, blocks: usize, blk: usize) -> (usize, usize) {
-        let nvec = n.div_ceil(16);
-        let j0 = 16 * (blk * nvec / blocks);
-        let j1 = (16 * ((blk + 1) * nvec / blocks)).min(n);
-        (j0, j1 - j0)
+        super::col_blocks(n, 16, BCAST_NV)
     }
 
     /// In-register transpose of 16 rows of 16 floats (row i of the result = column i of the input).
@@ -548,6 +761,18 @@ pub(crate) mod avx512 {
     }
 }
 
+/// Whether `path` runs on this CPU for these operand layouts: the broadcast kernel on AVX2+FMA
+/// and AVX-512, the dot and packed kernels on AVX-512, gemm anywhere.
+pub fn path_available(path: Path, trans_a: bool, trans_b: bool) -> bool {
+    let level = cpu::level();
+    match path {
+        Path::Bcast => level != cpu::Level::Scalar,
+        Path::Dot => level == cpu::Level::Avx512 && trans_b && !trans_a,
+        Path::Sgemm => level == cpu::Level::Avx512,
+        Path::Gemm => true,
+    }
+}
+
 /// Forces one path (benchmarks and tests compare the paths against each other).
 #[doc(hidden)]
 #[allow(clippy::too_many_arguments)]
@@ -556,13 +781,7 @@ pub fn matmul_with_path(
     m: usize, k: usize, n: usize, accumulate: bool,
 ) {
     assert!(a.len() == m * k && b.len() == k * n && c.len() == m * n && k > 0 && m * n > 0);
-    let ok = match path {
-        Path::Bcast => cpu::level() == cpu::Level::Avx512,
-        Path::Dot => cpu::level() == cpu::Level::Avx512 && trans_b && !trans_a,
-        Path::Sgemm => cpu::level() == cpu::Level::Avx512,
-        Path::Gemm => true,
-    };
-    assert!(ok, "matmul path {path:?} not available for these operands");
+    assert!(path_available(path, trans_a, trans_b), "matmul path {path:?} not available for these operands");
     single(path, a, trans_a, b, trans_b, c, m, k, n, accumulate, true);
 }
 
@@ -582,12 +801,7 @@ mod tests {
         assert_close(&c, &want, 1e-5, tol, &format!("matmul {m}x{k}x{n} ta={ta} tb={tb} acc={acc}"));
         if k > 0 && m * n > 0 {
             for path in [Path::Bcast, Path::Dot, Path::Sgemm, Path::Gemm] {
-                let avail = match path {
-                    Path::Bcast | Path::Sgemm => cpu::level() == cpu::Level::Avx512,
-                    Path::Dot => cpu::level() == cpu::Level::Avx512 && tb && !ta,
-                    Path::Gemm => true,
-                };
-                if avail {
+                if path_available(path, ta, tb) {
                     let mut c = c0.clone();
                     matmul_with_path(path, &a, ta, &b, tb, &mut c, m, k, n, acc);
                     assert_close(&c, &want, 1e-5, tol, &format!("{path:?} {m}x{k}x{n} ta={ta} tb={tb}"));
@@ -655,7 +869,7 @@ mod tests {
     /// of the plain kernel on an explicitly transposed B: the same FMA chain per output.
     #[test]
     fn transposed_b_has_the_bits_of_the_plain_kernel() {
-        if cpu::level() != cpu::Level::Avx512 {
+        if !path_available(Path::Bcast, false, true) {
             return;
         }
         let _g = THREAD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
@@ -689,6 +903,53 @@ mod tests {
             }
         }
         crate::pool::set_num_threads(1).unwrap();
+    }
+
+    /// Both widths of the broadcast kernel give each output the bits of one scalar FMA chain over
+    /// p from +0 (then + C when accumulating): a product has the same bits on an AVX2 machine and
+    /// an AVX-512 one, and an exact zero is +0 (-0 only where the chain gives it). The transposes
+    /// of both widths move every element to its place.
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn both_widths_give_the_bits_of_one_fma_chain() {
+        type Bcast = unsafe fn(usize, usize, usize, *const f32, usize, usize, *const f32, usize, *mut f32, usize, bool);
+        type Pack = unsafe fn(*const f32, usize, usize, *mut f32);
+        let mut kernels: Vec<(&str, Bcast, Pack)> = Vec::new();
+        if cpu::level() != cpu::Level::Scalar {
+            kernels.push(("avx2", avx2::bcast, avx2::pack_transposed));
+        }
+        if cpu::level() == cpu::Level::Avx512 {
+            kernels.push(("avx512", avx512::bcast, avx512::pack_transposed));
+        }
+        let mut rng = Rng::new(6);
+        for &(m, k, n) in &[(32, 27, 200), (32, 30, 200), (7, 1, 9), (13, 33, 17), (1, 5, 130), (6, 64, 8), (65, 9, 31)] {
+            // Integers (zeros and signs included) make exact zeros common, and the signs of zero show.
+            let a: Vec<f32> = (0..m * k).map(|_| (rng.vec(1)[0] * 2.0).round()).collect();
+            let b: Vec<f32> = (0..k * n).map(|_| (rng.vec(1)[0] * 2.0).round()).collect();
+            let c0: Vec<f32> = rng.vec(m * n);
+            for acc in [false, true] {
+                let want: Vec<u32> = (0..m * n)
+                    .map(|ij| {
+                        let (i, j) = (ij / n, ij % n);
+                        let chain = (0..k).fold(0.0f32, |s, p| a[i * k + p].mul_add(b[p * n + j], s));
+                        (if acc { c0[ij] + chain } else { chain }).to_bits()
+                    })
+                    .collect();
+                for &(name, bcast, _) in &kernels {
+                    let mut c = c0.clone();
+                    // SAFETY: the kernel's features were detected; a, b, c hold m·k, k·n, m·n.
+                    unsafe { bcast(m, n, k, a.as_ptr(), k, 1, b.as_ptr(), n, c.as_mut_ptr(), n, acc) };
+                    let got: Vec<u32> = c.iter().map(|x| x.to_bits()).collect();
+                    assert!(got == want, "{name} {m}x{k}x{n} acc={acc}");
+                }
+            }
+            for &(name, _, pack) in &kernels {
+                let mut bt = vec![f32::NAN; k * n];
+                // SAFETY: as above; b read as n×k, bt holds k·n.
+                unsafe { pack(b.as_ptr(), n, k, bt.as_mut_ptr()) };
+                assert!((0..k * n).all(|i| bt[(i % k) * n + i / k].to_bits() == b[i].to_bits()), "{name} transpose {n}x{k}");
+            }
+        }
     }
 
     #[test]
